@@ -1,0 +1,44 @@
+# The two README commands: `make demo` (set up + run the main job on embedded defaults) and `make test`.
+SHELL := /bin/bash
+VENV ?= .venv
+LS_VENV ?= .venv-ls
+PY := $(VENV)/bin/python
+export PYTHONPATH := $(CURDIR)
+export NERLOOP_HOME := $(CURDIR)
+export STATE_DIR ?= $(CURDIR)/.state
+export AIRFLOW_HOME ?= $(STATE_DIR)/airflow
+export AIRFLOW_CONFIG ?= $(CURDIR)/airflow.cfg
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export LS_VENV
+
+.PHONY: venv ls-venv demo test lint db-up db-down down status clean
+
+venv:
+	@bash scripts/setup_venv.sh $(VENV)
+
+ls-venv:
+	@bash scripts/setup_ls_venv.sh $(LS_VENV)
+
+demo: venv
+	$(PY) -m include.cli demo
+
+test: venv
+	$(PY) -m ruff check .
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+db-up: venv
+	$(PY) -m include.cli db up
+
+db-down down: venv
+	$(PY) -m include.cli down
+
+status: venv
+	$(PY) -m include.cli status
+
+clean: down
+	rm -rf $(STATE_DIR)

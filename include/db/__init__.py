@@ -1,0 +1,1 @@
+"""Access to the Intelligence DB: connections, migrations, and the one repository of domain rows."""

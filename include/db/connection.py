@@ -1,0 +1,52 @@
+"""Open psycopg2 connections with connect and statement timeouts, so a dead database fails fast."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg2
+import psycopg2.extensions
+import psycopg2.extras
+
+from include.settings import Settings, get_settings
+
+psycopg2.extras.register_default_jsonb(loads=None, globally=True)
+
+
+def database_url(settings: Settings | None = None) -> str:
+    """DATABASE_URL when given, else the URL of the embedded server under the state folder."""
+    s = settings or get_settings()
+    if s.database_url:
+        return s.database_url
+    return f"postgresql://postgres@127.0.0.1:{s.embedded_pg_port}/{s.db_name}"
+
+
+def connect(
+    dsn: str | None = None,
+    *,
+    connect_timeout_s: int | None = None,
+    statement_timeout_ms: int | None = None,
+    application_name: str = "nerloop",
+) -> psycopg2.extensions.connection:
+    """A new connection; timeouts default to the settings'. Callers own commit/rollback/close."""
+    s = get_settings()
+    timeout = s.db_statement_timeout_ms if statement_timeout_ms is None else statement_timeout_ms
+    return psycopg2.connect(
+        dsn or database_url(s),
+        connect_timeout=connect_timeout_s or s.db_connect_timeout_s,
+        options=f"-c statement_timeout={int(timeout)} -c lock_timeout={int(timeout)}",
+        application_name=application_name,
+    )
+
+
+@contextmanager
+def transaction(conn: psycopg2.extensions.connection) -> Iterator[psycopg2.extensions.cursor]:
+    """A cursor inside one transaction: commit on success, roll back on any error."""
+    try:
+        with conn.cursor() as cur:
+            yield cur
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise

@@ -1,0 +1,104 @@
+"""Apply sql/migrations/*.sql in order, each once, in its own transaction, checksummed and serialized."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg2
+import psycopg2.extensions
+import sqlparse
+
+from include.settings import PROJECT_ROOT
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = PROJECT_ROOT / "sql" / "migrations"
+# Any constant works; it only has to be the same for every runner of this schema.
+_ADVISORY_LOCK_KEY = 0x4E45524C4F4F50  # "NERLOOP"
+
+
+class MigrationError(RuntimeError):
+    """A migration could not be applied; the database is as it was before that file."""
+
+    def __init__(self, filename: str, message: str, statement: str | None = None) -> None:
+        self.filename = filename
+        self.statement = statement
+        where = f"\n  statement: {statement.strip()[:500]}" if statement else ""
+        super().__init__(f"migration {filename}: {message}{where}")
+
+
+@dataclass(frozen=True)
+class Migration:
+    filename: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
+    """The migration files in name order (names start with a date, so order is history)."""
+    return [Migration(p.name, p.read_text(encoding="utf-8")) for p in sorted(directory.glob("*.sql"))]
+
+
+def apply_migrations(
+    conn: psycopg2.extensions.connection, migrations: list[Migration] | None = None
+) -> list[str]:
+    """Apply what is pending and return the names applied. Safe to run from many processes at once."""
+    migrations = discover() if migrations is None else migrations
+    conn.autocommit = False
+    applied_now: list[str] = []
+    with conn.cursor() as cur:
+        # Serializes concurrent runners; held until this session's final commit.
+        cur.execute("SELECT pg_advisory_lock(%s)", (_ADVISORY_LOCK_KEY,))
+        try:
+            cur.execute(
+                """CREATE TABLE IF NOT EXISTS schema_migrations (
+                       filename text PRIMARY KEY,
+                       checksum char(64) NOT NULL,
+                       applied_at timestamptz NOT NULL DEFAULT now())"""
+            )
+            conn.commit()
+            cur.execute("SELECT filename, checksum FROM schema_migrations")
+            done = dict(cur.fetchall())
+            conn.commit()
+            for migration in migrations:
+                if migration.filename in done:
+                    if done[migration.filename].strip() != migration.checksum:
+                        raise MigrationError(
+                            migration.filename,
+                            "already applied with different content (checksum "
+                            f"{done[migration.filename][:12]} != {migration.checksum[:12]}); "
+                            "add a new migration instead of editing an applied one",
+                        )
+                    continue
+                _apply_one(conn, cur, migration)
+                applied_now.append(migration.filename)
+                log.info("applied migration %s", migration.filename)
+        finally:
+            conn.rollback()
+            cur.execute("SELECT pg_advisory_unlock(%s)", (_ADVISORY_LOCK_KEY,))
+            conn.commit()
+    return applied_now
+
+
+def _apply_one(
+    conn: psycopg2.extensions.connection, cur: psycopg2.extensions.cursor, migration: Migration
+) -> None:
+    for statement in sqlparse.split(migration.sql):
+        if not sqlparse.format(statement, strip_comments=True).strip():
+            continue
+        try:
+            cur.execute(statement)
+        except psycopg2.Error as exc:
+            conn.rollback()
+            raise MigrationError(migration.filename, str(exc).strip(), statement) from exc
+    cur.execute(
+        "INSERT INTO schema_migrations (filename, checksum) VALUES (%s, %s)",
+        (migration.filename, migration.checksum),
+    )
+    conn.commit()

@@ -1,0 +1,66 @@
+"""One settings module: every setting comes from the environment (prefix-free names), with defaults."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Settings for every component. Each field reads the upper-case env var of its name."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    # Where local state lives (embedded Postgres data, logs, PIDs, model repository).
+    state_dir: Path = Field(default=PROJECT_ROOT / ".state", description="project-local runtime folder")
+
+    # Postgres: DATABASE_URL wins; otherwise the embedded server under state_dir.
+    database_url: str | None = Field(default=None, description="postgresql:// URL of an external server")
+    embedded_pg_port: int = Field(default=55432, description="port of the embedded Postgres on 127.0.0.1")
+    db_name: str = Field(default="nerloop", description="database name on the embedded server")
+    db_connect_timeout_s: int = Field(default=2, ge=1, description="libpq connect_timeout")
+    db_statement_timeout_ms: int = Field(default=5000, ge=0, description="statement_timeout per session")
+
+    # Webhook shim
+    webhook_secret: SecretStr | None = Field(default=None, description="shared secret LS sends in a header")
+    webhook_secret_header: str = Field(default="X-Webhook-Secret", description="header carrying the secret")
+    webhook_max_body_bytes: int = Field(default=2_000_000, ge=1024, description="larger bodies get 413")
+    webhook_db_timeout_ms: int = Field(default=200, ge=10, description="DB statement budget in the shim")
+    shim_host: str = Field(default="127.0.0.1")
+    shim_port: int = Field(default=8081)
+    canonical_field_map: dict[str, str] = Field(
+        default={
+            "DATE": "date",
+            "MONEY": "money",
+            "PHONE": "phone",
+            "EMAIL": "email",
+            "PERSON": "name",
+            "ORG": "organisation",
+            "LOCATION": "name",
+        },
+        description="NER label → canonical field kind (JSON in CANONICAL_FIELD_MAP)",
+    )
+    default_phone_region: str = Field(default="US", description="region for phones without a + prefix")
+
+    # Label Studio
+    label_studio_url: str = Field(default="http://127.0.0.1:8089")
+    label_studio_token: SecretStr | None = Field(default=None)
+
+    # Object storage
+    inbox_uri: str = Field(default=(PROJECT_ROOT / "samples").as_uri(), description="file:// or s3:// source")
+    aws_endpoint_url: str | None = Field(default=None, description="S3-compatible endpoint (tests, MinIO)")
+
+    @property
+    def embedded_pg_dir(self) -> Path:
+        return self.state_dir / "postgres"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

@@ -1,0 +1,78 @@
+"""Shared fixtures: one real PostgreSQL server per test session, a fresh database, clean tables per test."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from include.db.connection import connect
+from include.db.migrate import apply_migrations
+from include.services.embedded_postgres import EmbeddedPostgres, create_database, drop_database
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a real server: TEST_DATABASE_SERVER_URL if given, else an embedded one started here."""
+    external = os.environ.get("TEST_DATABASE_SERVER_URL")
+    if external:
+        yield external
+        return
+    root = PROJECT_ROOT / ".state" / f"test-postgres-{os.getpid()}"
+    pg = EmbeddedPostgres(root=root, port=free_port())
+    pg.start()
+    try:
+        yield pg.url()
+    finally:
+        pg.stop()
+        import shutil
+
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def database_url(pg_server: str) -> Iterator[str]:
+    """A fresh database for this test session, with the schema applied."""
+    name = f"nerloop_test_{uuid.uuid4().hex[:10]}"
+    create_database(pg_server, name)
+    url = pg_server.rsplit("/", 1)[0] + "/" + name
+    conn = connect(url, statement_timeout_ms=0)
+    apply_migrations(conn)
+    conn.close()
+    os.environ["DATABASE_URL"] = url
+    from include.settings import get_settings
+
+    get_settings.cache_clear()
+    yield url
+    drop_database(pg_server, name)
+
+
+_TABLES = (
+    "training_manifest, training_runs, record_versions, annotations, model_versions, "
+    "webhook_events, ls_task_links, records, documents"
+)
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[psycopg2.extensions.connection]:
+    """A connection to the session database, with every domain table emptied first."""
+    conn = connect(database_url)
+    with conn.cursor() as cur:
+        cur.execute(f"TRUNCATE {_TABLES} RESTART IDENTITY CASCADE")
+    conn.commit()
+    yield conn
+    conn.rollback()
+    conn.close()
