@@ -438,3 +438,129 @@ def record_version_lineage(conn: Connection, record_version_id: int) -> Lineage:
         )
         runs = [dict(r) for r in cur.fetchall()]
     return Lineage(**row, training_runs=runs)
+
+
+# -- LS annotations and webhook events ---------------------------------------------------------
+
+
+class StoredAnnotation(BaseModel):
+    ls_annotation_id: int
+    ls_project_id: int
+    ls_task_id: int
+    record_id: int | None
+    state: str
+    ls_updated_at: datetime | None
+    updated_at: datetime
+    inserted: bool
+
+
+def lock_annotation(
+    conn: Connection, *, ls_annotation_id: int, ls_project_id: int, ls_task_id: int, record_id: int | None
+) -> StoredAnnotation:
+    """The annotations row for an LS annotation, created if new, locked until the transaction ends."""
+    with _dict_cursor(conn) as cur:
+        cur.execute(
+            """INSERT INTO annotations (ls_annotation_id, ls_project_id, ls_task_id, record_id, result, state)
+               VALUES (%s, %s, %s, %s, '[]', 'unmatched')
+               ON CONFLICT (ls_annotation_id) DO NOTHING RETURNING id""",
+            (ls_annotation_id, ls_project_id, ls_task_id, record_id),
+        )
+        inserted = cur.fetchone() is not None
+        cur.execute(
+            """SELECT ls_annotation_id, ls_project_id, ls_task_id, record_id, state, ls_updated_at,
+                      updated_at
+               FROM annotations WHERE ls_annotation_id = %s FOR UPDATE""",
+            (ls_annotation_id,),
+        )
+        return StoredAnnotation(**cur.fetchone(), inserted=inserted)
+
+
+def update_annotation(
+    conn: Connection,
+    *,
+    ls_annotation_id: int,
+    ls_task_id: int,
+    record_id: int | None,
+    result: list[dict[str, Any]],
+    state: Literal["submitted", "updated", "skipped", "deleted", "unmatched"],
+    completed_by: int | None,
+    ls_updated_at: datetime | None,
+) -> None:
+    with conn.cursor() as cur:
+        cur.execute(
+            """UPDATE annotations SET ls_task_id = %s, record_id = %s, result = %s, state = %s,
+                   completed_by = %s, ls_updated_at = %s, updated_at = now()
+               WHERE ls_annotation_id = %s""",
+            (ls_task_id, record_id, json.dumps(result), state, completed_by, ls_updated_at, ls_annotation_id),
+        )
+
+
+def mark_annotation_deleted(conn: Connection, ls_annotation_id: int) -> StoredAnnotation | None:
+    """Lock an annotation row and mark it deleted; None when unknown. Returns the state before."""
+    with _dict_cursor(conn) as cur:
+        cur.execute(
+            """SELECT ls_annotation_id, ls_project_id, ls_task_id, record_id, state, ls_updated_at,
+                      updated_at
+               FROM annotations WHERE ls_annotation_id = %s FOR UPDATE""",
+            (ls_annotation_id,),
+        )
+        row = cur.fetchone()
+        if row is None:
+            return None
+        cur.execute(
+            "UPDATE annotations SET state = 'deleted', updated_at = now() WHERE ls_annotation_id = %s",
+            (ls_annotation_id,),
+        )
+    return StoredAnnotation(**row, inserted=False)
+
+
+def prediction_model_version(
+    conn: Connection, record_id: int, ls_prediction_id: int | None = None
+) -> str | None:
+    """The model version behind a record's prediction: the LS prediction's if known, else the latest."""
+    with conn.cursor() as cur:
+        if ls_prediction_id is not None:
+            cur.execute(
+                """SELECT model_version FROM record_versions
+                   WHERE record_id = %s AND ls_prediction_id = %s ORDER BY version DESC LIMIT 1""",
+                (record_id, ls_prediction_id),
+            )
+            row = cur.fetchone()
+            if row:
+                return row[0]
+        cur.execute(
+            """SELECT model_version FROM record_versions
+               WHERE record_id = %s AND source = 'prediction' ORDER BY version DESC LIMIT 1""",
+            (record_id,),
+        )
+        row = cur.fetchone()
+        if row:
+            return row[0]
+        cur.execute(
+            """SELECT model_version FROM ls_task_links
+               WHERE record_id = %s AND model_version IS NOT NULL ORDER BY id DESC LIMIT 1""",
+            (record_id,),
+        )
+        row = cur.fetchone()
+    return row[0] if row else None
+
+
+def insert_webhook_event(
+    conn: Connection, *, action: str, ls_project_id: int | None, payload: dict[str, Any], payload_sha256: str
+) -> int:
+    """Store a raw event (the caller has stripped its secrets); returns its id."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """INSERT INTO webhook_events (action, ls_project_id, payload, payload_sha256)
+               VALUES (%s, %s, %s, %s) RETURNING id""",
+            (action, ls_project_id, json.dumps(payload), payload_sha256),
+        )
+        return cur.fetchone()[0]
+
+
+def set_webhook_outcome(conn: Connection, event_id: int, outcome: str, detail: dict[str, Any]) -> None:
+    with conn.cursor() as cur:
+        cur.execute(
+            "UPDATE webhook_events SET outcome = %s, detail = %s WHERE id = %s",
+            (outcome, json.dumps(detail), event_id),
+        )

@@ -1,0 +1,1 @@
+"""Label Studio: task payloads we import, webhook payloads we receive, and how events become versions."""

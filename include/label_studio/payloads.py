@@ -1,0 +1,158 @@
+"""Pydantic models of the Label Studio webhook payloads, as LS 1.23 really sends them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# Keys of task.data that tie an LS task to a record (written by the prelabel import).
+TASK_TEXT = "text"
+TASK_DOCUMENT_SHA256 = "document_sha256"
+TASK_RECORD_KEY = "record_key"
+
+
+# Ids are Postgres bigints: anything outside is refused at validation, not by the database.
+LSId = Annotated[int, Field(ge=0, le=2**63 - 1)]
+
+
+class _Loose(BaseModel):
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+
+
+class ResultValue(_Loose):
+    start: int | None = Field(default=None, ge=-(2**31), le=2**31 - 1)
+    end: int | None = Field(default=None, ge=-(2**31), le=2**31 - 1)
+    text: str | None = None
+    labels: list[str] = Field(default_factory=list)
+
+
+class ResultItem(_Loose):
+    id: str | None = None
+    from_name: str | None = None
+    to_name: str | None = None
+    type: str
+    value: ResultValue
+
+
+def _user_id(value: Any) -> Any:
+    if isinstance(value, dict):
+        return value.get("id")
+    return value
+
+
+class Annotation(_Loose):
+    id: LSId
+    task: LSId
+    project: LSId | None = None
+    result: list[ResultItem] = Field(default_factory=list)
+    completed_by: LSId | None = None
+    lead_time: float | None = Field(default=None, ge=0)
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    was_cancelled: bool = False
+    ground_truth: bool = False
+    parent_prediction: LSId | None = None
+
+    _normalize_user = field_validator("completed_by", mode="before")(_user_id)
+
+    @field_validator("task", "project", "parent_prediction", mode="before")
+    @classmethod
+    def _id_of(cls, v: Any) -> Any:
+        return v.get("id") if isinstance(v, dict) else v
+
+    def result_sha256(self) -> str:
+        """Hash of what the SME submitted (result + skip flag): the identity of one delivery."""
+        body = json.dumps(
+            {"result": [r.model_dump(mode="json") for r in self.result], "cancelled": self.was_cancelled},
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+        return hashlib.sha256(body.encode()).hexdigest()
+
+
+class Task(_Loose):
+    id: LSId
+    data: dict[str, Any] = Field(default_factory=dict)
+    project: LSId | None = None
+
+    @field_validator("project", mode="before")
+    @classmethod
+    def _id_of(cls, v: Any) -> Any:
+        return v.get("id") if isinstance(v, dict) else v
+
+
+class Project(_Loose):
+    id: LSId
+
+
+class IdOnly(_Loose):
+    id: LSId
+
+
+class AnnotationEvent(_Loose):
+    """ANNOTATION_CREATED / ANNOTATION_UPDATED."""
+
+    action: str
+    annotation: Annotation
+    task: Task
+    project: Project | None = None
+
+
+class AnnotationsCreatedEvent(_Loose):
+    """ANNOTATIONS_CREATED (Data Manager bulk): parallel lists of annotations and tasks."""
+
+    action: str
+    annotation: list[Annotation]
+    task: list[Task]
+    project: Project | None = None
+
+
+class AnnotationsDeletedEvent(_Loose):
+    action: str
+    annotations: list[IdOnly]
+    project: Project | None = None
+
+
+class TasksCreatedEvent(_Loose):
+    action: str
+    tasks: list[Task]
+    project: Project | None = None
+
+
+class TasksDeletedEvent(_Loose):
+    action: str
+    tasks: list[IdOnly]
+    project: Project | None = None
+
+
+class AnyEvent(_Loose):
+    action: str = Field(min_length=1)
+
+
+EVENT_MODELS: dict[str, type[BaseModel]] = {
+    "ANNOTATION_CREATED": AnnotationEvent,
+    "ANNOTATION_UPDATED": AnnotationEvent,
+    "ANNOTATIONS_CREATED": AnnotationsCreatedEvent,
+    "ANNOTATIONS_DELETED": AnnotationsDeletedEvent,
+    "TASKS_CREATED": TasksCreatedEvent,
+    "TASKS_DELETED": TasksDeletedEvent,
+}
+
+_SECRET_WORDS = ("token", "secret", "password", "api_key", "apikey", "authorization", "credential")
+
+
+def strip_secrets(payload: Any) -> Any:
+    """A copy with every key that looks like a secret removed, at any depth (LS projects carry tokens)."""
+    if isinstance(payload, dict):
+        return {
+            k: strip_secrets(v)
+            for k, v in payload.items()
+            if not any(word in str(k).lower() for word in _SECRET_WORDS)
+        }
+    if isinstance(payload, list):
+        return [strip_secrets(v) for v in payload]
+    return payload

@@ -1,0 +1,147 @@
+"""Flask app factory of the webhook shim: `POST /webhooks/label-studio`, `/healthz`, `/metrics`."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import time
+from typing import Any
+
+import psycopg2
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from include.db.connection import database_url, transaction
+from include.label_studio.events import ApplyConfig, apply_event, parse_event
+from include.settings import get_settings
+from webhook_shim import metrics
+from webhook_shim.pool import ConnectionPool, DatabaseUnavailable
+
+log = logging.getLogger("webhook_shim")
+bp = Blueprint("webhooks", __name__)
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app from the environment's settings, overridden by `test_config`."""
+    s = get_settings()
+    app = Flask(__name__)
+    app.config.update(
+        DATABASE_URL=database_url(s),
+        WEBHOOK_SECRET=s.webhook_secret.get_secret_value() if s.webhook_secret else None,
+        WEBHOOK_SECRET_HEADER=s.webhook_secret_header,
+        MAX_CONTENT_LENGTH=s.webhook_max_body_bytes,
+        DB_TIMEOUT_MS=s.webhook_db_timeout_ms,
+        FIELD_MAP=dict(s.canonical_field_map),
+        PHONE_REGION=s.default_phone_region,
+        ENABLE_BARE_ENDPOINT=False,
+    )
+    if test_config:
+        app.config.update(test_config)
+    if not app.config["WEBHOOK_SECRET"]:
+        raise RuntimeError("WEBHOOK_SECRET is not set: the shim refuses to start without a webhook secret")
+    app.extensions["db_pool"] = ConnectionPool(
+        app.config["DATABASE_URL"], statement_timeout_ms=app.config["DB_TIMEOUT_MS"], connect_timeout_s=1
+    )
+    app.extensions["apply_config"] = ApplyConfig(
+        field_map=app.config["FIELD_MAP"], phone_region=app.config["PHONE_REGION"]
+    )
+    app.register_blueprint(bp)
+    if app.config["ENABLE_BARE_ENDPOINT"]:
+        app.add_url_rule("/webhooks/bare", "bare", _bare, methods=["POST"])
+    app.register_error_handler(HTTPException, _http_error)
+    return app
+
+
+def _error(status: int, error: str, **extra: Any) -> tuple[Response, int]:
+    return jsonify({"error": error, **extra}), status
+
+
+def _http_error(exc: HTTPException) -> tuple[Response, int]:
+    if exc.code == 413:
+        metrics.ERRORS.labels("too_large").inc()
+        return _error(413, "payload too large", limit_bytes=current_app.config["MAX_CONTENT_LENGTH"])
+    return _error(exc.code or 500, exc.name.lower())
+
+
+def _authorized() -> bool:
+    sent = request.headers.get(current_app.config["WEBHOOK_SECRET_HEADER"], "")
+    return hmac.compare_digest(sent.encode(), current_app.config["WEBHOOK_SECRET"].encode())
+
+
+def _bare() -> tuple[str, int]:
+    """Does no work: the benchmark's baseline for what Flask + gunicorn alone cost."""
+    return "", 204
+
+
+@bp.post("/webhooks/label-studio")
+def label_studio_webhook() -> tuple[Response, int]:
+    started = time.perf_counter()
+    g.action = "unknown"
+    response, status = _handle()
+    metrics.REQUESTS.labels(g.action, str(status)).inc()
+    metrics.LATENCY.labels(g.action).observe(time.perf_counter() - started)
+    return response, status
+
+
+def _handle() -> tuple[Response, int]:
+    if not _authorized():
+        metrics.ERRORS.labels("unauthorized").inc()
+        return _error(401, "missing or wrong webhook secret")
+    raw = request.get_data(cache=False)
+    try:
+        payload = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        metrics.ERRORS.labels("bad_json").inc()
+        return _error(400, "body is not JSON", reason=str(exc)[:200])
+    if isinstance(payload, dict) and isinstance(payload.get("action"), str):
+        g.action = payload["action"][:64]
+    try:
+        event = parse_event(payload)
+    except ValidationError as exc:
+        metrics.ERRORS.labels("invalid_payload").inc()
+        fields = [
+            {"field": ".".join(str(p) for p in e["loc"]) or "(body)", "problem": e["msg"]}
+            for e in exc.errors()[:20]
+        ]
+        return _error(422, "payload does not match its action", action=g.action, fields=fields)
+    try:
+        with current_app.extensions["db_pool"].connection() as conn, transaction(conn):
+            outcome = apply_event(conn, event, payload, current_app.extensions["apply_config"])
+    except DatabaseUnavailable as exc:
+        metrics.ERRORS.labels("database_unavailable").inc()
+        log.warning("webhook %s: database unavailable: %s", g.action, exc)
+        return _error(503, "database unavailable", reason=str(exc)[:200])
+    except psycopg2.DataError as exc:
+        metrics.ERRORS.labels("invalid_value").inc()
+        return _error(422, "a value cannot be stored", reason=str(exc).strip().splitlines()[0][:200])
+    for kind, count in outcome.counts.items():
+        metrics.ITEMS.labels(g.action, kind).inc(count)
+    if outcome.versions_written:
+        metrics.VERSIONS_WRITTEN.labels("webhook").inc(outcome.versions_written)
+    log.info(
+        "webhook %s event=%s outcome=%s counts=%s",
+        g.action,
+        outcome.event_id,
+        outcome.outcome,
+        dict(outcome.counts),
+    )
+    return jsonify(outcome.as_json()), 200
+
+
+@bp.get("/healthz")
+def healthz() -> tuple[Response, int]:
+    try:
+        with current_app.extensions["db_pool"].connection() as conn, conn.cursor() as cur:
+            cur.execute("SELECT 1")
+            cur.fetchone()
+    except DatabaseUnavailable as exc:
+        return _error(503, "database unavailable", reason=str(exc)[:200])
+    return jsonify({"status": "ok", "database": "ok"}), 200
+
+
+@bp.get("/metrics")
+def metrics_page() -> Response:
+    body, content_type = metrics.render()
+    return Response(body, content_type=content_type)

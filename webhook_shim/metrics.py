@@ -1,0 +1,34 @@
+"""Prometheus metrics of the shim; multiprocess-safe under gunicorn when PROMETHEUS_MULTIPROC_DIR is set."""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+REQUESTS = Counter("shim_webhook_requests_total", "Webhook requests", ["action", "status"])
+ERRORS = Counter("shim_webhook_errors_total", "Webhook requests that failed", ["reason"])
+LATENCY = Histogram(
+    "shim_webhook_latency_seconds",
+    "Webhook handling time",
+    ["action"],
+    buckets=(0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+VERSIONS_WRITTEN = Counter("shim_record_versions_written_total", "Record versions appended", ["source"])
+ITEMS = Counter("shim_webhook_items_total", "Items in webhook events by outcome", ["action", "outcome"])
+
+
+def render() -> tuple[bytes, str]:
+    """The metrics page: all gunicorn workers' values in multiprocess mode, else this process's."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(), CONTENT_TYPE_LATEST
