@@ -7,6 +7,7 @@ import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg2
 import pytest
@@ -14,6 +15,10 @@ import pytest
 from include.db.connection import connect
 from include.db.migrate import apply_migrations
 from include.services.embedded_postgres import EmbeddedPostgres, create_database, drop_database
+
+if TYPE_CHECKING:
+    from include.services.label_studio import LabelStudioServer
+    from include.services.shim import ShimServer
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -76,3 +81,46 @@ def db(database_url: str) -> Iterator[psycopg2.extensions.connection]:
     yield conn
     conn.rollback()
     conn.close()
+
+
+@pytest.fixture(scope="session")
+def label_studio() -> Iterator[LabelStudioServer]:
+    """A real Label Studio from its own virtualenv (LS_VENV), fresh SQLite data, on a free port."""
+    import shutil
+
+    from include.services.label_studio import LabelStudioServer
+
+    venv = Path(os.environ.get("LS_VENV", PROJECT_ROOT / ".venv-ls"))
+    root = PROJECT_ROOT / ".state" / f"test-label-studio-{os.getpid()}"
+    server = LabelStudioServer(
+        venv=venv,
+        root=root,
+        port=free_port(),
+        username="admin@example.com",
+        password="admin-pass-123",
+        token=uuid.uuid4().hex + "abcd1234",
+    )
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def shim_server(database_url: str, tmp_path: Path) -> Iterator[ShimServer]:
+    """The webhook shim under gunicorn on a free port, writing to the session database."""
+    from include.services.shim import ShimServer
+
+    server = ShimServer(
+        run_dir=tmp_path / "shim",
+        port=free_port(),
+        database_url=database_url,
+        secret="shim-secret-" + uuid.uuid4().hex,
+    )
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -15,6 +15,7 @@ from include.db import repository as repo
 from include.label_studio.payloads import (
     EVENT_MODELS,
     TASK_DOCUMENT_SHA256,
+    TASK_MODEL_VERSION,
     TASK_RECORD_KEY,
     TASK_TEXT,
     Annotation,
@@ -150,8 +151,11 @@ def _link_task(conn: repo.Connection, task: Task, project_id: int | None, out: E
         return
     predictions = getattr(task, "predictions", None) or []
     model_version = next(
-        (p.get("model_version") for p in predictions if isinstance(p, dict) and p.get("model_version")), None
+        (p.get("model_version") for p in predictions if isinstance(p, dict) and p.get("model_version")),
+        task.data.get(TASK_MODEL_VERSION),
     )
+    if not isinstance(model_version, str):
+        model_version = None
     linked = repo.link_ls_task(
         conn, record.id, ls_project_id=project_id, ls_task_id=task.id, model_version=model_version
     )

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 TASK_TEXT = "text"
 TASK_DOCUMENT_SHA256 = "document_sha256"
 TASK_RECORD_KEY = "record_key"
+TASK_MODEL_VERSION = "model_version"
 
 
 # Ids are Postgres bigints: anything outside is refused at validation, not by the database.

@@ -1,0 +1,71 @@
+"""Label Studio through label-studio-sdk: the NER project, its webhook to the shim, chunked task import."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from label_studio_sdk import LabelStudio
+
+from include.labels import DEFAULT_LABELS, labeling_config_xml
+
+log = logging.getLogger(__name__)
+
+
+def connect(url: str, token: str, timeout_s: float = 60.0) -> LabelStudio:
+    return LabelStudio(base_url=url, api_key=token, timeout=timeout_s)
+
+
+def ensure_project(
+    ls: LabelStudio, title: str, labels: Sequence[str] = DEFAULT_LABELS, description: str = ""
+) -> int:
+    """The id of the project with this title, created with the NER labeling config if missing."""
+    config = labeling_config_xml(list(labels))
+    for project in ls.projects.list():
+        if project.title == title:
+            return int(project.id)
+    project = ls.projects.create(title=title, label_config=config, description=description)
+    log.info("created Label Studio project %s (%s)", project.id, title)
+    return int(project.id)
+
+
+def ensure_webhook(ls: LabelStudio, project_id: int, url: str, headers: dict[str, str]) -> int:
+    """The project's webhook to `url`, created (all actions, with payload) or re-enabled as needed."""
+    for hook in ls.webhooks.list(project=project_id):
+        if hook.url == url:
+            if not hook.is_active or (hook.headers or {}) != headers:
+                ls.webhooks.update(id=hook.id, url=url, headers=headers, is_active=True)
+            return int(hook.id)
+    hook = ls.webhooks.create(
+        url=url,
+        project=project_id,
+        send_payload=True,
+        send_for_all_actions=True,
+        headers=headers,
+        is_active=True,
+    )
+    log.info("registered webhook %s → %s for project %s", hook.id, url, project_id)
+    return int(hook.id)
+
+
+def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def import_tasks(
+    ls: LabelStudio, project_id: int, tasks: Sequence[dict[str, Any]], chunk_size: int = 100
+) -> list[int]:
+    """Import tasks (with inline predictions) in chunks; returns the new task ids in input order."""
+    ids: list[int] = []
+    started = time.perf_counter()
+    for n, chunk in enumerate(chunks(tasks, chunk_size), start=1):
+        response = ls.projects.import_tasks(project_id, request=list(chunk), return_task_ids=True)
+        ids.extend(int(i) for i in response.task_ids or [])
+        rate = len(ids) / max(time.perf_counter() - started, 1e-9)
+        log.info("imported chunk %d: %d/%d tasks (%.0f tasks/s)", n, len(ids), len(tasks), rate)
+    if len(ids) != len(tasks):
+        raise RuntimeError(f"Label Studio returned {len(ids)} task ids for {len(tasks)} tasks")
+    return ids

@@ -1,0 +1,75 @@
+"""The real Label Studio, from its own virtualenv, on 127.0.0.1 with SQLite under the state folder."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from include.services.process import ManagedProcess, ServiceError, port_in_use, wait_http_ok
+
+
+@dataclass(frozen=True)
+class LabelStudioServer:
+    venv: Path
+    root: Path
+    port: int
+    username: str
+    password: str
+    token: str
+    host: str = "127.0.0.1"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def process(self) -> ManagedProcess:
+        return ManagedProcess("label-studio", self.root)
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO", "LABEL_STUDIO"))}
+        env.update(
+            HOME=str(self.root / "home"),
+            LABEL_STUDIO_BASE_DATA_DIR=str(self.root / "data"),
+            LABEL_STUDIO_USERNAME=self.username,
+            LABEL_STUDIO_PASSWORD=self.password,
+            LABEL_STUDIO_USER_TOKEN=self.token,
+            LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN="true",
+            LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK="true",
+            LOCAL_FILES_SERVING_ENABLED="true",
+            LOCAL_FILES_DOCUMENT_ROOT=str(self.root / "files"),
+            # Webhooks go to the shim on loopback, which LS's SSRF guard refuses by default.
+            SSRF_PROTECTION_ENABLED="false",
+            PYTHONPATH="",
+        )
+        return env
+
+    def start(self, timeout_s: float = 180) -> None:
+        """Start LS (first start runs migrations, ~35 s) and wait for /health. Idempotent."""
+        binary = self.venv / "bin" / "label-studio"
+        if not binary.exists():
+            raise ServiceError(f"label-studio: {binary} is missing; run `make ls-venv`")
+        if self.process.pid() is None and port_in_use(self.port, self.host):
+            raise ServiceError(f"label-studio: port {self.host}:{self.port} is already taken; set LS_PORT")
+        for sub in ("home", "data", "files"):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+        self.process.start(
+            [
+                str(binary),
+                "start",
+                "--no-browser",
+                "--internal-host",
+                self.host,
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(self.root / "data"),
+            ],
+            env=self.env(),
+            cwd=self.root,
+        )
+        wait_http_ok(f"{self.url}/health", timeout_s=timeout_s, process=self.process)
+
+    def stop(self) -> bool:
+        return self.process.stop()
