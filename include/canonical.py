@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
@@ -130,3 +131,10 @@ def _cached_tuple(kind: str, raw: str, region: str) -> tuple[tuple[str, Any], ..
 
 def _cached(kind: str, raw: str, region: str) -> dict[str, Any]:
     return dict(_cached_tuple(kind, raw, region))
+
+
+def warm_up() -> None:
+    """Import and exercise the parsers once: dateparser's first call costs ~1 s, too slow for a webhook."""
+    for kind, sample in (("date", "March 1, 2024"), ("money", "$1.00"), ("phone", "+1 415 555 0132")):
+        with contextlib.suppress(Unparsed):
+            _cached(kind, sample, "US")

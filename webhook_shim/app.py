@@ -13,6 +13,7 @@ from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from include import canonical
 from include.db.connection import database_url, transaction
 from include.label_studio.events import ApplyConfig, apply_event, parse_event
 from include.settings import get_settings
@@ -35,7 +36,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         DB_TIMEOUT_MS=s.webhook_db_timeout_ms,
         FIELD_MAP=dict(s.canonical_field_map),
         PHONE_REGION=s.default_phone_region,
-        ENABLE_BARE_ENDPOINT=False,
+        ENABLE_BARE_ENDPOINT=s.shim_enable_bare_endpoint,
     )
     if test_config:
         app.config.update(test_config)
@@ -47,6 +48,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["apply_config"] = ApplyConfig(
         field_map=app.config["FIELD_MAP"], phone_region=app.config["PHONE_REGION"]
     )
+    canonical.warm_up()
     app.register_blueprint(bp)
     if app.config["ENABLE_BARE_ENDPOINT"]:
         app.add_url_rule("/webhooks/bare", "bare", _bare, methods=["POST"])

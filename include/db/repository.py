@@ -459,20 +459,16 @@ def lock_annotation(
 ) -> StoredAnnotation:
     """The annotations row for an LS annotation, created if new, locked until the transaction ends."""
     with _dict_cursor(conn) as cur:
+        # DO UPDATE (a no-op) both creates and row-locks in one round trip; xmax = 0 means inserted.
         cur.execute(
             """INSERT INTO annotations (ls_annotation_id, ls_project_id, ls_task_id, record_id, result, state)
                VALUES (%s, %s, %s, %s, '[]', 'unmatched')
-               ON CONFLICT (ls_annotation_id) DO NOTHING RETURNING id""",
+               ON CONFLICT (ls_annotation_id) DO UPDATE SET ls_annotation_id = EXCLUDED.ls_annotation_id
+               RETURNING ls_annotation_id, ls_project_id, ls_task_id, record_id, state, ls_updated_at,
+                         updated_at, (xmax = 0) AS inserted""",
             (ls_annotation_id, ls_project_id, ls_task_id, record_id),
         )
-        inserted = cur.fetchone() is not None
-        cur.execute(
-            """SELECT ls_annotation_id, ls_project_id, ls_task_id, record_id, state, ls_updated_at,
-                      updated_at
-               FROM annotations WHERE ls_annotation_id = %s FOR UPDATE""",
-            (ls_annotation_id,),
-        )
-        return StoredAnnotation(**cur.fetchone(), inserted=inserted)
+        return StoredAnnotation(**cur.fetchone())
 
 
 def update_annotation(
@@ -519,30 +515,18 @@ def prediction_model_version(
 ) -> str | None:
     """The model version behind a record's prediction: the LS prediction's if known, else the latest."""
     with conn.cursor() as cur:
-        if ls_prediction_id is not None:
-            cur.execute(
-                """SELECT model_version FROM record_versions
-                   WHERE record_id = %s AND ls_prediction_id = %s ORDER BY version DESC LIMIT 1""",
-                (record_id, ls_prediction_id),
-            )
-            row = cur.fetchone()
-            if row:
-                return row[0]
         cur.execute(
-            """SELECT model_version FROM record_versions
-               WHERE record_id = %s AND source = 'prediction' ORDER BY version DESC LIMIT 1""",
-            (record_id,),
+            """SELECT COALESCE(
+                   (SELECT model_version FROM record_versions
+                    WHERE record_id = %(r)s AND ls_prediction_id = %(p)s AND %(p)s IS NOT NULL
+                    ORDER BY version DESC LIMIT 1),
+                   (SELECT model_version FROM record_versions
+                    WHERE record_id = %(r)s AND source = 'prediction' ORDER BY version DESC LIMIT 1),
+                   (SELECT model_version FROM ls_task_links
+                    WHERE record_id = %(r)s AND model_version IS NOT NULL ORDER BY id DESC LIMIT 1))""",
+            {"r": record_id, "p": ls_prediction_id},
         )
-        row = cur.fetchone()
-        if row:
-            return row[0]
-        cur.execute(
-            """SELECT model_version FROM ls_task_links
-               WHERE record_id = %s AND model_version IS NOT NULL ORDER BY id DESC LIMIT 1""",
-            (record_id,),
-        )
-        row = cur.fetchone()
-    return row[0] if row else None
+        return cur.fetchone()[0]
 
 
 def insert_webhook_event(

@@ -1,0 +1,193 @@
+"""Benchmark: 5,000 realistic LS webhooks from 4 senders to the shim under gunicorn, vs a bare endpoint.
+
+Run: `make bench-webhook` (or `PYTHONPATH=. .venv/bin/python bench/webhook_load.py --events 5000`).
+Starts its own embedded Postgres and gunicorn on free ports; prints req/s, p50 and p99 for both
+endpoints and the ratio. Goal: p99 <= 100 ms and >= 0.5x the bare endpoint's req/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import http.client
+import json
+import socket
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from tqdm import tqdm
+
+from include.db import repository as repo
+from include.db.connection import connect, transaction
+from include.db.migrate import apply_migrations
+from include.services.embedded_postgres import EmbeddedPostgres
+from include.services.shim import ShimServer
+
+SECRET = "bench-secret"
+TEXT = "Alice Smith paid $120.50 to Acme Corp on March 1, 2024. Call (415) 555-0132 or bob@acme.com."
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _span(needle: str, label: str) -> dict:
+    start = TEXT.index(needle)
+    return {
+        "from_name": "label",
+        "to_name": "text",
+        "type": "labels",
+        "value": {"start": start, "end": start + len(needle), "text": needle, "labels": [label]},
+    }
+
+
+def make_events(url: str, n_events: int, per_record: int = 4) -> list[list[bytes]]:
+    """Per record: one ANNOTATION_CREATED then updates, as an SME produces them. Grouped by record."""
+    n_records = n_events // per_record
+    sha = hashlib.sha256(b"bench-doc").hexdigest()
+    conn = connect(url)
+    with transaction(conn):
+        doc = repo.add_document(conn, sha256=sha, uri="file:///bench.csv", doc_type="csv", size_bytes=1)
+        records = repo.add_records(
+            conn, doc.id, [repo.NewRecord(record_key=f"row={i}", text=TEXT) for i in range(n_records)]
+        )
+    conn.close()
+    results = [
+        [_span("Alice Smith", "PERSON")],
+        [_span("Alice Smith", "PERSON"), _span("$120.50", "MONEY")],
+        [_span("Alice Smith", "PERSON"), _span("$120.50", "MONEY"), _span("March 1, 2024", "DATE")],
+        [_span("Alice Smith", "PERSON"), _span("Acme Corp", "ORG"), _span("(415) 555-0132", "PHONE")],
+    ]
+    groups = []
+    for i, record in enumerate(records):
+        task = {
+            "id": 10_000 + i,
+            "project": 1,
+            "data": {"text": TEXT, "document_sha256": sha, "record_key": record.record_key},
+        }
+        group = []
+        for k in range(per_record):
+            ann = {
+                "id": 50_000 + i,
+                "task": task["id"],
+                "project": 1,
+                "result": results[k % len(results)],
+                "completed_by": 1,
+                "lead_time": 10.0 + k,
+                "was_cancelled": False,
+                "created_at": "2026-01-01T00:00:00Z",
+                "updated_at": f"2026-01-01T00:{k:02d}:00Z",
+            }
+            action = "ANNOTATION_CREATED" if k == 0 else "ANNOTATION_UPDATED"
+            body = {
+                "action": action,
+                "annotation": ann,
+                "task": task,
+                "project": {"id": 1, "title": "bench", "token": "x" * 40},
+            }
+            group.append(json.dumps(body).encode())
+        groups.append(group)
+    return groups
+
+
+def run(port: int, path: str, groups: list[list[bytes]], senders: int, label: str) -> dict:
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+    bar = tqdm(total=sum(len(g) for g in groups), desc=label, unit="req")
+
+    def sender(my_groups: list[list[bytes]]) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        local: list[float] = []
+        for group in my_groups:
+            for body in group:
+                t = time.perf_counter()
+                conn.request(
+                    "POST",
+                    path,
+                    body=body,
+                    headers={"Content-Type": "application/json", "X-Webhook-Secret": SECRET},
+                )
+                resp = conn.getresponse()
+                resp.read()
+                local.append(time.perf_counter() - t)
+                with lock:
+                    statuses[resp.status] = statuses.get(resp.status, 0) + 1
+                bar.update(1)
+        with lock:
+            latencies.extend(local)
+
+    threads = [threading.Thread(target=sender, args=(groups[i::senders],)) for i in range(senders)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    bar.close()
+    latencies.sort()
+    return {
+        "requests": len(latencies),
+        "seconds": elapsed,
+        "req_per_s": len(latencies) / elapsed,
+        "p50_ms": 1000 * statistics.median(latencies),
+        "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))],
+        "statuses": statuses,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=5000)
+    parser.add_argument("--senders", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-webhook-") as tmp:
+        pg = EmbeddedPostgres(root=Path(tmp) / "pg", port=free_port())
+        url = pg.start(database="bench")
+        conn = connect(url, statement_timeout_ms=0)
+        apply_migrations(conn)
+        conn.close()
+        shim = ShimServer(
+            run_dir=Path(tmp) / "shim",
+            port=free_port(),
+            database_url=url,
+            secret=SECRET,
+            workers=args.workers,
+        )
+        try:
+            shim.start(extra_env={"SHIM_ENABLE_BARE_ENDPOINT": "true", "SHIM_ACCESS_LOG": "/dev/null"})
+            groups = make_events(url, args.events)
+            bare = run(shim.port, "/webhooks/bare", groups, args.senders, "bare")
+            real = run(shim.port, "/webhooks/label-studio", groups, args.senders, "shim")
+            check = connect(url)
+            with check.cursor() as cur:
+                cur.execute("SELECT count(*) FROM record_versions")
+                stored = cur.fetchone()[0]
+            check.close()
+        finally:
+            shim.stop()
+            pg.stop()
+    print(
+        f"\nwebhook load: {args.events} events, {args.senders} senders, "
+        f"gunicorn {args.workers} workers x 4 threads"
+    )
+    for name, r in (("bare endpoint", bare), ("shim + Postgres", real)):
+        print(
+            f"  {name:16s} {r['req_per_s']:8.0f} req/s  p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms"
+            f"  statuses {r['statuses']}"
+        )
+    print(f"  ratio shim/bare req/s: {real['req_per_s'] / bare['req_per_s']:.2f}  (goal >= 0.5)")
+    print(f"  p99 goal <= 100 ms: {'met' if real['p99_ms'] <= 100 else 'NOT met'}")
+    print(f"  record versions stored: {stored} of {args.events} events")
+
+
+if __name__ == "__main__":
+    main()
