@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export LS_VENV
 
-.PHONY: venv ls-venv demo test lint db-up db-down down status clean
+.PHONY: venv ls-venv demo test lint db-up db-down down status clean bench-webhook
 
 venv:
 	@bash scripts/setup_venv.sh $(VENV)
@@ -20,7 +20,7 @@ venv:
 ls-venv:
 	@bash scripts/setup_ls_venv.sh $(LS_VENV)
 
-demo: venv
+demo: venv ls-venv
 	$(PY) -m include.cli demo
 
 test: venv
@@ -34,7 +34,7 @@ lint: venv
 db-up: venv
 	$(PY) -m include.cli db up
 
-db-down down: venv
+down: venv
 	$(PY) -m include.cli down
 
 status: venv
@@ -42,3 +42,6 @@ status: venv
 
 clean: down
 	rm -rf $(STATE_DIR)
+
+bench-webhook: venv
+	$(PY) bench/webhook_load.py --events 5000 --senders 4

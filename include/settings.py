@@ -50,7 +50,15 @@ class Settings(BaseSettings):
 
     # Label Studio
     label_studio_url: str = Field(default="http://127.0.0.1:8089")
-    label_studio_token: SecretStr | None = Field(default=None)
+    label_studio_token: SecretStr | None = Field(default=None, description="generated into .state if unset")
+    label_studio_project: str = Field(default="NER prelabel", description="LS project title")
+    ls_venv: Path = Field(default=PROJECT_ROOT / ".venv-ls", description="Label Studio's own virtualenv")
+    ls_port: int = Field(default=8089)
+    ls_username: str = Field(default="admin@example.com")
+    ls_import_chunk_size: int = Field(default=100, ge=1, le=1000)
+
+    # Airflow (the one-machine stack)
+    airflow_port: int = Field(default=8080)
 
     # Object storage
     inbox_uri: str = Field(default=(PROJECT_ROOT / "samples").as_uri(), description="file:// or s3:// source")

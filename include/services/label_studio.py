@@ -47,7 +47,7 @@ class LabelStudioServer:
 
     def start(self, timeout_s: float = 180) -> None:
         """Start LS (first start runs migrations, ~35 s) and wait for /health. Idempotent."""
-        binary = self.venv / "bin" / "label-studio"
+        binary = (self.venv / "bin" / "label-studio").absolute()
         if not binary.exists():
             raise ServiceError(f"label-studio: {binary} is missing; run `make ls-venv`")
         if self.process.pid() is None and port_in_use(self.port, self.host):
