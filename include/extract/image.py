@@ -1,0 +1,88 @@
+"""Images: OCR with RapidOCR (its bundled ONNX models) into paragraph records in reading order."""
+
+from __future__ import annotations
+
+import io
+from functools import lru_cache
+from statistics import fmean
+from typing import TYPE_CHECKING, Any
+
+from include.extract.layout import Line, group_paragraphs, merge_into_lines, paragraph_text
+from include.extract.records import ExtractedRecord, ExtractionError
+from include.extract.text import DEFAULT_MAX_CHARS, paragraph_parts
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+
+@lru_cache(maxsize=1)
+def ocr_engine() -> Any:
+    """The process-wide RapidOCR engine (model load once; later calls reuse it)."""
+    from rapidocr import RapidOCR
+
+    return RapidOCR(params={"Global.log_level": "error"})
+
+
+def ocr_lines(image: Image) -> list[Line]:
+    """OCR lines of an image in reading order, each with its mean recognition score."""
+    result = ocr_engine()(_as_rgb(image))
+    if result.boxes is None or result.txts is None:
+        return []
+    boxes = [
+        Line(
+            text=text,
+            x0=float(min(x for x, _ in box)),
+            top=float(min(y for _, y in box)),
+            x1=float(max(x for x, _ in box)),
+            bottom=float(max(y for _, y in box)),
+            score=float(score),
+        )
+        for box, text, score in zip(result.boxes, result.txts, result.scores, strict=True)
+        if text.strip()
+    ]
+    return merge_into_lines(boxes)
+
+
+def ocr_records(
+    image: Image, key_prefix: str, max_chars: int = DEFAULT_MAX_CHARS, **meta: Any
+) -> list[ExtractedRecord]:
+    """Paragraph records of one image or rendered page: `<key_prefix>para=N`, meta kind=ocr and the
+    paragraph's mean OCR score."""
+    records = []
+    for n, paragraph in enumerate(group_paragraphs(ocr_lines(image)), start=1):
+        scores = [line.score for line in paragraph if line.score is not None]
+        score = round(fmean(scores), 4) if scores else None
+        records += paragraph_parts(
+            n, paragraph_text(paragraph), key_prefix, max_chars, kind="ocr", **meta, score=score
+        )
+    return records
+
+
+def _as_rgb(image: Image) -> Image:
+    from PIL import Image as PILImage
+
+    if image.mode in {"RGBA", "LA"} or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = PILImage.new("RGB", rgba.size, "white")
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return image.convert("RGB")
+
+
+def extract_image(data: bytes, filename: str, max_chars: int = DEFAULT_MAX_CHARS) -> list[ExtractedRecord]:
+    """Records of an image document: `page=N/para=M`, one page per frame (multi-page TIFF)."""
+    from PIL import Image as PILImage
+    from PIL import ImageSequence, UnidentifiedImageError
+
+    try:
+        image = PILImage.open(io.BytesIO(data))
+        frames = []
+        for frame in ImageSequence.Iterator(image):
+            frame.load()
+            frames.append(frame.copy())
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise ExtractionError(filename, f"cannot decode image: {exc}") from exc
+    records = []
+    for page, frame in enumerate(frames, start=1):
+        records += ocr_records(frame, key_prefix=f"page={page}/", max_chars=max_chars, page=page)
+    return records

@@ -1,0 +1,74 @@
+"""The extraction entry point: detect a document's type and route its bytes to the right extractor."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from include.extract.detect import HEAD_BYTES, detect_type
+from include.extract.records import ExtractedRecord, ExtractionError
+
+if TYPE_CHECKING:
+    from include.db.repository import DocType
+
+Extractor = Callable[[bytes, str], list[ExtractedRecord]]
+
+
+def extractor_for(doc_type: DocType) -> Extractor | None:
+    """The extractor of a document type; None for `unknown` (imports stay lazy: Docling takes seconds)."""
+    if doc_type == "text":
+        from include.extract.text import extract_text
+
+        return extract_text
+    if doc_type == "csv":
+        from include.extract.tables import extract_csv
+
+        return extract_csv
+    if doc_type == "xlsx":
+        from include.extract.tables import extract_xlsx
+
+        return extract_xlsx
+    if doc_type == "pdf":
+        from include.extract.pdf import extract_pdf
+
+        return extract_pdf
+    if doc_type == "image":
+        from include.extract.image import extract_image
+
+        return extract_image
+    if doc_type == "docx":
+        from include.extract.office import extract_docx
+
+        return extract_docx
+    if doc_type == "html":
+        from include.extract.office import extract_html
+
+        return extract_html
+    return None
+
+
+def extract_document(data: bytes, filename: str, doc_type: DocType | None = None) -> list[ExtractedRecord]:
+    """The records of one document, in document order, with unique record keys.
+
+    `doc_type` skips detection when the caller already knows it. Same bytes give the same keys and
+    texts. Any failure, including one inside a third-party library, raises ExtractionError naming
+    the file and the cause.
+    """
+    if not data:
+        raise ExtractionError(filename, "empty file")
+    if doc_type is None:
+        doc_type = detect_type(data[:HEAD_BYTES], filename)
+    extractor = extractor_for(doc_type)
+    if extractor is None:
+        raise ExtractionError(filename, f"unsupported document type {doc_type!r}")
+    try:
+        records = extractor(data, filename)
+    except ExtractionError:
+        raise
+    except Exception as exc:
+        raise ExtractionError(filename, f"{doc_type} extraction failed: {type(exc).__name__}: {exc}") from exc
+    duplicates = [key for key, count in Counter(r.record_key for r in records).items() if count > 1]
+    if duplicates:
+        raise ExtractionError(filename, f"duplicate record keys {duplicates[:3]}")
+    return records

@@ -1,0 +1,202 @@
+"""Tables to row records: CSV/TSV, XLSX sheets, and tables found in PDFs and office documents."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from pathlib import PurePath
+from typing import Any
+
+from include.extract.records import ExtractedRecord, ExtractionError
+from include.extract.rows import normalize_value, row_text, unique_names
+from include.extract.text import decode_text
+
+SNIFF_CHARS = 64 * 1024
+HEADER_SEARCH_ROWS = 10
+_DELIMITERS = (",", ";", "\t", "|")
+
+
+def looks_like_header(values: Sequence[object]) -> bool:
+    """True when the row's non-empty cells are mostly (over half) non-numeric strings."""
+    filled = [v for v in values if normalize_value(v)]
+    if not filled:
+        return False
+    words = [v for v in filled if isinstance(v, str) and not _is_number(v)]
+    return len(words) * 2 > len(filled)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text.replace(",", "").strip())
+    except ValueError:
+        return False
+    return True
+
+
+def row_record(
+    key: str, names: Sequence[str], values: Sequence[object], **meta: Any
+) -> ExtractedRecord | None:
+    """One row record through rows.row_text; None when every cell is empty.
+
+    Values beyond the header keep a generated `column_N` name and the record is flagged `ragged`.
+    """
+    cells: list[tuple[object, object]] = list(zip(names, values, strict=False))
+    if len(values) > len(names):
+        cells += [("", v) for v in values[len(names) :]]
+    text, columns = row_text(cells)
+    if not text:
+        return None
+    if len(values) != len(names):
+        meta["ragged"] = "short" if len(values) < len(names) else "long"
+    return ExtractedRecord(record_key=key, text=text, meta={"kind": "row", **meta, "columns": columns})
+
+
+def table_records(df_or_rows: Any, key_prefix: str, **meta: Any) -> list[ExtractedRecord]:
+    """Row records of one table: a pandas DataFrame (its columns are the header) or a list of rows
+    (the first row is the header). Keys `<key_prefix>/row=N`, N the 1-based data row index."""
+    if hasattr(df_or_rows, "itertuples"):
+        header: list[object] = [str(c) if not isinstance(c, int) else "" for c in df_or_rows.columns]
+        body: Iterable[Sequence[object]] = df_or_rows.itertuples(index=False, name=None)
+    else:
+        rows = list(df_or_rows)
+        if not rows:
+            return []
+        header, body = list(rows[0]), rows[1:]
+    names = unique_names(header)
+    records = []
+    for n, values in enumerate(body, start=1):
+        record = row_record(f"{key_prefix}/row={n}", names, list(values), **meta, row=n)
+        if record is not None:
+            records.append(record)
+    return records
+
+
+def sniff_dialect(text: str, filename: str) -> tuple[str, str]:
+    """(delimiter, quotechar) of delimited text: csv.Sniffer's guess when it splits the sample into
+    rows of one width, else the candidate that splits it most consistently into the most columns;
+    single-column text gets the extension's default (tab for .tsv/.tab, else comma)."""
+    sample = text[:SNIFF_CHARS]
+    if len(text) > SNIFF_CHARS and "\n" in sample:
+        sample = sample[: sample.rindex("\n")]
+    preferred = "\t" if PurePath(filename).suffix.lower() in {".tsv", ".tab"} else ","
+    quotechar = '"'
+    sniffed: str | None = None
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters="".join(_DELIMITERS))
+        sniffed, quotechar = dialect.delimiter, dialect.quotechar or '"'
+    except csv.Error:
+        pass
+    order = [d for d in (sniffed, preferred) if d] + [d for d in _DELIMITERS if d not in (sniffed, preferred)]
+    scores = {d: _consistency(sample, d, quotechar) for d in order}
+    if sniffed and scores[sniffed][0] >= 0.9 and scores[sniffed][1] >= 2:
+        return sniffed, quotechar
+    best = max(order, key=lambda d: (scores[d], -order.index(d)))
+    return (preferred if scores[best][1] < 2 else best), quotechar
+
+
+def _consistency(sample: str, delimiter: str, quotechar: str) -> tuple[float, int]:
+    try:
+        widths = [
+            len(r)
+            for r in csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter, quotechar=quotechar)
+            if r
+        ]
+    except csv.Error:
+        return (0.0, 1)
+    if not widths:
+        return (0.0, 1)
+    width, count = Counter(widths).most_common(1)[0]
+    if width < 2:
+        return (0.0, 1)
+    return (round(count / len(widths), 2), width)
+
+
+def extract_csv(data: bytes, filename: str) -> list[ExtractedRecord]:
+    """Row records of a CSV/TSV document: `row=N`, N the 1-based data row index (blank rows keep
+    their number but give no record). The first row is the header when it looks like one."""
+    text = decode_text(data, filename).removeprefix("\ufeff")
+    delimiter, quotechar = sniff_dialect(text, filename)
+    try:
+        rows = list(
+            csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar=quotechar, strict=False)
+        )
+    except csv.Error as exc:
+        raise ExtractionError(filename, f"malformed CSV: {exc}") from exc
+    while rows and not any(cell.strip() for cell in rows[0]):
+        rows.pop(0)
+    if not rows:
+        return []
+    if looks_like_header(rows[0]):
+        names, body = unique_names(rows[0]), rows[1:]
+    else:
+        names, body = unique_names([""] * len(rows[0])), rows
+    records = []
+    for n, values in enumerate(body, start=1):
+        record = row_record(f"row={n}", names, values, row=n)
+        if record is not None:
+            records.append(record)
+    return records
+
+
+def extract_xlsx(data: bytes, filename: str) -> list[ExtractedRecord]:
+    """Row records of every worksheet: `sheet=<name>/row=<excel row>`. Merged ranges give their
+    top-left value to every cell; rows above the detected header become `preamble` records."""
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
+    except Exception as exc:
+        raise ExtractionError(filename, f"not a readable XLSX workbook: {type(exc).__name__}: {exc}") from exc
+    records: list[ExtractedRecord] = []
+    for sheet in workbook.worksheets:
+        records += _sheet_records(sheet)
+    return records
+
+
+def _sheet_records(sheet: Any) -> list[ExtractedRecord]:
+    grid = [list(row) for row in sheet.iter_rows(min_row=1, min_col=1, values_only=True)]
+    for merged in sheet.merged_cells.ranges:
+        top_left = grid[merged.min_row - 1][merged.min_col - 1] if merged.min_row <= len(grid) else None
+        for r in range(merged.min_row, min(merged.max_row, len(grid)) + 1):
+            for c in range(merged.min_col, merged.max_col + 1):
+                if c <= len(grid[r - 1]):
+                    grid[r - 1][c - 1] = top_left
+    width = max((i + 1 for row in grid for i, v in enumerate(row) if normalize_value(v)), default=0)
+    grid = [row[:width] for row in grid]
+    header_at = next(
+        (i for i, row in enumerate(grid[:HEADER_SEARCH_ROWS]) if _is_header_row(row, width)), None
+    )
+    names = unique_names(grid[header_at] if header_at is not None else [""] * width)
+    prefix = f"sheet={sheet.title}"
+    records = []
+    for index, values in enumerate(grid):
+        excel_row = index + 1
+        key = f"{prefix}/row={excel_row}"
+        if header_at is not None and index <= header_at:
+            if index < header_at and (record := _preamble_record(key, values, sheet.title, excel_row)):
+                records.append(record)
+            continue
+        record = row_record(key, names, values, sheet=sheet.title, row=excel_row)
+        if record is not None:
+            records.append(record)
+    return records
+
+
+def _is_header_row(values: Sequence[object], width: int) -> bool:
+    distinct = {normalize_value(v) for v in values} - {""}
+    return looks_like_header(values) and len(distinct) >= min(2, width)
+
+
+def _preamble_record(key: str, values: Sequence[object], sheet: str, row: int) -> ExtractedRecord | None:
+    texts: list[str] = []
+    for value in values:
+        text = normalize_value(value)
+        if text and text not in texts:
+            texts.append(text)
+    if not texts:
+        return None
+    return ExtractedRecord(
+        record_key=key, text=" | ".join(texts), meta={"kind": "preamble", "sheet": sheet, "row": row}
+    )

@@ -1,0 +1,63 @@
+"""The one LS-payload builder: a record and its predicted spans → a Label Studio task with a prediction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from include.label_studio.payloads import (
+    TASK_DOCUMENT_SHA256,
+    TASK_MODEL_VERSION,
+    TASK_RECORD_KEY,
+    TASK_TEXT,
+)
+from include.labels import FROM_NAME, TO_NAME
+from include.ner.tags import task_score
+from include.spans import Span
+
+
+def prediction_result(spans: list[Span]) -> list[dict[str, Any]]:
+    """LS result items for spans (labels on the text), each with its score."""
+    return [
+        {
+            "id": f"p{i}",
+            "from_name": FROM_NAME,
+            "to_name": TO_NAME,
+            "type": "labels",
+            "value": {"start": s.start, "end": s.end, "text": s.text, "labels": [s.label]},
+            **({"score": s.score} if s.score is not None else {}),
+        }
+        for i, s in enumerate(spans)
+    ]
+
+
+def build_task(
+    *,
+    text: str,
+    record_key: str,
+    meta: dict[str, Any],
+    document_sha256: str,
+    document_uri: str,
+    s3_key: str | None,
+    doc_type: str,
+    spans: list[Span],
+    model_version: str,
+) -> dict[str, Any]:
+    """One LS task: data ties it to its record and document; the prediction carries model_version."""
+    data: dict[str, Any] = {
+        TASK_TEXT: text,
+        TASK_DOCUMENT_SHA256: document_sha256,
+        TASK_RECORD_KEY: record_key,
+        TASK_MODEL_VERSION: model_version,
+        "source_uri": document_uri,
+        "s3_key": s3_key,
+        "doc_type": doc_type,
+    }
+    for key in ("page", "sheet", "row", "table", "para"):
+        if key in meta:
+            data[key] = meta[key]
+    return {
+        "data": data,
+        "predictions": [
+            {"model_version": model_version, "score": task_score(spans), "result": prediction_result(spans)}
+        ],
+    }
