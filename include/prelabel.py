@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg2.extras
@@ -24,6 +24,7 @@ from include.label_studio import client as ls_client
 from include.label_studio.payloads import TASK_DOCUMENT_SHA256, TASK_RECORD_KEY
 from include.label_studio.tasks import build_task
 from include.ner.client import NerClient
+from include.spans import Span
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +135,132 @@ def relink_existing_tasks(conn: repo.Connection, ls: Any, project_id: int) -> in
     return linked
 
 
+def predict_pending(
+    conn: repo.Connection, ner: NerClient, document_ids: Sequence[int] | None = None
+) -> tuple[int, int]:
+    """Store a prediction version for every pending record that has none from this model version.
+
+    Returns (records predicted, spans). Predictions live in the database, so the import step (and a
+    rerun) reads them back instead of running the model again.
+    """
+    pending = [
+        p
+        for p in pending_records(conn, document_ids)
+        if _latest_prediction(conn, p.record_id, ner.model_version) is None
+    ]
+    if not pending:
+        return 0, 0
+    started = time.perf_counter()
+    n_spans = 0
+    for start in range(0, len(pending), 256):
+        chunk = pending[start : start + 256]
+        spans = ner.predict([p.text for p in chunk])
+        with transaction(conn):
+            for p, s in zip(chunk, spans, strict=True):
+                repo.append_record_version(
+                    conn,
+                    p.record_id,
+                    repo.NewRecordVersion(source="prediction", spans=s, model_version=ner.model_version),
+                )
+        n_spans += sum(len(s) for s in spans)
+        done = start + len(chunk)
+        log.info(
+            "predicted %d/%d records (%.1f records/s) with %s",
+            done,
+            len(pending),
+            done / max(time.perf_counter() - started, 1e-9),
+            ner.model_version,
+        )
+    return len(pending), n_spans
+
+
+def _latest_prediction(conn: repo.Connection, record_id: int, model_version: str | None) -> dict | None:
+    with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+        cur.execute(
+            """SELECT spans, model_version FROM record_versions
+               WHERE record_id = %s AND source = 'prediction'
+                 AND (%s::text IS NULL OR model_version = %s)
+               ORDER BY version DESC LIMIT 1""",
+            (record_id, model_version, model_version),
+        )
+        row = cur.fetchone()
+    conn.commit()
+    return row
+
+
+@dataclass
+class ImportSummary:
+    records: int = 0
+    imported: int = 0
+    relinked: int = 0
+    without_prediction: int = 0
+    seconds: float = 0.0
+
+
+def import_pending(
+    conn: repo.Connection,
+    ls: Any,
+    project_id: int,
+    *,
+    document_ids: Sequence[int] | None = None,
+    chunk_size: int = 100,
+) -> ImportSummary:
+    """Import every pending record with its latest prediction as an LS task, chunk by chunk.
+
+    Tasks that reached LS in an earlier, interrupted run are linked first, so nothing is imported twice.
+    Each chunk's links are stored right after LS answers; the TASKS_CREATED webhook makes the same links.
+    """
+    summary = ImportSummary()
+    started = time.perf_counter()
+    summary.relinked = relink_existing_tasks(conn, ls, project_id)
+    work: list[tuple[PendingRecord, dict]] = []
+    for p in pending_records(conn, document_ids):
+        prediction = _latest_prediction(conn, p.record_id, None)
+        if prediction is None:
+            summary.without_prediction += 1
+            continue
+        work.append((p, prediction))
+    summary.records = len(work)
+    for start in range(0, len(work), chunk_size):
+        chunk = work[start : start + chunk_size]
+        tasks = [
+            build_task(
+                text=p.text,
+                record_key=p.record_key,
+                meta=p.meta,
+                document_sha256=p.document_sha256,
+                document_uri=p.document_uri,
+                s3_key=p.s3_key,
+                doc_type=p.doc_type,
+                spans=[Span(**s) for s in pred["spans"]],
+                model_version=pred["model_version"],
+            )
+            for p, pred in chunk
+        ]
+        task_ids = ls_client.import_tasks(ls, project_id, tasks, chunk_size=chunk_size)
+        with transaction(conn):
+            for (p, pred), task_id in zip(chunk, task_ids, strict=True):
+                repo.link_ls_task(
+                    conn,
+                    p.record_id,
+                    ls_project_id=project_id,
+                    ls_task_id=task_id,
+                    model_version=pred["model_version"],
+                )
+            for document_id in {p.document_id for p, _ in chunk}:
+                repo.set_document_status(conn, document_id, "prelabeled")
+        summary.imported += len(chunk)
+        log.info(
+            "imported %d/%d tasks into LS project %d (%.0f tasks/s)",
+            summary.imported,
+            len(work),
+            project_id,
+            summary.imported / max(time.perf_counter() - started, 1e-9),
+        )
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
 @dataclass
 class PrelabelSummary:
     records: int = 0
@@ -141,11 +268,6 @@ class PrelabelSummary:
     spans: int = 0
     relinked: int = 0
     model_version: str = ""
-    seconds: dict[str, float] = field(default_factory=dict)
-
-    def rates(self) -> dict[str, float]:
-        infer = self.seconds.get("infer", 0.0)
-        return {"records_per_s_infer": self.records / infer if infer else 0.0}
 
 
 def prelabel_pending(
@@ -157,72 +279,13 @@ def prelabel_pending(
     document_ids: Sequence[int] | None = None,
     chunk_size: int = 100,
 ) -> PrelabelSummary:
-    """Predict spans for every pending record and import them as LS tasks, chunk by chunk.
-
-    Each chunk is imported, then linked and its prediction versions stored in one transaction; the
-    TASKS_CREATED webhook links the same tasks through the shim, whichever comes first.
-    """
-    summary = PrelabelSummary(model_version=ner.model_version)
-    started = time.perf_counter()
-    summary.relinked = relink_existing_tasks(conn, ls, project_id)
-    pending = pending_records(conn, document_ids)
-    summary.records = len(pending)
-    summary.seconds["relink"] = time.perf_counter() - started
-    if not pending:
-        return summary
-    t = time.perf_counter()
-    predictions = ner.predict([p.text for p in pending])
-    summary.seconds["infer"] = time.perf_counter() - t
-    log.info(
-        "predicted %d records in %.2fs (%.1f records/s) with %s",
-        len(pending),
-        summary.seconds["infer"],
-        len(pending) / max(summary.seconds["infer"], 1e-9),
-        ner.model_version,
+    """Predict then import every pending record (the two DAG steps in one call)."""
+    _, spans = predict_pending(conn, ner, document_ids)
+    imported = import_pending(conn, ls, project_id, document_ids=document_ids, chunk_size=chunk_size)
+    return PrelabelSummary(
+        records=imported.records,
+        imported=imported.imported,
+        spans=spans,
+        relinked=imported.relinked,
+        model_version=ner.model_version,
     )
-    t = time.perf_counter()
-    for start in range(0, len(pending), chunk_size):
-        chunk = pending[start : start + chunk_size]
-        spans = predictions[start : start + chunk_size]
-        tasks = [
-            build_task(
-                text=p.text,
-                record_key=p.record_key,
-                meta=p.meta,
-                document_sha256=p.document_sha256,
-                document_uri=p.document_uri,
-                s3_key=p.s3_key,
-                doc_type=p.doc_type,
-                spans=s,
-                model_version=ner.model_version,
-            )
-            for p, s in zip(chunk, spans, strict=True)
-        ]
-        task_ids = ls_client.import_tasks(ls, project_id, tasks, chunk_size=chunk_size)
-        with transaction(conn):
-            for p, s, task_id in zip(chunk, spans, task_ids, strict=True):
-                repo.link_ls_task(
-                    conn,
-                    p.record_id,
-                    ls_project_id=project_id,
-                    ls_task_id=task_id,
-                    model_version=ner.model_version,
-                )
-                repo.append_record_version(
-                    conn,
-                    p.record_id,
-                    repo.NewRecordVersion(
-                        source="prediction",
-                        spans=s,
-                        model_version=ner.model_version,
-                        ls_project_id=project_id,
-                        ls_task_id=task_id,
-                    ),
-                )
-            for document_id in {p.document_id for p in chunk}:
-                repo.set_document_status(conn, document_id, "prelabeled")
-        summary.imported += len(chunk)
-        summary.spans += sum(len(s) for s in spans)
-        log.info("imported %d/%d tasks into LS project %d", summary.imported, len(pending), project_id)
-    summary.seconds["import"] = time.perf_counter() - t
-    return summary

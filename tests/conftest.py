@@ -124,3 +124,48 @@ def shim_server(database_url: str, tmp_path: Path) -> Iterator[ShimServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def airflow_env(
+    pg_server: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
+    """Environment for `airflow` subprocesses: metadata in its own database on the test server, migrated."""
+    import subprocess
+    import sys
+
+    name = f"airflow_test_{uuid.uuid4().hex[:8]}"
+    create_database(pg_server, name)
+    home = tmp_path_factory.mktemp("airflow-home")
+    server = pg_server.rsplit("/", 1)[0]
+    env = {
+        **os.environ,
+        "NERLOOP_HOME": str(PROJECT_ROOT),
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW_CONFIG": str(PROJECT_ROOT / "airflow.cfg"),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": server.replace("postgresql://", "postgresql+psycopg2://")
+        + f"/{name}",
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
+        "AIRFLOW_CONN_NERLOOP_DB": database_url,
+        "DATABASE_URL": database_url,
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+    }
+    airflow = str(Path(sys.executable).parent / "airflow")
+    res = subprocess.run([airflow, "db", "migrate"], env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    return env
+
+
+def run_dag_test(env: dict[str, str], dag_id: str, conf: dict | None = None, timeout: int = 600):
+    """`airflow dags test DAG_ID -c CONF` in a subprocess; returns the completed process."""
+    import json
+    import subprocess
+    import sys
+
+    airflow = str(Path(sys.executable).parent / "airflow")
+    argv = [airflow, "dags", "test", dag_id]
+    if conf:
+        argv += ["-c", json.dumps(conf)]
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout)

@@ -1,0 +1,173 @@
+"""The NER client: records → tokenizer offsets → micro-batched model calls → spans, in input order."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tokenizers import Encoding
+
+from include.ner import metrics
+from include.ner.backends import InferenceBackend, OnnxRuntimeBackend, TritonHttpBackend
+from include.ner.bundle import read_bundle
+from include.ner.settings import NerSettings
+from include.ner.tags import tags_to_spans
+from include.ner.tokenizer import BundleTokenizer, pad_rows
+from include.ner.windows import batches, split_windows
+from include.spans import Span
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH_SIZE = 16
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """One window of one record, as sent to the model."""
+
+    record: int
+    start: int
+    end: int
+    keep_start: int
+    keep_end: int
+    input_ids: list[int]
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+class NerClient:
+    """Predicts spans for records with a bundle's tokenizer and any `InferenceBackend`.
+
+    Records longer than `max_length` tokens are cut into windows sharing `stride` tokens; each token keeps
+    the prediction of the window where it is most central, so spans come out once, on the full text.
+    """
+
+    def __init__(
+        self,
+        bundle_dir: Path,
+        backend: InferenceBackend,
+        batch_size: int = 16,
+        max_length: int = 256,
+        stride: int = 32,
+        warmup: bool = True,
+    ) -> None:
+        if not 1 <= batch_size <= MAX_BATCH_SIZE:
+            raise ValueError(
+                f"batch_size must be 1..{MAX_BATCH_SIZE} (the served max_batch_size), got {batch_size}"
+            )
+        self.bundle = read_bundle(bundle_dir)
+        self.backend = backend
+        self.batch_size = batch_size
+        self.tokenizer = BundleTokenizer.from_dir(self.bundle.tokenizer_dir)
+        self.window_size = max_length - len(self.tokenizer.prefix) - len(self.tokenizer.suffix)
+        if self.window_size < 2:
+            raise ValueError(f"max_length {max_length} leaves no room for tokens beside the special tokens")
+        self.stride = stride
+        split_windows(0, self.window_size, stride)
+        if warmup:
+            self.predict(["Warm up the model."])
+
+    @property
+    def model_version(self) -> str:
+        return self.bundle.model_version
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return self.bundle.tags
+
+    @classmethod
+    def from_settings(cls, settings: NerSettings | None = None) -> NerClient:
+        """A client with the backend NER_BACKEND names, on the bundle NER_BUNDLE_DIR points to."""
+        settings = settings or NerSettings()
+        if settings.ner_bundle_dir is None:
+            raise ValueError("NER_BUNDLE_DIR is not set: point it to a bundle folder (onnx/, tokenizer/)")
+        bundle_dir = settings.ner_bundle_dir
+        backend: InferenceBackend
+        if settings.ner_backend == "triton":
+            backend = TritonHttpBackend(
+                settings.triton_url,
+                settings.triton_model_name,
+                settings.triton_model_version,
+                retries=settings.triton_retries,
+                backoff_s=settings.triton_backoff_s,
+                timeout_s=settings.triton_timeout_s,
+            )
+        else:
+            backend = OnnxRuntimeBackend(read_bundle(bundle_dir).model_path, settings.ner_intra_op_threads)
+        return cls(
+            bundle_dir,
+            backend,
+            batch_size=settings.ner_batch_size,
+            max_length=settings.ner_max_length,
+            stride=settings.ner_stride,
+            warmup=settings.ner_warmup,
+        )
+
+    def _call(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        name = self.backend.name
+        began = time.perf_counter()
+        try:
+            logits = self.backend.infer(input_ids, attention_mask)
+        except Exception:
+            metrics.ERRORS.labels(name).inc()
+            raise
+        metrics.LATENCY.labels(name).observe(time.perf_counter() - began)
+        metrics.BATCHES.labels(name).inc()
+        metrics.BATCH_SIZE.labels(name).observe(len(input_ids))
+        metrics.TOKENS.labels(name).inc(int(attention_mask.sum()))
+        expected = (*input_ids.shape, len(self.tags))
+        if logits.shape != expected:
+            raise ValueError(f"{name} returned logits of shape {logits.shape}, expected {expected}")
+        return logits
+
+    def _pieces(self, token_ids: list[list[int]]) -> list[_Piece]:
+        pieces = []
+        for record, ids in enumerate(token_ids):
+            if not ids:
+                continue
+            for w in split_windows(len(ids), self.window_size, self.stride):
+                window_ids = self.tokenizer.with_specials(ids[w.start : w.end])
+                pieces.append(_Piece(record, w.start, w.end, w.keep_start, w.keep_end, window_ids))
+        return pieces
+
+    def logits(self, texts: list[str]) -> tuple[list[np.ndarray], list[Encoding]]:
+        """Per record: logits [n_tokens, num_tags] over its tokens (specials excluded), and its encoding."""
+        encodings = self.tokenizer.encode(texts)
+        out = [np.zeros((len(e.ids), len(self.tags)), dtype=np.float32) for e in encodings]
+        pieces = self._pieces([e.ids for e in encodings])
+        for batch in batches([len(p.input_ids) for p in pieces], self.batch_size):
+            input_ids, attention_mask = pad_rows([pieces[i].input_ids for i in batch], self.tokenizer.pad_id)
+            logits = self._call(input_ids, attention_mask)
+            for row, i in enumerate(batch):
+                p = pieces[i]
+                first = len(self.tokenizer.prefix) + p.keep_start - p.start
+                kept = logits[row, first : first + p.keep_end - p.keep_start]
+                out[p.record][p.keep_start : p.keep_end] = kept
+        return out, encodings
+
+    def predict(self, texts: list[str]) -> list[list[Span]]:
+        """Spans per record, in the order of `texts`; text[start:end] == span.text for every span."""
+        per_record, encodings = self.logits(texts)
+        results = []
+        for text, logits, encoding in zip(texts, per_record, encodings, strict=True):
+            if len(logits) == 0:
+                results.append([])
+                continue
+            probs = softmax(logits)
+            tag_ids = probs.argmax(axis=-1)
+            results.append(
+                tags_to_spans(text, encoding.offsets, tag_ids, probs, self.tags, encoding.word_ids)
+            )
+        return results
+
+    def close(self) -> None:
+        close = getattr(self.backend, "close", None)
+        if close is not None:
+            close()

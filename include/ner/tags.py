@@ -1,0 +1,110 @@
+"""The one tag→span converter: BIO tags over sub-word tokens → character spans of the record text."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from include.spans import Span
+
+
+@dataclass
+class _Open:
+    label: str
+    start: int
+    end: int
+    probs: list[float] = field(default_factory=list)
+
+
+def _word_ids_from_offsets(text: str, offsets: Sequence[tuple[int, int]]) -> list[int | None]:
+    """Word index per token when the tokenizer gave none: a piece glued to the previous one between two
+    word characters (`Wash` + `ington`) continues its word, as BERT's pre-tokenizer splits on spaces and
+    punctuation."""
+    word_ids: list[int | None] = []
+    word = -1
+    prev_end = -1
+    for start, end in offsets:
+        if end <= start:
+            word_ids.append(None)
+            continue
+        glued = start == prev_end and start > 0 and text[start - 1].isalnum() and text[start].isalnum()
+        if not glued:
+            word += 1
+        word_ids.append(word)
+        prev_end = end
+    return word_ids
+
+
+def _words(offsets: Sequence[tuple[int, int]], word_ids: Sequence[int | None]) -> list[tuple[int, int, int]]:
+    """(first token index, char start, char end) per word in text order; specials and empty pieces skipped."""
+    words: list[tuple[int, int, int]] = []
+    last_word: int | None = None
+    for i, ((start, end), word) in enumerate(zip(offsets, word_ids, strict=True)):
+        if word is None or end <= start:
+            continue
+        if word == last_word and words:
+            first, w_start, w_end = words[-1]
+            words[-1] = (first, min(w_start, start), max(w_end, end))
+        else:
+            words.append((i, start, end))
+        last_word = word
+    return words
+
+
+def _close(text: str, span: _Open | None, out: list[Span]) -> None:
+    if span is None:
+        return
+    start, end = span.start, span.end
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if start >= end:
+        return
+    score = float(np.clip(np.mean(span.probs), 0.0, 1.0))
+    out.append(Span(start=start, end=end, label=span.label, text=text[start:end], score=score))
+
+
+def tags_to_spans(
+    text: str,
+    offsets: Sequence[tuple[int, int]],
+    tag_ids: Sequence[int],
+    probs: np.ndarray,
+    tags: Sequence[str],
+    word_ids: Sequence[int | None] | None = None,
+) -> list[Span]:
+    """Decode one record's token tags into spans with exact offsets into `text`.
+
+    `offsets` are the tokenizer's (start, end) character offsets, `(0, 0)` for special and padding tokens;
+    `tag_ids[i]` is the chosen tag of token i and `probs[i]` its probability row over `tags`. Each word takes
+    the tag of its first piece, so continuation pieces join their word's entity (pass the tokenizer's
+    `word_ids` when known; otherwise words are inferred from the offsets). `I-X` after `O` or another label
+    starts a new entity. A span's score is the mean probability of the tags that chose it, one per word.
+    """
+    if word_ids is None:
+        word_ids = _word_ids_from_offsets(text, offsets)
+    spans: list[Span] = []
+    current: _Open | None = None
+    for first, start, end in _words(offsets, word_ids):
+        tag = tags[int(tag_ids[first])]
+        prob = float(probs[first][int(tag_ids[first])])
+        prefix, _, label = tag.partition("-")
+        if prefix == "I" and current is not None and current.label == label:
+            current.end = end
+            current.probs.append(prob)
+            continue
+        _close(text, current, spans)
+        current = _Open(label, start, end, [prob]) if prefix in ("B", "I") and label else None
+    _close(text, current, spans)
+    return spans
+
+
+def task_score(spans: Sequence[Span]) -> float:
+    """A record's confidence for uncertainty-first ordering (lowest first): its least confident span.
+
+    A record with no spans scores 1.0: nothing proposed means nothing for an SME to doubt, so records with
+    shaky predictions come before empty ones.
+    """
+    return min((s.score for s in spans if s.score is not None), default=1.0)

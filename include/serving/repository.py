@@ -1,0 +1,237 @@
+"""Publish bundles to a Triton model repository (local folder or s3://) as new numbered versions, atomically.
+
+Layout: `<repo>/<model>/config.pbtxt` pinned to one version (`version_policy: specific`), and
+`<repo>/<model>/<n>/` holding model.onnx, VERSION.json, exporter_mode.txt (and model.py for the python
+flavour, where Triton's python backend looks for it). A version folder is assembled in a staging folder
+beside it and renamed into place; config.pbtxt is replaced in one rename, so Triton never reads half a
+version.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import logging
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from include.ner.bundle import read_bundle
+from include.serving.triton_config import (
+    Flavour,
+    build_config,
+    parse_config,
+    pinned_version,
+    with_pinned_version,
+)
+
+log = logging.getLogger(__name__)
+
+PYTHON_MODEL = Path(__file__).parent / "python_backend" / "model.py"
+STAGING = ".staging"
+
+
+class ModelRepository(Protocol):
+    """The storage operations publishing needs; `LocalRepository` and `S3Repository` implement them."""
+
+    uri: str
+
+    def versions(self, model: str) -> list[int]: ...
+
+    def read_text(self, model: str, name: str) -> str | None: ...
+
+    def write_text(self, model: str, name: str, text: str) -> None: ...
+
+    def add_version(self, model: str, files: dict[str, Path], first: int) -> int: ...
+
+    def remove_version(self, model: str, version: int) -> None: ...
+
+    def fetch(self, model: str, name: str, dest: Path) -> Path: ...
+
+
+@dataclass(frozen=True)
+class LocalRepository:
+    """A model repository in a local folder; every change is a rename on the same filesystem."""
+
+    root: Path
+
+    @property
+    def uri(self) -> str:
+        return str(self.root)
+
+    def _model_dir(self, model: str) -> Path:
+        return self.root / model
+
+    def versions(self, model: str) -> list[int]:
+        folder = self._model_dir(model)
+        if not folder.is_dir():
+            return []
+        return sorted(int(p.name) for p in folder.iterdir() if p.is_dir() and p.name.isdigit())
+
+    def read_text(self, model: str, name: str) -> str | None:
+        path = self._model_dir(model) / name
+        return path.read_text() if path.is_file() else None
+
+    def write_text(self, model: str, name: str, text: str) -> None:
+        target = self._model_dir(model) / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+        with open(tmp, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+
+    def _staging(self, model: str) -> Path:
+        path = self._model_dir(model) / STAGING / uuid.uuid4().hex
+        path.mkdir(parents=True)
+        return path
+
+    def _drop_staging(self, model: str) -> None:
+        with contextlib.suppress(OSError):
+            (self._model_dir(model) / STAGING).rmdir()
+
+    def add_version(self, model: str, files: dict[str, Path], first: int) -> int:
+        staging = self._staging(model)
+        try:
+            for name, source in files.items():
+                shutil.copyfile(source, staging / name)
+            version = first
+            while True:
+                try:
+                    os.rename(staging, self._model_dir(model) / str(version))
+                    return version
+                except OSError as error:
+                    if error.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                        raise
+                    version += 1
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+            self._drop_staging(model)
+
+    def remove_version(self, model: str, version: int) -> None:
+        folder = self._model_dir(model) / str(version)
+        if not folder.is_dir():
+            return
+        trash = self._model_dir(model) / STAGING / f"removed-{version}-{uuid.uuid4().hex}"
+        trash.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(folder, trash)
+        shutil.rmtree(trash, ignore_errors=True)
+        self._drop_staging(model)
+
+    def fetch(self, model: str, name: str, dest: Path) -> Path:
+        shutil.copyfile(self._model_dir(model) / name, dest)
+        return dest
+
+
+def open_repository(uri: str | Path, endpoint_url: str | None = None) -> ModelRepository:
+    """The repository at a local path / file:// URI, or at s3://bucket/prefix (boto3, optional endpoint)."""
+    text = str(uri)
+    if text.startswith("s3://"):
+        from include.serving.s3_repository import S3Repository
+
+        return S3Repository.from_uri(text, endpoint_url=endpoint_url)
+    return LocalRepository(Path(text.removeprefix("file://")))
+
+
+def as_repository(repo: ModelRepository | str | Path) -> ModelRepository:
+    """`repo` itself when it is a repository object, else the repository at that path or URI."""
+    return repo if hasattr(repo, "add_version") else open_repository(repo)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class PublishedVersion:
+    repository: str
+    model: str
+    version: int
+    model_version: str
+    previous: int | None
+    removed: list[int] = field(default_factory=list)
+
+
+def served_versions(repo: ModelRepository | str | Path, model: str) -> list[int]:
+    """Version numbers present in the repository for `model`, ascending."""
+    return as_repository(repo).versions(model)
+
+
+def pinned(repo: ModelRepository | str | Path, model: str) -> int | None:
+    """The version config.pbtxt pins (the one Triton serves after a load), or None without a config."""
+    text = as_repository(repo).read_text(model, "config.pbtxt")
+    return pinned_version(parse_config(text)) if text else None
+
+
+def version_info(repo: ModelRepository | str | Path, model: str, version: int) -> dict:
+    """VERSION.json of a published version."""
+    text = as_repository(repo).read_text(model, f"{version}/VERSION.json")
+    if text is None:
+        raise FileNotFoundError(f"{as_repository(repo).uri}/{model}/{version}/VERSION.json: missing")
+    return json.loads(text)
+
+
+def pin_version(repo: ModelRepository | str | Path, model: str, version: int) -> None:
+    """Rewrite config.pbtxt to serve `version` (its model_version parameter follows); Triton needs a load."""
+    repository = as_repository(repo)
+    text = repository.read_text(model, "config.pbtxt")
+    if text is None:
+        raise FileNotFoundError(f"{repository.uri}/{model}/config.pbtxt: missing; publish a bundle first")
+    if version not in repository.versions(model):
+        raise FileNotFoundError(f"{repository.uri}/{model}/{version}: no such version")
+    model_version = version_info(repository, model, version)["model_version"]
+    repository.write_text(
+        model, "config.pbtxt", with_pinned_version(text, version, {"model_version": model_version})
+    )
+
+
+def publish_bundle(
+    bundle_dir: Path,
+    repo: ModelRepository | str | Path,
+    model: str = "ner",
+    flavour: Flavour = "python",
+    keep: int = 3,
+    max_batch_size: int = 16,
+    intra_op_threads: int = 2,
+) -> PublishedVersion:
+    """Add the bundle as version n = latest + 1, pin config.pbtxt to it, keep the newest `keep` versions.
+
+    The version pinned before (the one Triton serves until the new one is loaded and verified) is never
+    removed, so a rollback always has somewhere to go.
+    """
+    if keep < 1:
+        raise ValueError(f"keep must be >= 1, got {keep}")
+    repository = as_repository(repo)
+    bundle = read_bundle(bundle_dir)
+    files = {"model.onnx": bundle.model_path, "VERSION.json": bundle.version_file}
+    exporter_mode = bundle.root / "onnx" / "exporter_mode.txt"
+    if exporter_mode.is_file():
+        files["exporter_mode.txt"] = exporter_mode
+    if flavour == "python":
+        files["model.py"] = PYTHON_MODEL
+    previous = pinned(repository, model)
+    existing = repository.versions(model)
+    version = repository.add_version(model, files, first=(existing[-1] + 1) if existing else 1)
+    parameters = {"model_version": bundle.model_version}
+    if flavour == "python":
+        parameters |= {"intra_op_thread_count": str(intra_op_threads), "inter_op_thread_count": "1"}
+    config = build_config(
+        model, len(bundle.tags), flavour, max_batch_size, version=version, parameters=parameters
+    )
+    repository.write_text(model, "config.pbtxt", config)
+    removed = []
+    for old in repository.versions(model)[:-keep]:
+        if old not in (previous, version):
+            repository.remove_version(model, old)
+            removed.append(old)
+    log.info(
+        "published %s as %s/%s/%d (previous %s, removed %s)",
+        bundle.model_version,
+        repository.uri,
+        model,
+        version,
+        previous,
+        removed,
+    )
+    return PublishedVersion(repository.uri, model, version, bundle.model_version, previous, removed)

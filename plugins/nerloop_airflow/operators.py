@@ -1,0 +1,119 @@
+"""Prelabel operators: each a few lines around one `include/` call, with counts in the task log."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+from airflow.sdk import BaseOperator
+
+from nerloop_airflow import hooks
+
+
+class DiscoverDocumentsOperator(BaseOperator):
+    """List the source, hash each file and register it; returns the ids of documents to extract."""
+
+    template_fields: Sequence[str] = ("source",)
+
+    def __init__(self, *, source: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.source = source
+
+    def execute(self, context: Any) -> list[int]:
+        from include.ingest import ingest_source
+
+        conn = hooks.db_connection()
+        try:
+            docs = list(ingest_source(conn, self.source, hooks.s3_client(self.source)))
+        finally:
+            conn.close()
+        new = sum(d.created for d in docs)
+        self.log.info("source %s: %d files, %d new documents", self.source, len(docs), new)
+        return [d.document_id for d in docs]
+
+
+class DoclingExtractOperator(BaseOperator):
+    """Extract one document into records (Docling for PDF/images/office, the row normalizer for tables)."""
+
+    template_fields: Sequence[str] = ("document_id", "source")
+
+    def __init__(self, *, document_id: int, source: str = "", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.document_id = document_id
+        self.source = source
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        from include.prelabel import extract_records
+
+        conn = hooks.db_connection()
+        try:
+            outcome = extract_records(conn, int(self.document_id), hooks.s3_client(self.source))
+        finally:
+            conn.close()
+        self.log.info(
+            "document %s: %s, %d records %s",
+            outcome.uri,
+            outcome.status,
+            outcome.records,
+            outcome.error or "",
+        )
+        return dataclasses.asdict(outcome)
+
+
+class BatchedNerInferOperator(BaseOperator):
+    """Predict spans for every pending record in micro-batches (Triton or ONNX Runtime)."""
+
+    template_fields: Sequence[str] = ("document_ids",)
+
+    def __init__(self, *, document_ids: Any = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.document_ids = document_ids
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        from include.prelabel import predict_pending
+
+        ner = hooks.ner_client()
+        conn = hooks.db_connection()
+        try:
+            records, spans = predict_pending(conn, ner, self.document_ids)
+        finally:
+            conn.close()
+        self.log.info("predicted %d records, %d spans with model %s", records, spans, ner.model_version)
+        return {"records": records, "spans": spans, "model_version": ner.model_version}
+
+
+class LabelStudioImportOperator(BaseOperator):
+    """Import pending records with their predictions as LS tasks, in chunks, without duplicates."""
+
+    template_fields: Sequence[str] = ("project", "chunk_size", "document_ids")
+
+    def __init__(
+        self, *, project: str, chunk_size: Any = 100, document_ids: Any = None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.project = project
+        self.chunk_size = chunk_size
+        self.document_ids = document_ids
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        from include.label_studio.client import ensure_project
+        from include.prelabel import import_pending
+
+        ls = hooks.label_studio()
+        project_id = ensure_project(ls, self.project)
+        conn = hooks.db_connection()
+        try:
+            summary = import_pending(
+                conn, ls, project_id, document_ids=self.document_ids, chunk_size=int(self.chunk_size)
+            )
+        finally:
+            conn.close()
+        self.log.info(
+            "LS project %d: imported %d tasks, relinked %d, %d records without prediction",
+            project_id,
+            summary.imported,
+            summary.relinked,
+            summary.without_prediction,
+        )
+        return {"project_id": project_id, **dataclasses.asdict(summary)}

@@ -1,0 +1,138 @@
+"""Against the real tritonserver (nvidia-pytriton wheel, python backend running ONNX Runtime).
+
+One server per module, tests in order: serve v1 → v2 published and reloaded → broken v3 refused and rolled
+back → model unloaded. The bundles are tiny (1 MiniLM layer, untrained seeded head; see tests/helpers/bundle).
+"""
+
+from __future__ import annotations
+
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+import requests
+
+from include.ner.backends import BackendUnavailableError, OnnxRuntimeBackend, TritonHttpBackend
+from include.ner.client import NerClient
+from include.ner.tokenizer import BundleTokenizer
+from include.services.triton import TritonServer
+from include.serving.reload import ReloadError, reload_and_verify, served_model
+from include.serving.repository import pinned, publish_bundle, served_versions
+from tests.helpers.bundle import broken_bundle, tiny_bundle
+from tests.helpers.triton import running_triton
+
+PROBES = ["Ann Lee joined Acme Corp in Paris.", "Invoice 1,200 USD due 3 May 2021", "Zoë 🎉"]
+TEXTS = [
+    *PROBES,
+    "Call +1 555 0100 or mail ann@example.com",
+    "",
+    " ".join(f"Record {i} names Ann Lee of Acme in Washington" for i in range(25)),
+]
+
+
+@dataclass
+class Served:
+    server: TritonServer
+    repo: Path
+    v1: Path
+    v2: Path
+    scratch: Path
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory):
+    scratch = tmp_path_factory.mktemp("triton")
+    repo = scratch / "repo"
+    v1, v2 = tiny_bundle("tiny-0", 0), tiny_bundle("tiny-1", 1)
+    publish_bundle(v1, repo, "ner", "python", intra_op_threads=1)
+    with running_triton(scratch / "state", repo, load_models=("ner",)) as server:
+        yield Served(server, repo, v1, v2, scratch)
+
+
+def ort(bundle: Path) -> OnnxRuntimeBackend:
+    return OnnxRuntimeBackend(bundle / "onnx" / "model.onnx", intra_op_threads=1)
+
+
+def triton(served: Served, **kwargs) -> TritonHttpBackend:
+    return TritonHttpBackend(served.server.url, "ner", **kwargs)
+
+
+def probe_batch(bundle: Path, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    return BundleTokenizer.from_dir(bundle / "tokenizer").batch(texts, 64)
+
+
+def test_triton_answers_like_onnxruntime_under_concurrent_ragged_requests(served: Served):
+    def ask(batch: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        backend = triton(served)
+        try:
+            return backend.infer(*batch)
+        finally:
+            backend.close()
+
+    batches = [probe_batch(served.v1, TEXTS[i : i + 2]) for i in range(0, len(TEXTS), 2)]
+    with ThreadPoolExecutor(len(batches)) as pool:
+        answers = list(pool.map(ask, batches))
+    local = ort(served.v1)
+    for (ids, mask), answer in zip(batches, answers, strict=True):
+        np.testing.assert_allclose(answer, local.infer(ids, mask), atol=1e-5)
+
+
+def test_ner_client_gives_the_same_spans_through_triton_and_onnxruntime(served: Served):
+    backend = triton(served)
+    through_triton = NerClient(served.v1, backend, batch_size=4, max_length=64, stride=16).predict(TEXTS)
+    in_process = NerClient(served.v1, ort(served.v1), batch_size=4, max_length=64, stride=16).predict(TEXTS)
+    backend.close()
+    assert any(through_triton[-1]), "the long record was windowed and tagged"
+    for a, b in zip(through_triton, in_process, strict=True):
+        assert [(s.start, s.end, s.label, s.text) for s in a] == [
+            (s.start, s.end, s.label, s.text) for s in b
+        ]
+        assert [s.score for s in a] == pytest.approx([s.score for s in b], abs=1e-5)
+
+
+def test_publish_v2_and_reload_changes_the_served_model_version(served: Served):
+    assert served_model(served.server.url, "ner").model_version == "tiny-0"
+    published = publish_bundle(served.v2, served.repo, "ner", "python", intra_op_threads=1)
+    assert published.version == 2
+    result = reload_and_verify(served.server.url, served.repo, "ner", 2, PROBES, served.v2)
+    assert (result.version, result.model_version) == (2, "tiny-1")
+    ids, mask = probe_batch(served.v2, PROBES)
+    backend = triton(served)
+    answer = backend.infer(ids, mask)
+    backend.close()
+    np.testing.assert_allclose(answer, ort(served.v2).infer(ids, mask), atol=1e-5)
+    assert not np.allclose(answer, ort(served.v1).infer(ids, mask), atol=1e-3), "v2 is a different model"
+
+
+def test_a_broken_version_is_refused_and_the_previous_keeps_answering(served: Served):
+    assert served_model(served.server.url, "ner").version == 2, "runs after the v2 reload"
+    broken = broken_bundle(served.v2, served.scratch / "broken", "broken-3")
+    assert publish_bundle(broken, served.repo, "ner", "python").version == 3
+    with pytest.raises(ReloadError, match=r"version 3 failed .*rolled back to version 2 \(tiny-1\)"):
+        reload_and_verify(served.server.url, served.repo, "ner", 3, PROBES, broken)
+    now = served_model(served.server.url, "ner")
+    assert (now.version, now.model_version) == (2, "tiny-1")
+    assert pinned(served.repo, "ner") == 2
+    assert served_versions(served.repo, "ner") == [1, 2, 3]
+    ids, mask = probe_batch(served.v2, PROBES)
+    backend = triton(served)
+    np.testing.assert_allclose(backend.infer(ids, mask), ort(served.v2).infer(ids, mask), atol=1e-5)
+    backend.close()
+    shutil.rmtree(served.scratch / "broken")
+
+
+def test_an_unloaded_model_gives_a_clear_error_after_retries(served: Served):
+    response = requests.post(
+        f"http://{served.server.url}/v2/repository/models/ner/unload",
+        timeout=30,
+        headers={"Connection": "close"},
+    )
+    assert response.status_code == 200
+    backend = triton(served, retries=2, backoff_s=0.05)
+    ner = NerClient(served.v2, backend, warmup=False)
+    with pytest.raises(BackendUnavailableError, match=rf"http://{served.server.url}.*'ner' after 3 attempts"):
+        ner.predict(["Ann Lee"])
+    ner.close()

@@ -1,0 +1,164 @@
+"""Publishing bundles to a model repository: local folder (renames) and S3 (moto server on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from include.labels import DEFAULT_LABELS, bio_tags
+from include.serving.repository import (
+    LocalRepository,
+    open_repository,
+    pin_version,
+    pinned,
+    publish_bundle,
+    served_versions,
+    version_info,
+)
+from include.serving.triton_config import parse_config
+from tests.helpers.triton import free_port
+
+
+def fake_bundle(root: Path, model_version: str) -> Path:
+    """A bundle whose files exist but whose model is a placeholder: publishing does not run it."""
+    (root / "onnx").mkdir(parents=True)
+    (root / "tokenizer").mkdir()
+    (root / "onnx" / "model.onnx").write_bytes(f"onnx {model_version}".encode())
+    info = {"model_version": model_version, "labels": list(DEFAULT_LABELS), "tags": bio_tags()}
+    (root / "onnx" / "VERSION.json").write_text(json.dumps(info))
+    (root / "onnx" / "exporter_mode.txt").write_text("modern\n")
+    (root / "tokenizer" / "tokenizer.json").write_text("{}")
+    return root
+
+
+@pytest.fixture
+def bundles(tmp_path: Path) -> list[Path]:
+    return [fake_bundle(tmp_path / f"bundle-{i}", f"m-{i}") for i in range(1, 6)]
+
+
+def test_publish_writes_numbered_versions_and_pins_the_newest(tmp_path: Path, bundles: list[Path]):
+    repo = tmp_path / "repo"
+    first = publish_bundle(bundles[0], repo, "ner", "python")
+    second = publish_bundle(bundles[1], repo, "ner", "python")
+    assert (first.version, second.version, second.previous) == (1, 2, 1)
+    assert sorted(p.name for p in (repo / "ner" / "2").iterdir()) == [
+        "VERSION.json",
+        "exporter_mode.txt",
+        "model.onnx",
+        "model.py",
+    ]
+    assert (repo / "ner" / "2" / "model.onnx").read_bytes() == b"onnx m-2"
+    assert version_info(repo, "ner", 2)["model_version"] == "m-2"
+    config = parse_config((repo / "ner" / "config.pbtxt").read_text())
+    assert list(config.version_policy.specific.versions) == [2]
+    assert config.parameters["model_version"].string_value == "m-2"
+    assert config.backend == "python"
+    assert sorted(p.name for p in (repo / "ner").iterdir()) == ["1", "2", "config.pbtxt"], "no staging left"
+
+
+def test_onnxruntime_flavour_has_no_model_py(tmp_path: Path, bundles: list[Path]):
+    publish_bundle(bundles[0], tmp_path, "ner", "onnxruntime")
+    assert not (tmp_path / "ner" / "1" / "model.py").exists()
+    assert parse_config((tmp_path / "ner" / "config.pbtxt").read_text()).platform == "onnxruntime_onnx"
+
+
+def test_keeps_the_last_k_versions_and_never_the_served_one(tmp_path: Path, bundles: list[Path]):
+    repo = tmp_path / "repo"
+    for bundle in bundles[:4]:
+        publish_bundle(bundle, repo, "ner", keep=3)
+    assert served_versions(repo, "ner") == [2, 3, 4]
+    pin_version(repo, "ner", 2)
+    result = publish_bundle(bundles[4], repo, "ner", keep=2)
+    assert result.previous == 2 and result.removed == [3]
+    assert served_versions(repo, "ner") == [2, 4, 5]
+
+
+def test_a_taken_version_number_moves_to_the_next(tmp_path: Path, bundles: list[Path]):
+    repo = LocalRepository(tmp_path)
+    publish_bundle(bundles[0], repo, "ner")
+    (tmp_path / "ner" / "2").mkdir()
+    (tmp_path / "ner" / "2" / "other-writer").write_text("x")
+    assert publish_bundle(bundles[1], repo, "ner").version == 3
+
+
+def test_pin_version_rewrites_config_for_rollback(tmp_path: Path, bundles: list[Path]):
+    publish_bundle(bundles[0], tmp_path, "ner")
+    publish_bundle(bundles[1], tmp_path, "ner")
+    pin_version(tmp_path, "ner", 1)
+    assert pinned(tmp_path, "ner") == 1
+    config = parse_config((tmp_path / "ner" / "config.pbtxt").read_text())
+    assert config.parameters["model_version"].string_value == "m-1"
+    with pytest.raises(FileNotFoundError, match="no such version"):
+        pin_version(tmp_path, "ner", 7)
+
+
+def test_file_uri_is_a_local_repository(tmp_path: Path):
+    assert open_repository(tmp_path.as_uri()) == LocalRepository(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    """A moto S3 server on 127.0.0.1 for this module; SIGTERM on exit."""
+    if shutil.which("moto_server", path=os.path.dirname(sys.executable)) is None:
+        pytest.skip("moto[server] is not installed")
+    port = free_port()
+    process = subprocess.Popen(
+        [os.path.join(os.path.dirname(sys.executable), "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        import requests
+
+        for _ in range(100):
+            try:
+                requests.get(f"http://127.0.0.1:{port}/", timeout=0.5)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
+
+
+def test_s3_repository_publishes_pins_and_prunes(
+    moto_endpoint: str, bundles: list[Path], monkeypatch: pytest.MonkeyPatch
+):
+    import boto3
+
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(key, value)
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint)
+    s3.create_bucket(Bucket="models")
+    repo = open_repository("s3://models/triton", endpoint_url=moto_endpoint)
+    for bundle in bundles[:4]:
+        publish_bundle(bundle, repo, "ner", "python", keep=3)
+    assert served_versions(repo, "ner") == [2, 3, 4]
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="models")["Contents"])
+    assert "triton/ner/config.pbtxt" in keys
+    assert {k.rsplit("/", 1)[1] for k in keys if k.startswith("triton/ner/4/")} == {
+        "VERSION.json",
+        "exporter_mode.txt",
+        "model.onnx",
+        "model.py",
+    }
+    assert not [k for k in keys if "/.staging/" in k], "staged uploads are removed"
+    assert s3.get_object(Bucket="models", Key="triton/ner/4/model.onnx")["Body"].read() == b"onnx m-4"
+    assert pinned(repo, "ner") == 4
+    pin_version(repo, "ner", 3)
+    assert pinned(repo, "ner") == 3
+    assert version_info(repo, "ner", 3)["model_version"] == "m-3"
