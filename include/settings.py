@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     webhook_max_body_bytes: int = Field(default=2_000_000, ge=1024, description="larger bodies get 413")
     webhook_db_timeout_ms: int = Field(default=200, ge=10, description="DB statement budget in the shim")
     shim_enable_bare_endpoint: bool = Field(default=False, description="POST /webhooks/bare for benchmarks")
+    ml_backend_enabled: bool = Field(default=False, description="serve LS's ML backend protocol on /ml")
     shim_host: str = Field(default="127.0.0.1")
     shim_port: int = Field(default=8081)
     canonical_field_map: dict[str, str] = Field(

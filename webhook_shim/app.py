@@ -37,6 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         FIELD_MAP=dict(s.canonical_field_map),
         PHONE_REGION=s.default_phone_region,
         ENABLE_BARE_ENDPOINT=s.shim_enable_bare_endpoint,
+        ML_BACKEND_ENABLED=s.ml_backend_enabled,
     )
     if test_config:
         app.config.update(test_config)
@@ -52,6 +53,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(bp)
     if app.config["ENABLE_BARE_ENDPOINT"]:
         app.add_url_rule("/webhooks/bare", "bare", _bare, methods=["POST"])
+    if app.config["ML_BACKEND_ENABLED"]:
+        from webhook_shim import ml_backend
+
+        app.register_blueprint(ml_backend.bp)
     app.register_error_handler(HTTPException, _http_error)
     return app
 

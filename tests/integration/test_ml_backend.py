@@ -1,0 +1,47 @@
+"""LS's ML backend protocol on the shim, over the tiny bundle: health, setup and exact-offset predictions."""
+
+from __future__ import annotations
+
+from include.ner.backends import OnnxRuntimeBackend
+from include.ner.bundle import read_bundle
+from include.ner.client import NerClient
+from tests.helpers.bundle import tiny_bundle
+from webhook_shim.app import create_app
+
+
+def _client(database_url: str):
+    bundle = tiny_bundle()
+    ner = NerClient(bundle, OnnxRuntimeBackend(read_bundle(bundle).model_path, 1), max_length=64, stride=16)
+    app = create_app(
+        {"DATABASE_URL": database_url, "WEBHOOK_SECRET": "x", "ML_BACKEND_ENABLED": True, "NER_CLIENT": ner}
+    )
+    return app.test_client()
+
+
+def test_health_setup_and_predict(database_url: str) -> None:
+    client = _client(database_url)
+    assert client.get("/ml/health").json == {
+        "status": "UP",
+        "model_class": "nerloop",
+        "model_version": "tiny-0",
+    }
+    assert client.post("/ml/setup", json={"project": "1"}).json["model_version"] == "tiny-0"
+    texts = ["Alice Smith flew to Paris on May 3.", "Acme Corp owes $1,200 to Bob."]
+    resp = client.post(
+        "/ml/predict", json={"tasks": [{"id": i, "data": {"text": t}} for i, t in enumerate(texts)]}
+    )
+    assert resp.status_code == 200
+    results = resp.json["results"]
+    assert len(results) == 2
+    for text, result in zip(texts, results, strict=True):
+        assert result["model_version"] == "tiny-0" and 0.0 <= result["score"] <= 1.0
+        for item in result["result"]:
+            v = item["value"]
+            assert text[v["start"] : v["end"]] == v["text"]
+
+
+def test_predict_rejects_bad_tasks(database_url: str) -> None:
+    client = _client(database_url)
+    assert client.post("/ml/predict", json={"nope": 1}).status_code == 400
+    resp = client.post("/ml/predict", json={"tasks": [{"data": {"text": 5}}]})
+    assert resp.status_code == 422 and "tasks[0].data.text" in resp.json["error"]
