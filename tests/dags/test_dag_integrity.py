@@ -14,9 +14,13 @@ EXPECTED_DAGS = {"prelabel_batch", "gold_extract", "nightly_train_publish"}
 
 @pytest.fixture(scope="module")
 def dagbag():
+    import sys
+
     from airflow.models import DagBag
 
-    return DagBag(dag_folder=str(ROOT / "dags"), include_examples=False)
+    # Airflow puts plugins/ on sys.path when it runs tasks; the DagBag here needs the same.
+    sys.path.insert(0, str(ROOT / "plugins"))
+    return DagBag(dag_folder=str(ROOT / "dags"))
 
 
 def test_no_import_errors(dagbag) -> None:
