@@ -548,3 +548,29 @@ def set_webhook_outcome(conn: Connection, event_id: int, outcome: str, detail: d
             "UPDATE webhook_events SET outcome = %s, detail = %s WHERE id = %s",
             (outcome, json.dumps(detail), event_id),
         )
+
+
+def set_model_version_status(
+    conn: Connection,
+    version: str,
+    status: Literal["candidate", "rejected", "published", "serving", "failed", "retired"],
+    *,
+    triton_version: int | None = None,
+    bundle_uri: str | None = None,
+) -> None:
+    """Move a model version along its life; the one serving before becomes `retired`."""
+    with conn.cursor() as cur:
+        if status == "serving":
+            cur.execute(
+                "UPDATE model_versions SET status = 'retired', updated_at = now() "
+                "WHERE status = 'serving' AND version <> %s",
+                (version,),
+            )
+        cur.execute(
+            """UPDATE model_versions SET status = %s, updated_at = now(),
+                   triton_version = COALESCE(%s, triton_version), bundle_uri = COALESCE(%s, bundle_uri)
+               WHERE version = %s""",
+            (status, triton_version, bundle_uri, version),
+        )
+        if cur.rowcount == 0:
+            raise RepositoryError(f"version: no model version {version!r}")

@@ -1,0 +1,71 @@
+"""
+### Nightly training and publishing
+
+gold → train + evaluate against the model in service + promotion gate + ONNX export and bundle (one task:
+they share the trained weights on the worker's disk) → publish to the Triton model repository → reload
+and verify (rollback on failure). No gold: the run skips training with a log line, not a failure.
+Trigger it from the UI for an immediate run; params bound the training budget.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pendulum
+from airflow.sdk import Param, dag, get_current_context, task
+from nerloop_airflow.training import gold_manifest, publish_and_reload, train_and_gate
+
+log = logging.getLogger("airflow.task")
+
+
+@dag(
+    dag_id="nightly_train_publish",
+    schedule="0 2 * * *",
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["training", "triton", "ner"],
+    doc_md=__doc__,
+    default_args={"retries": 2, "retry_delay": pendulum.duration(minutes=2)},
+    params={
+        "min_train": Param(20, type="integer", minimum=1, description="gold texts needed in train"),
+        "epochs": Param(3, type="integer", minimum=1),
+        "max_steps": Param(None, type=["null", "integer"], description="cap on optimizer steps"),
+        "max_seconds": Param(3600, type="number", description="training time budget"),
+        "num_layers": Param(None, type=["null", "integer"], description="encoder layers kept (tests)"),
+        "tolerance": Param(0.01, type="number", description="allowed F1 drop vs the model in service"),
+    },
+)
+def nightly_train_publish() -> None:
+    @task.short_circuit
+    def gold_ready() -> bool:
+        params = get_current_context()["params"]
+        gold = gold_manifest()
+        if gold["train"] < params["min_train"]:
+            log.info(
+                "no training tonight: %d gold texts in train < min_train %d",
+                gold["train"],
+                params["min_train"],
+            )
+            return False
+        return True
+
+    @task
+    def train_evaluate_export() -> dict:
+        return train_and_gate(get_current_context()["params"])
+
+    @task.short_circuit
+    def promoted(outcome: dict) -> bool:
+        log.info("gate: %s", outcome["reason"])
+        return bool(outcome["promoted"])
+
+    @task
+    def publish_reload_verify(outcome: dict) -> dict:
+        return publish_and_reload(outcome)
+
+    outcome = train_evaluate_export()
+    gold_ready() >> outcome
+    promoted(outcome) >> publish_reload_verify(outcome)
+
+
+nightly_train_publish()

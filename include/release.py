@@ -1,0 +1,79 @@
+"""Put a bundle in service: publish to the model repository, reload Triton with verification, or point
+in-process ONNX Runtime at it; the database records which model version serves."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from include.db import repository as repo
+from include.db.connection import transaction
+from include.ner.bundle import read_bundle
+from include.serving.reload import reload_and_verify
+from include.serving.repository import publish_bundle
+
+log = logging.getLogger(__name__)
+
+PROBE_TEXTS = [
+    "Alice Smith paid $120.50 to Acme Corp in Paris on March 1, 2024.",
+    "Call Bob Jones at (415) 555-0132 or write to bob@example.com.",
+]
+
+
+@dataclass(frozen=True)
+class Release:
+    model_version: str
+    triton_version: int
+    served_by: str
+    current_link: str
+
+
+def point_current(bundles_root: Path, bundle_dir: Path) -> Path:
+    """Atomically repoint `<bundles_root>/current` (what NER_BUNDLE_DIR names for in-process ORT)."""
+    link = bundles_root / "current"
+    tmp = bundles_root / f".current-{os.getpid()}"
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(Path(bundle_dir).resolve(), target_is_directory=True)
+    os.replace(tmp, link)
+    return link
+
+
+def release_bundle(
+    conn: repo.Connection,
+    bundle_dir: Path,
+    *,
+    model_repository: str,
+    bundles_root: Path,
+    model: str = "ner",
+    flavour: str = "python",
+    keep: int = 3,
+    triton_url: str | None = None,
+) -> Release:
+    """Publish, then reload and verify in Triton when `triton_url` is given; on failure nothing changes
+    in service (Triton rolls back) and the version is marked failed."""
+    bundle = read_bundle(bundle_dir)
+    published = publish_bundle(bundle_dir, model_repository, model, flavour, keep)  # type: ignore[arg-type]
+    with transaction(conn):
+        repo.set_model_version_status(
+            conn,
+            bundle.model_version,
+            "published",
+            triton_version=published.version,
+            bundle_uri=str(Path(bundle_dir).resolve()),
+        )
+    served_by = "onnxruntime"
+    if triton_url:
+        try:
+            reload_and_verify(triton_url, model_repository, model, published.version, PROBE_TEXTS, bundle_dir)
+        except Exception:
+            with transaction(conn):
+                repo.set_model_version_status(conn, bundle.model_version, "failed")
+            raise
+        served_by = f"triton {triton_url} {model}/{published.version}"
+    link = point_current(bundles_root, bundle_dir)
+    with transaction(conn):
+        repo.set_model_version_status(conn, bundle.model_version, "serving")
+    log.info("%s serves via %s; %s → %s", bundle.model_version, served_by, link, bundle_dir)
+    return Release(bundle.model_version, published.version, served_by, str(link))

@@ -1,0 +1,154 @@
+"""Version 0 before any SME gold: WNUT-17 (mapped) + Faker gold → train → evaluate → export → bundle.
+
+python -m include.training.bootstrap --out DIR [--epochs 2] [--synthetic 1500] [--max-minutes 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from include.labels import DEFAULT_LABELS
+from include.training.bundle import BundleError, BundleInfo, build_bundle
+from include.training.dataset import WNUT17_FILES, WNUT17_TO_PROJECT, load_wnut17
+from include.training.evaluate import evaluate
+from include.training.sources import BASE_MODEL_NAME, wnut17_dir
+from include.training.synthetic import synthetic_gold
+from include.training.train import TrainConfig, train
+
+log = logging.getLogger(__name__)
+
+BOOTSTRAP_VERSION = "bootstrap-0"
+
+
+@dataclass(frozen=True)
+class BootstrapPlan:
+    """What version 0 learns from and how long it may take."""
+
+    synthetic_train: int = 1500
+    synthetic_test: int = 300
+    wnut_limit: int | None = None
+    seed: int = 0
+    config: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=2, max_seconds=600, progress=True))
+
+
+def _manifest(plan: BootstrapPlan, counts: dict[str, int]) -> dict:
+    directory = wnut17_dir()
+    files = {
+        name: hashlib.sha256((directory / name).read_bytes()).hexdigest()
+        for name in (WNUT17_FILES["train"], WNUT17_FILES["dev"])
+    }
+    sources = {
+        "wnut17": {"files": files, "limit": plan.wnut_limit, "label_map": dict(WNUT17_TO_PROJECT)},
+        "synthetic": {"train": plan.synthetic_train, "test": plan.synthetic_test, "seed": plan.seed},
+    }
+    digest = hashlib.sha256(json.dumps(sources, sort_keys=True).encode()).hexdigest()
+    return {"sha256": digest, "counts": counts, "sources": sources}
+
+
+def build_bootstrap(out_dir: Path, plan: BootstrapPlan | None = None) -> BundleInfo:
+    """Train version 0 and write its bundle to out_dir (which must not hold a bundle yet)."""
+    plan = plan or BootstrapPlan()
+    if (Path(out_dir) / "onnx" / "VERSION.json").exists():
+        raise BundleError(f"{out_dir}: already holds a bundle")
+    began = time.monotonic()
+    wnut_train = load_wnut17("train", limit=plan.wnut_limit)
+    wnut_dev = load_wnut17("dev", limit=plan.wnut_limit and max(plan.wnut_limit // 4, 8))
+    synthetic_train = synthetic_gold(plan.synthetic_train, seed=plan.seed)
+    synthetic_test = synthetic_gold(plan.synthetic_test, seed=plan.seed + 1)
+    examples = wnut_train + synthetic_train
+    log.info(
+        "bootstrap: %d WNUT-17 + %d synthetic texts; evaluating on %d WNUT-17 dev + %d synthetic",
+        len(wnut_train),
+        len(synthetic_train),
+        len(wnut_dev),
+        len(synthetic_test),
+    )
+    with tempfile.TemporaryDirectory(prefix="bootstrap-model-") as tmp:
+        result = train(examples, Path(tmp) / "model", DEFAULT_LABELS, plan.config)
+        metrics = {
+            "wnut17_dev": evaluate(result.model_dir, wnut_dev, plan.config.max_length).to_dict(),
+            "synthetic_test": evaluate(result.model_dir, synthetic_test, plan.config.max_length).to_dict(),
+            "training": {
+                "steps": result.steps,
+                "epochs": result.epochs_run,
+                "seconds": result.seconds,
+                "first_loss": result.first_loss,
+                "last_loss": result.last_loss,
+                "stopped_because": result.stopped_because,
+            },
+        }
+        counts = {
+            "train": len(examples),
+            "wnut17_train": len(wnut_train),
+            "synthetic_train": len(synthetic_train),
+        }
+        counts |= {"wnut17_dev": len(wnut_dev), "synthetic_test": len(synthetic_test)}
+        info = build_bundle(
+            result.model_dir,
+            out_dir,
+            labels=list(DEFAULT_LABELS),
+            model_version=BOOTSTRAP_VERSION,
+            base_model=BASE_MODEL_NAME,
+            manifest=_manifest(plan, counts),
+            metrics=metrics,
+        )
+    log.info(
+        "bootstrap bundle %s in %.0fs: WNUT-17 dev F1 %.3f, synthetic test F1 %.3f, exporter %s",
+        info.root,
+        time.monotonic() - began,
+        metrics["wnut17_dev"]["f1"],
+        metrics["synthetic_test"]["f1"],
+        info.exporter_mode,
+    )
+    return info
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Build the version-0 bundle (bootstrap-0).")
+    parser.add_argument("--out", type=Path, required=True, help="bundle folder to create (must be empty)")
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--synthetic", type=int, default=1500, help="generated training texts")
+    parser.add_argument("--max-minutes", type=float, default=10.0, help="training time budget")
+    parser.add_argument("--wnut-limit", type=int, default=None, help="use only the first N WNUT-17 sentences")
+    parser.add_argument("--layers", type=int, default=None, help="keep only the first N encoder layers")
+    parser.add_argument("--max-length", type=int, default=128, help="tokens per text")
+    parser.add_argument("--synthetic-test", type=int, default=300, help="generated test texts")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    config = TrainConfig(
+        epochs=args.epochs,
+        max_seconds=args.max_minutes * 60,
+        num_layers=args.layers,
+        max_length=args.max_length,
+        progress=True,
+    )
+    plan = BootstrapPlan(
+        synthetic_train=args.synthetic,
+        synthetic_test=args.synthetic_test,
+        wnut_limit=args.wnut_limit,
+        config=config,
+    )
+    try:
+        info = build_bootstrap(args.out, plan)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"bootstrap failed: {error}", file=sys.stderr)
+        return 1
+    print(f"bundle {info.model_version} written to {info.root.resolve()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,222 @@
+"""The gold set: latest human record versions, checked, split by document, with a hashed manifest."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import psycopg2.extensions
+import psycopg2.extras
+from pydantic import ValidationError
+
+from include.db.repository import GoldCandidate, latest_human_versions
+from include.spans import Span, span_problems
+from include.training.dataset import LabeledText
+
+Connection = psycopg2.extensions.connection
+Split = Literal["train", "dev", "test"]
+SPLITS: tuple[Split, ...] = ("train", "dev", "test")
+DEFAULT_RATIOS = (0.8, 0.1, 0.1)
+
+
+@dataclass(frozen=True)
+class GoldExample:
+    """One gold record version: its text and checked spans, and the split its document belongs to."""
+
+    record_version_id: int
+    record_id: int
+    document_sha256: str
+    record_key: str
+    text: str
+    spans: tuple[Span, ...]
+    split: Split
+
+    def labeled_text(self) -> LabeledText:
+        return LabeledText(self.text, self.spans, source=f"record_version={self.record_version_id}")
+
+
+@dataclass
+class GoldSet:
+    """Gold examples, what was excluded and why, and the manifest (record version ids per split)."""
+
+    examples: list[GoldExample]
+    excluded: dict[str, int]
+    problems: dict[int, list[str]] = field(default_factory=dict)
+
+    def split(self, name: Split) -> list[LabeledText]:
+        return [e.labeled_text() for e in self.examples if e.split == name]
+
+    @property
+    def manifest(self) -> dict[str, list[int]]:
+        return {s: sorted(e.record_version_id for e in self.examples if e.split == s) for s in SPLITS}
+
+    @property
+    def manifest_sha256(self) -> str:
+        return manifest_sha256(self.manifest)
+
+    @property
+    def counts(self) -> dict[str, int | dict[str, int]]:
+        per_split = Counter(e.split for e in self.examples)
+        return {
+            "gold": len(self.examples),
+            **{s: per_split.get(s, 0) for s in SPLITS},
+            "documents": len({e.document_sha256 for e in self.examples}),
+            "spans": sum(len(e.spans) for e in self.examples),
+            "excluded": dict(self.excluded),
+        }
+
+
+def manifest_sha256(manifest: dict[str, list[int]]) -> str:
+    """sha256 of the manifest's canonical JSON (sorted ids per split, sorted keys)."""
+    canonical = {s: sorted(manifest.get(s, [])) for s in SPLITS}
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def split_for(document_sha256: str, ratios: Sequence[float] = DEFAULT_RATIOS) -> Split:
+    """The split of a document, from a hash of its sha256: the same document always lands in one split."""
+    if len(ratios) != 3 or any(r < 0 for r in ratios) or sum(ratios) <= 0:
+        raise ValueError(f"ratios: expected three non-negative numbers (train, dev, test), got {ratios}")
+    digest = hashlib.sha256(f"split:{document_sha256}".encode()).digest()
+    point = int.from_bytes(digest[:8], "big") / 2**64 * sum(ratios)
+    bound = 0.0
+    for name, ratio in zip(SPLITS, ratios, strict=True):
+        bound += ratio
+        if point < bound:
+            return name
+    return "test"
+
+
+def check_spans(
+    candidate: GoldCandidate, labels: Sequence[str] | None = None
+) -> tuple[list[Span], list[str]]:
+    """The candidate's spans parsed and re-checked against its text; problems say why they do not fit."""
+    try:
+        spans = [Span(**s) for s in candidate.spans]
+    except (ValidationError, TypeError) as error:
+        return [], [f"spans do not parse: {error}"]
+    problems = span_problems(spans, candidate.text)
+    ordered = sorted(spans, key=lambda s: (s.start, s.end))
+    problems += [
+        f"spans overlap: {a.start}:{a.end} {a.label} and {b.start}:{b.end} {b.label}"
+        for a, b in itertools.pairwise(ordered)
+        if b.start < a.end
+    ]
+    if labels is not None:
+        problems += [f"unknown label {s.label!r}" for s in spans if s.label not in labels]
+    return spans, problems
+
+
+def select_gold(
+    conn: Connection,
+    ratios: Sequence[float] = DEFAULT_RATIOS,
+    labels: Sequence[str] | None = None,
+) -> GoldSet:
+    """Gold = latest human version per record that is not skipped, flagged or holding spans that do not fit.
+
+    Exclusions are counted by reason: skipped (cancelled in LS), flagged (spans_valid false when stored),
+    invalid_spans (offsets/text do not match the record text, overlap, or a label outside `labels`).
+    """
+    excluded = {"skipped": 0, "flagged": 0, "invalid_spans": 0}
+    examples: list[GoldExample] = []
+    problems: dict[int, list[str]] = {}
+    for candidate in latest_human_versions(conn):
+        if candidate.was_cancelled:
+            excluded["skipped"] += 1
+            continue
+        if not candidate.spans_valid:
+            excluded["flagged"] += 1
+            continue
+        spans, found = check_spans(candidate, labels)
+        if found:
+            excluded["invalid_spans"] += 1
+            problems[candidate.record_version_id] = found
+            continue
+        examples.append(
+            GoldExample(
+                record_version_id=candidate.record_version_id,
+                record_id=candidate.record_id,
+                document_sha256=candidate.document_sha256,
+                record_key=candidate.record_key,
+                text=candidate.text,
+                spans=tuple(sorted(spans, key=lambda s: (s.start, s.end))),
+                split=split_for(candidate.document_sha256, ratios),
+            )
+        )
+    return GoldSet(examples, excluded, problems)
+
+
+# -- training runs -----------------------------------------------------------------------------
+
+
+def record_training_run(
+    conn: Connection,
+    gold: GoldSet,
+    *,
+    status: Literal["running", "skipped"] = "running",
+    detail: dict | None = None,
+) -> int:
+    """Insert a training_runs row and its training_manifest rows; returns the run id. Caller commits."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """INSERT INTO training_runs (status, manifest_sha256, counts, detail, finished_at)
+               VALUES (%s, %s, %s, %s, CASE WHEN %s = 'skipped' THEN now() END) RETURNING id""",
+            (status, gold.manifest_sha256, json.dumps(gold.counts), json.dumps(detail or {}), status),
+        )
+        run_id = cur.fetchone()[0]
+        psycopg2.extras.execute_values(
+            cur,
+            "INSERT INTO training_manifest (training_run_id, record_version_id, split) VALUES %s",
+            [(run_id, e.record_version_id, e.split) for e in gold.examples],
+        )
+    return run_id
+
+
+def record_model_version(
+    conn: Connection,
+    version: dict,
+    *,
+    status: str = "candidate",
+    bundle_uri: str | None = None,
+) -> None:
+    """Insert (or leave) the model_versions row for a bundle's VERSION.json. Caller commits."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """INSERT INTO model_versions (version, base_model, exporter_mode, metrics, manifest_sha256,
+                                           status, bundle_uri)
+               VALUES (%s, %s, %s, %s, %s, %s, %s)
+               ON CONFLICT (version) DO NOTHING""",
+            (
+                version["model_version"],
+                version.get("base_model"),
+                version.get("exporter_mode"),
+                json.dumps(version.get("metrics", {})),
+                (version.get("manifest") or {}).get("sha256"),
+                status,
+                bundle_uri,
+            ),
+        )
+
+
+def finish_training_run(
+    conn: Connection,
+    run_id: int,
+    status: Literal["succeeded", "failed", "skipped"],
+    *,
+    model_version: str | None = None,
+    detail: dict | None = None,
+) -> None:
+    """Close a run: status, finished_at, the model version it produced (already in model_versions)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """UPDATE training_runs SET status = %s, model_version = COALESCE(%s, model_version),
+                      detail = detail || %s::jsonb, finished_at = now()
+               WHERE id = %s""",
+            (status, model_version, json.dumps(detail or {}), run_id),
+        )
+        if cur.rowcount == 0:
+            raise ValueError(f"run_id: no training run {run_id}")

@@ -1,0 +1,136 @@
+"""One nightly training run: gold → manifest → train → evaluate against the one in service → gate → bundle."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from include.db.connection import transaction
+from include.labels import DEFAULT_LABELS
+from include.training.bundle import BundleInfo, build_bundle, new_model_version
+from include.training.dataset import LabeledText
+from include.training.evaluate import evaluate, promotion_gate
+from include.training.gold import (
+    Connection,
+    finish_training_run,
+    record_model_version,
+    record_training_run,
+    select_gold,
+)
+from include.training.sources import BASE_MODEL_NAME
+from include.training.train import TrainConfig, train
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class NightlyOutcome:
+    """What the run did: its id, status, the gate's verdict and (when promoted) the new bundle."""
+
+    run_id: int
+    status: str
+    reason: str
+    promoted: bool = False
+    model_version: str | None = None
+    bundle: BundleInfo | None = None
+    metrics: dict = field(default_factory=dict)
+
+
+def nightly_training(
+    conn: Connection,
+    bundle_dir: Path,
+    *,
+    current_bundle: Path | None = None,
+    labels: Sequence[str] = DEFAULT_LABELS,
+    config: TrainConfig | None = None,
+    min_train: int = 20,
+    tolerance: float = 0.0,
+    extra_train: Sequence[LabeledText] = (),
+    init_model_dir: Path | None = None,
+) -> NightlyOutcome:
+    """Train on today's gold; write a bundle to bundle_dir only when the gate passes.
+
+    The new model and the one in service (current_bundle) are scored on the same held-out split (test,
+    or dev when test is empty), so the gate compares like with like. Every step lands in training_runs.
+    """
+    gold = select_gold(conn, labels=labels)
+    train_set = gold.split("train")
+    if len(train_set) < min_train:
+        reason = f"{len(train_set)} gold texts in train < min_train {min_train}"
+        with transaction(conn):
+            run_id = record_training_run(conn, gold, status="skipped", detail={"reason": reason})
+        log.info("training run %d skipped: %s", run_id, reason)
+        return NightlyOutcome(run_id, "skipped", reason)
+    with transaction(conn):
+        run_id = record_training_run(conn, gold)
+    log.info("training run %d: %s", run_id, gold.counts)
+    dev, test = gold.split("dev"), gold.split("test")
+    held_out, held_out_name = (test, "test") if test else (dev, "dev")
+    try:
+        with tempfile.TemporaryDirectory(prefix=f"training-run-{run_id}-") as tmp:
+            result = train(
+                [*train_set, *extra_train],
+                Path(tmp) / "model",
+                labels,
+                config,
+                dev_examples=dev or None,
+                init_model_dir=init_model_dir,
+            )
+            max_length = (config or TrainConfig()).max_length
+            new = evaluate(result.model_dir, held_out, max_length) if held_out else None
+            current = evaluate(current_bundle, held_out, max_length) if current_bundle and held_out else None
+            new_f1 = new.f1 if new else 0.0
+            promoted, reason = promotion_gate(new_f1, current.f1 if current else None, tolerance)
+            if not held_out and current_bundle:
+                promoted, reason = False, "no held-out gold to compare with the model in service"
+            metrics = {
+                "split": held_out_name,
+                "new": new.to_dict() if new else None,
+                "current": current.to_dict() if current else None,
+                "gate": reason,
+                "training": {
+                    "steps": result.steps,
+                    "seconds": result.seconds,
+                    "best_dev_f1": result.best_dev_f1,
+                },
+            }
+            model_version = new_model_version(gold.manifest_sha256)
+            bundle = None
+            if promoted:
+                bundle = build_bundle(
+                    result.model_dir,
+                    bundle_dir,
+                    labels=list(labels),
+                    model_version=model_version,
+                    base_model=str(init_model_dir) if init_model_dir else BASE_MODEL_NAME,
+                    manifest={
+                        "sha256": gold.manifest_sha256,
+                        "counts": gold.counts,
+                        "training_run_id": run_id,
+                    },
+                    metrics=metrics,
+                )
+        version = bundle.version if bundle else {"model_version": model_version, "metrics": metrics}
+        with transaction(conn):
+            record_model_version(
+                conn,
+                version,
+                status="candidate" if promoted else "rejected",
+                bundle_uri=str(Path(bundle_dir).resolve()) if bundle else None,
+            )
+            finish_training_run(
+                conn,
+                run_id,
+                "succeeded",
+                model_version=model_version,
+                detail={"promoted": promoted, "gate": reason},
+            )
+    except Exception as error:
+        with transaction(conn):
+            finish_training_run(conn, run_id, "failed", detail={"error": f"{type(error).__name__}: {error}"})
+        raise
+    log.info("training run %d: %s (%s)", run_id, "promoted" if promoted else "not promoted", reason)
+    return NightlyOutcome(run_id, "succeeded", reason, promoted, model_version, bundle, metrics)

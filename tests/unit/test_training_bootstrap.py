@@ -1,0 +1,37 @@
+"""The bootstrap CLI builds a loadable version-0 bundle (tiny: 1 layer, a WNUT-17 slice, one epoch)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from include.training.bootstrap import BOOTSTRAP_VERSION, main
+from include.training.bundle import load_bundle
+from include.training.sources import wnut17_dir
+
+pytestmark = pytest.mark.skipif(not wnut17_dir().is_dir(), reason=f"WNUT-17 not found at {wnut17_dir()}")
+
+
+def test_bootstrap_cli_writes_a_cased_bundle_and_says_where(tmp_path, capsys) -> None:
+    torch.set_num_threads(1)
+    out = tmp_path / "bootstrap"
+    args = ["--out", str(out), "--epochs", "1", "--layers", "1", "--max-length", "32"]
+    args += ["--wnut-limit", "24", "--synthetic", "24", "--synthetic-test", "12", "--threads", "1"]
+    assert main(args) == 0
+    assert str(out.resolve()) in capsys.readouterr().out
+    info = load_bundle(out)
+    assert info.model_version == BOOTSTRAP_VERSION and info.exporter_mode == "modern"
+    version = info.version
+    assert set(version["metrics"]) == {"wnut17_dev", "synthetic_test", "training"}
+    assert version["manifest"]["counts"]["train"] == 48 and len(version["manifest"]["sha256"]) == 64
+    tokenizer_config = json.loads((info.tokenizer_dir / "tokenizer_config.json").read_text())
+    assert tokenizer_config["do_lower_case"] is False  # word shape reaches the model
+
+
+def test_bootstrap_cli_reports_a_bundle_already_there(tmp_path, capsys) -> None:
+    (tmp_path / "onnx").mkdir()
+    (tmp_path / "onnx" / "VERSION.json").write_text("{}")
+    assert main(["--out", str(tmp_path), "--wnut-limit", "8", "--synthetic", "8", "--layers", "1"]) == 1
+    assert "already holds a bundle" in capsys.readouterr().err

@@ -1,0 +1,76 @@
+"""Document splits are deterministic and disjoint; manifests hash the same however they were built."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+
+import pytest
+
+from include.training.gold import GoldExample, GoldSet, manifest_sha256, split_for
+
+SHAS = [hashlib.sha256(f"doc-{i}".encode()).hexdigest() for i in range(2000)]
+
+
+def test_split_is_a_pure_function_of_the_document() -> None:
+    assert [split_for(s) for s in SHAS] == [split_for(s) for s in SHAS]
+
+
+def test_split_follows_the_ratios_roughly() -> None:
+    counts = Counter(split_for(s) for s in SHAS)
+    assert 0.75 < counts["train"] / len(SHAS) < 0.85
+    assert 0.07 < counts["dev"] / len(SHAS) < 0.13
+    assert 0.07 < counts["test"] / len(SHAS) < 0.13
+
+
+def test_zero_ratio_gets_no_documents() -> None:
+    assert {split_for(s, (1, 0, 1)) for s in SHAS} == {"train", "test"}
+    assert {split_for(s, (1, 0, 0)) for s in SHAS} == {"train"}
+
+
+@pytest.mark.parametrize("bad", [(0.8, 0.2), (1, -1, 1), (0, 0, 0)])
+def test_bad_ratios_are_rejected(bad) -> None:
+    with pytest.raises(ValueError, match="ratios"):
+        split_for(SHAS[0], bad)
+
+
+def gold_set(order: list[int]) -> GoldSet:
+    examples = [
+        GoldExample(
+            record_version_id=i,
+            record_id=i,
+            document_sha256=SHAS[i % 7],
+            record_key=f"para={i}",
+            text="x",
+            spans=(),
+            split=split_for(SHAS[i % 7]),
+        )
+        for i in order
+    ]
+    return GoldSet(examples, {"skipped": 0, "flagged": 0, "invalid_spans": 0})
+
+
+def test_records_of_one_document_share_a_split() -> None:
+    gold = gold_set(list(range(60)))
+    by_document: dict[str, set[str]] = {}
+    for e in gold.examples:
+        by_document.setdefault(e.document_sha256, set()).add(e.split)
+    assert all(len(splits) == 1 for splits in by_document.values())
+    in_splits = [set(ids) for ids in gold.manifest.values()]
+    assert sum(len(s) for s in in_splits) == 60 and len(set.union(*in_splits)) == 60
+
+
+def test_manifest_is_sorted_and_its_hash_ignores_input_order() -> None:
+    forward = gold_set(list(range(40)))
+    backward = gold_set(list(reversed(range(40))))
+    assert forward.manifest == backward.manifest
+    assert all(ids == sorted(ids) for ids in forward.manifest.values())
+    assert forward.manifest_sha256 == backward.manifest_sha256 == manifest_sha256(forward.manifest)
+    assert gold_set(list(range(39))).manifest_sha256 != forward.manifest_sha256
+
+
+def test_counts_report_splits_documents_and_exclusions() -> None:
+    counts = gold_set(list(range(14))).counts
+    assert counts["gold"] == 14 and counts["documents"] == 7
+    assert counts["train"] + counts["dev"] + counts["test"] == 14
+    assert counts["excluded"] == {"skipped": 0, "flagged": 0, "invalid_spans": 0}
