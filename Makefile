@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export LS_VENV
 
-.PHONY: venv ls-venv demo test lint db-up db-down down status clean bench-webhook
+.PHONY: venv ls-venv demo test lint db-up down status clean bench-webhook bench-prelabel bench-ls-import bench-train lineage
 
 venv:
 	@bash scripts/setup_venv.sh $(VENV)
@@ -45,3 +45,15 @@ clean: down
 
 bench-webhook: venv
 	$(PY) bench/webhook_load.py --events 5000 --senders 4
+
+bench-prelabel: venv
+	$(PY) bench/prelabel_throughput.py --rows 20000
+
+bench-ls-import: venv ls-venv
+	$(PY) bench/ls_import.py --tasks 1000
+
+bench-train: venv
+	$(PY) bench/train_quality.py
+
+lineage: venv
+	$(PY) -m include.cli lineage $(ID)

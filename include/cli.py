@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import shutil
 import sys
 
 from include.db import repository
@@ -42,37 +44,120 @@ def _redact(url: str) -> str:
     return f"{scheme}//{creds.split(':')[0]}:***@{host}"
 
 
+def ensure_model(stack: Stack) -> str:
+    """The bundle in service; on a fresh install, build the bootstrap model (version 0) and release it."""
+    from include.db.connection import transaction
+    from include.ner.bundle import read_bundle
+    from include.release import release_bundle
+    from include.serving.settings import ServingSettings
+    from include.training.bootstrap import build_bootstrap
+    from include.training.gold import record_model_version
+
+    current = stack.bundles_root / "current"
+    if (current / "onnx" / "VERSION.json").exists():
+        return read_bundle(current).model_version
+    target = stack.bundles_root / "bootstrap-0"
+    if not (target / "onnx" / "VERSION.json").exists():
+        print("model: no model yet, building the bootstrap model from WNUT-17 + generated records (~10 min)")
+        shutil.rmtree(target, ignore_errors=True)
+        build_bootstrap(target)
+    info = json.loads((target / "onnx" / "VERSION.json").read_text())
+    serving = ServingSettings(state_dir=stack.settings.state_dir)
+    conn = connect(stack.database_url())
+    try:
+        with transaction(conn):
+            record_model_version(conn, info, status="candidate", bundle_uri=str(target))
+        release = release_bundle(
+            conn,
+            target,
+            model_repository=serving.repository,
+            bundles_root=stack.bundles_root,
+            model=serving.triton_model_name,
+            flavour=serving.triton_flavour,
+        )
+    finally:
+        conn.close()
+    print(
+        f"model: {release.model_version} published to {serving.repository} "
+        f"(Triton version {release.triton_version})"
+    )
+    return release.model_version
+
+
+def prelabel_samples(stack: Stack) -> None:
+    """Write the sample documents into the inbox and prelabel them through the prelabel DAG."""
+    from include.samples import write_samples
+
+    written = write_samples(stack.inbox)
+    print(
+        f"samples: {len(written)} files in {stack.inbox}; "
+        "running the prelabel_batch DAG (airflow dags test)..."
+    )
+    conf = {"source": stack.inbox.as_uri(), "project": stack.settings.label_studio_project, "chunk_size": 100}
+    res = stack.airflow.cli("dags", "test", "prelabel_batch", "-c", json.dumps(conf))
+    log_file = stack.run_dir / "prelabel-demo.log"
+    log_file.write_text(res.stdout + res.stderr)
+    if res.returncode != 0:
+        raise ServiceError(f"prelabel_batch failed; its log is {log_file}")
+    for line in (res.stdout + res.stderr).splitlines():
+        if "prelabel summary:" in line:
+            print("prelabel: " + line.split("prelabel summary:", 1)[1].strip()[:600])
+
+
 def demo(stack: Stack) -> None:
-    """Bring the loop up on the embedded defaults and say what a person does next."""
+    """Bring the loop up on the embedded defaults, prelabel the samples, say what a person does next."""
     from include.label_studio import client as ls_client
 
+    # The demo serves through the real tritonserver unless NER_BACKEND says otherwise.
+    os.environ.setdefault("NER_BACKEND", "triton")
     url = db_up(stack)
+    if not stack.settings.database_url:
+        from include.services.embedded_postgres import create_database
+
+        create_database(stack.postgres.url(), "airflow")
     stack.shim.start()
-    print(f"webhook shim: gunicorn at {stack.shim.url} (healthz, metrics)")
+    print(f"webhook shim: gunicorn at {stack.shim.url} (/healthz, /metrics)")
     ls = stack.label_studio
-    print("label studio: starting (first start runs its migrations, ~45 s)...")
+    print("label studio: starting (the first start runs its migrations, ~45 s)...")
     ls.start()
     api = ls_client.connect(ls.url, ls.token)
     project_id = ls_client.ensure_project(api, stack.settings.label_studio_project)
-    ls_client.ensure_webhook(
-        api,
-        project_id,
-        stack.shim.webhook_url,
-        {stack.settings.webhook_secret_header: stack.secrets["webhook_secret"]},
-    )
+    header = {stack.settings.webhook_secret_header: stack.secrets["webhook_secret"]}
+    ls_client.ensure_webhook(api, project_id, stack.shim.webhook_url, header)
     print(f"label studio: {ls.url} project {project_id}, webhook → {stack.shim.webhook_url}")
+    model_version = ensure_model(stack)
+    env = stack.airflow_env()
+    if env["NER_BACKEND"] == "triton":
+        triton = stack.triton
+        triton_url = triton.start(timeout_s=120)
+        print(f"triton: {triton_url} serving {model_version} (python backend running ONNX Runtime)")
+    else:
+        print(f"model: {model_version} in-process ONNX Runtime from {env['NER_BUNDLE_DIR']}")
+    print("airflow: starting api-server, scheduler, dag-processor, triggerer...")
+    stack.airflow.start()
+    print(f"airflow: UI at {stack.airflow.url} (DAGs prelabel_batch, gold_extract, nightly_train_publish)")
+    prelabel_samples(stack)
+    conn = connect(url)
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM records WHERE ls_project_id = %s", (project_id,))
+        waiting = cur.fetchone()[0]
+    conn.close()
     print(
         "\nNext:\n"
-        f"  open {ls.url}/projects/{project_id} and log in as {ls.username} "
-        f"(password in {stack.settings.state_dir / 'secrets.json'})\n"
-        f"  corrections land in Postgres: {url} (tables record_versions, annotations)\n"
+        f"  1. open {ls.url}/projects/{project_id} — {waiting} tasks wait, prelabeled by {model_version};\n"
+        f"     log in as {ls.username} (password in {stack.settings.state_dir / 'secrets.json'})\n"
+        f"  2. correct and submit: each submission lands in Postgres ({url}),\n"
+        "     tables record_versions (history) and annotations; `make lineage ID=<record_version_id>`\n"
+        f"  3. train now: trigger nightly_train_publish in the Airflow UI ({stack.airflow.url});\n"
+        "     it also runs every night at 02:00\n"
         "  `make status` shows what runs, `make down` stops it all"
     )
 
 
 def down(stack: Stack) -> None:
     for name, process in reversed(list(stack.processes().items())):
-        print(f"{name}: {'stopped' if process.stop() else 'was not running'}")
+        stopped = stack.triton.stop() if name == "triton" else process.stop()
+        print(f"{name}: {'stopped' if stopped else 'was not running'}")
     print(f"database: {'stopped' if stack.postgres.stop() else 'was not running'}")
 
 

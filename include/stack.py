@@ -12,11 +12,15 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from include.ner.settings import NerSettings
+from include.services.airflow import AirflowServer
 from include.services.embedded_postgres import EmbeddedPostgres
 from include.services.label_studio import LabelStudioServer
 from include.services.process import ManagedProcess
 from include.services.shim import ShimServer
-from include.settings import Settings, get_settings
+from include.services.triton import TritonServer
+from include.serving.settings import ServingSettings
+from include.settings import PROJECT_ROOT, Settings, get_settings
 
 
 def stack_secrets(s: Settings) -> dict[str, str]:
@@ -27,11 +31,13 @@ def stack_secrets(s: Settings) -> dict[str, str]:
         "webhook_secret": s.webhook_secret.get_secret_value() if s.webhook_secret else None,
         "label_studio_token": s.label_studio_token.get_secret_value() if s.label_studio_token else None,
         "label_studio_password": os.environ.get("LABEL_STUDIO_PASSWORD"),
+        "airflow_secret": os.environ.get("AIRFLOW__API_AUTH__JWT_SECRET"),
     }
     generated = {
         "webhook_secret": secrets.token_urlsafe(24),
         "label_studio_token": secrets.token_hex(20),
         "label_studio_password": secrets.token_urlsafe(12),
+        "airflow_secret": secrets.token_urlsafe(32),
     }
     out = {k: v or stored.get(k) or generated[k] for k, v in values.items()}
     if out != stored:
@@ -85,5 +91,68 @@ class Stack:
             host=s.shim_host,
         )
 
+    @property
+    def bundles_root(self) -> Path:
+        return self.settings.state_dir / "bundles"
+
+    @property
+    def inbox(self) -> Path:
+        return self.settings.state_dir / "inbox"
+
+    @property
+    def triton(self) -> TritonServer:
+        return TritonServer.from_settings(ServingSettings(state_dir=self.settings.state_dir))
+
+    def airflow_database_url(self) -> str:
+        explicit = os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN")
+        if explicit:
+            return explicit
+        if self.settings.database_url:
+            return f"sqlite:///{self.settings.state_dir / 'airflow' / 'airflow.db'}"
+        return self.postgres.url("airflow").replace("postgresql://", "postgresql+psycopg2://")
+
+    def airflow_env(self) -> dict[str, str]:
+        """What every Airflow process and `airflow dags test` of the demo needs, on top of os.environ."""
+        s, ner = self.settings, NerSettings()
+        triton = self.triton
+        return {
+            **os.environ,
+            "NERLOOP_HOME": str(PROJECT_ROOT),
+            "PYTHONPATH": str(PROJECT_ROOT),
+            "STATE_DIR": str(s.state_dir),
+            "AIRFLOW_HOME": os.environ.get("AIRFLOW_HOME", str(s.state_dir / "airflow")),
+            "AIRFLOW_CONFIG": os.environ.get("AIRFLOW_CONFIG", str(PROJECT_ROOT / "airflow.cfg")),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.airflow_database_url(),
+            "AIRFLOW__API_AUTH__JWT_SECRET": self.secrets["airflow_secret"],
+            "AIRFLOW__API__SECRET_KEY": self.secrets["airflow_secret"],
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{s.airflow_port}/execution/",
+            "AIRFLOW_CONN_NERLOOP_DB": self.database_url(),
+            "DATABASE_URL": self.database_url(),
+            "LABEL_STUDIO_URL": self.label_studio.url,
+            "LABEL_STUDIO_TOKEN": self.secrets["label_studio_token"],
+            "LABEL_STUDIO_PROJECT": s.label_studio_project,
+            "INBOX_URI": os.environ.get("INBOX_URI", self.inbox.as_uri()),
+            "NER_BACKEND": ner.ner_backend,
+            "NER_BUNDLE_DIR": str(ner.ner_bundle_dir or self.bundles_root / "current"),
+            "TRITON_URL": f"{triton.host}:{triton.http_port}",
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+        }
+
+    @property
+    def airflow(self) -> AirflowServer:
+        return AirflowServer(run_dir=self.run_dir, env=self.airflow_env(), port=self.settings.airflow_port)
+
     def processes(self) -> dict[str, ManagedProcess]:
-        return {"label-studio": self.label_studio.process, "webhook-shim": self.shim.process}
+        """Every background process of the stack, in start order (stopped in reverse)."""
+        return {
+            "webhook-shim": self.shim.process,
+            "label-studio": self.label_studio.process,
+            "triton": _triton_process(self.triton),
+            **self.airflow.processes(),
+        }
+
+
+def _triton_process(server: TritonServer) -> ManagedProcess:
+    """TritonServer keeps its own PID file; expose it as a ManagedProcess for status/down."""
+    return ManagedProcess("tritonserver", server.root)

@@ -17,7 +17,6 @@ import tempfile
 from pathlib import Path
 
 from include.labels import DEFAULT_LABELS, bio_tags
-from include.serving.triton_config import build_config
 from include.settings import PROJECT_ROOT
 
 CACHE_DIR = PROJECT_ROOT / ".state" / "test-cache" / "bundles"
@@ -62,11 +61,28 @@ def build_tiny_bundle(
         opset_version=17,
         dynamo=False,
     )
-    info = {"model_version": model_version, "labels": list(labels), "tags": tags, "base": "tiny-untrained"}
-    (onnx_dir / "VERSION.json").write_text(json.dumps(info, indent=2))
-    (onnx_dir / "exporter_mode.txt").write_text("legacy_fallback\n")
-    (onnx_dir / "config.pbtxt").write_text(build_config("ner", len(tags), "onnxruntime"))
-    AutoTokenizer.from_pretrained(base).save_pretrained(Path(out_dir) / "tokenizer")
+    # Assemble through the training side's bundle writer, so test bundles are real, validated bundles.
+    from include.training.bundle import assemble_bundle
+    from include.training.export import ExportResult
+
+    model_dir = Path(out_dir) / ".model"
+    model.save_pretrained(model_dir)
+    AutoTokenizer.from_pretrained(base).save_pretrained(model_dir)
+    assemble_bundle(
+        Path(out_dir),
+        model_dir=model_dir,
+        export=ExportResult(
+            "legacy_fallback", onnx_dir / "model.onnx", 0.0, "test bundle: plain torch.onnx export"
+        ),
+        labels=list(labels),
+        model_version=model_version,
+        base_model="tiny-untrained",
+        manifest={"sha256": None, "counts": {}},
+        metrics={},
+        extra={"base": "tiny-untrained"},
+        flavour="onnxruntime",
+    )
+    shutil.rmtree(model_dir)
     return Path(out_dir)
 
 
