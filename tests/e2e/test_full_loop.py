@@ -20,6 +20,7 @@ from include.training.gold import record_model_version
 from tests.conftest import run_dag_test
 from tests.helpers.bundle import tiny_bundle
 from tests.helpers.triton import running_triton
+from tests.integration.ls_payloads import label_span
 from tests.integration.test_training_nightly import seed_gold
 
 pytestmark = pytest.mark.e2e
@@ -31,16 +32,6 @@ PARAGRAPHS = [
     "Dan Brown emailed dan@example.com from London on May 2, 2025.",
     "Eve Black visited Umbrella Corp in Tokyo.",
 ]
-
-
-def result(text: str, needle: str, label: str) -> dict:
-    start = text.index(needle)
-    return {
-        "from_name": "label",
-        "to_name": "text",
-        "type": "labels",
-        "value": {"start": start, "end": start + len(needle), "text": needle, "labels": [label]},
-    }
 
 
 def test_full_loop(label_studio, shim_server, airflow_env, db, tmp_path: Path) -> None:
@@ -95,15 +86,16 @@ def test_full_loop(label_studio, shim_server, airflow_env, db, tmp_path: Path) -
             result=tasks[0].predictions[0].result,
             parent_prediction=tasks[0].predictions[0].id,
         )
-        corrected = ls.annotations.create(id=tasks[1].id, result=[result(t[1], "Bob", "PERSON")])
+        corrected = ls.annotations.create(id=tasks[1].id, result=[label_span(t[1], "Bob", "PERSON")])
         ls.annotations.update(
-            id=corrected.id, result=[result(t[1], "Bob Jones", "PERSON"), result(t[1], "Globex Ltd", "ORG")]
+            id=corrected.id,
+            result=[label_span(t[1], "Bob Jones", "PERSON"), label_span(t[1], "Globex Ltd", "ORG")],
         )
         added = ls.annotations.create(
             id=tasks[2].id,
-            result=[result(t[2], "Carol White", "PERSON"), result(t[2], "(415) 555-0132", "PHONE")],
+            result=[label_span(t[2], "Carol White", "PERSON"), label_span(t[2], "(415) 555-0132", "PHONE")],
         )
-        doomed = ls.annotations.create(id=tasks[3].id, result=[result(t[3], "Dan Brown", "PERSON")])
+        doomed = ls.annotations.create(id=tasks[3].id, result=[label_span(t[3], "Dan Brown", "PERSON")])
         ls.annotations.delete(id=doomed.id)
         ls.annotations.create(id=tasks[4].id, result=[], was_cancelled=True)
 

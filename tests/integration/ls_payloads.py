@@ -43,6 +43,17 @@ def task_of(record: repo.Record, sha256: str, task_id: int = 100, text: str | No
     }
 
 
+def label_span(text: str, needle: str, label: str) -> dict[str, Any]:
+    """An LS `labels` result item for the first occurrence of `needle` in `text`."""
+    start = text.index(needle)
+    return {
+        "from_name": "label",
+        "to_name": "text",
+        "type": "labels",
+        "value": {"start": start, "end": start + len(needle), "text": needle, "labels": [label]},
+    }
+
+
 def span(text: str, needle: str, label: str, *, rid: str = "r1") -> dict[str, Any]:
     start = text.index(needle)
     return {

@@ -9,6 +9,7 @@ import pytest
 from include.db import repository as repo
 from include.db.connection import transaction
 from include.label_studio import client as ls_client
+from tests.integration.ls_payloads import label_span
 
 pytestmark = pytest.mark.e2e
 
@@ -17,16 +18,6 @@ TEXTS = [
     "Call Bob Jones at (415) 555-0132 about the $1,200 invoice.",
     "Globex Ltd moved to Berlin.",
 ]
-
-
-def _result(text: str, needle: str, label: str) -> dict:
-    start = text.index(needle)
-    return {
-        "from_name": "label",
-        "to_name": "text",
-        "type": "labels",
-        "value": {"start": start, "end": start + len(needle), "text": needle, "labels": [label]},
-    }
 
 
 def test_real_label_studio_webhooks_become_versions_with_lineage(label_studio, shim_server, db) -> None:
@@ -58,7 +49,7 @@ def test_real_label_studio_webhooks_become_versions_with_lineage(label_studio, s
                 {
                     "model_version": "ner-test-1",
                     "score": 0.5,
-                    "result": [_result(r.text, r.text.split()[0], "PERSON")],
+                    "result": [label_span(r.text, r.text.split()[0], "PERSON")],
                 }
             ],
         }
@@ -75,21 +66,21 @@ def test_real_label_studio_webhooks_become_versions_with_lineage(label_studio, s
     prediction_id = ls.tasks.get(task_ids[0]).predictions[0].id
     accepted = ls.annotations.create(
         id=task_ids[0],
-        result=[_result(TEXTS[0], "Alice", "PERSON")],
+        result=[label_span(TEXTS[0], "Alice", "PERSON")],
         parent_prediction=prediction_id,
         lead_time=4.2,
     )
     ls.annotations.update(
         id=accepted.id,
         result=[
-            _result(TEXTS[0], "Alice Smith", "PERSON"),
-            _result(TEXTS[0], "Acme Corp", "ORG"),
-            _result(TEXTS[0], "March 1, 2024", "DATE"),
+            label_span(TEXTS[0], "Alice Smith", "PERSON"),
+            label_span(TEXTS[0], "Acme Corp", "ORG"),
+            label_span(TEXTS[0], "March 1, 2024", "DATE"),
         ],
     )
     # Task 2: skipped. Task 3: annotated, then deleted.
     ls.annotations.create(id=task_ids[1], result=[], was_cancelled=True)
-    doomed = ls.annotations.create(id=task_ids[2], result=[_result(TEXTS[2], "Globex Ltd", "ORG")])
+    doomed = ls.annotations.create(id=task_ids[2], result=[label_span(TEXTS[2], "Globex Ltd", "ORG")])
     ls.annotations.delete(id=doomed.id)
     ls.tasks.delete(str(task_ids[1]))
 
