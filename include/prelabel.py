@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg2.extras
+from prometheus_client import Counter
 
 from include.db import repository as repo
 from include.db.connection import transaction
@@ -27,6 +28,9 @@ from include.ner.client import NerClient
 from include.spans import Span
 
 log = logging.getLogger(__name__)
+
+DOCUMENTS = Counter("prelabel_documents_total", "Documents extracted, by outcome", ["status"])
+RECORDS = Counter("prelabel_records_total", "Records by prelabel stage", ["stage"])
 
 
 @dataclass
@@ -65,11 +69,13 @@ def extract_records(conn: repo.Connection, document_id: int, s3_client: Any = No
         with transaction(conn):
             repo.set_document_status(conn, document_id, "failed", str(exc))
         log.warning("extract failed: %s", exc)
+        DOCUMENTS.labels("failed").inc()
         return ExtractOutcome(document_id, doc["uri"], "failed", error=str(exc))
     except OSError as exc:
         message = f"{name}: cannot read ({exc})"
         with transaction(conn):
             repo.set_document_status(conn, document_id, "failed", message)
+        DOCUMENTS.labels("failed").inc()
         return ExtractOutcome(document_id, doc["uri"], "failed", error=message)
     with transaction(conn):
         repo.add_records(
@@ -78,6 +84,8 @@ def extract_records(conn: repo.Connection, document_id: int, s3_client: Any = No
             [repo.NewRecord(record_key=r.record_key, text=r.text, meta=r.meta) for r in extracted],
         )
         repo.set_document_status(conn, document_id, "extracted")
+    DOCUMENTS.labels("extracted").inc()
+    RECORDS.labels("extracted").inc(len(extracted))
     log.info("extracted %s: %d records in %.2fs", name, len(extracted), time.perf_counter() - started)
     return ExtractOutcome(document_id, doc["uri"], "extracted", records=len(extracted))
 
@@ -163,6 +171,7 @@ def predict_pending(
                     repo.NewRecordVersion(source="prediction", spans=s, model_version=ner.model_version),
                 )
         n_spans += sum(len(s) for s in spans)
+        RECORDS.labels("predicted").inc(len(chunk))
         done = start + len(chunk)
         log.info(
             "predicted %d/%d records (%.1f records/s) with %s",
@@ -250,6 +259,7 @@ def import_pending(
             for document_id in {p.document_id for p, _ in chunk}:
                 repo.set_document_status(conn, document_id, "prelabeled")
         summary.imported += len(chunk)
+        RECORDS.labels("imported").inc(len(chunk))
         log.info(
             "imported %d/%d tasks into LS project %d (%.0f tasks/s)",
             summary.imported,

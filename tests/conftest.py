@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -169,3 +174,29 @@ def run_dag_test(env: dict[str, str], dag_id: str, conf: dict | None = None, tim
     if conf:
         argv += ["-c", json.dumps(conf)]
     return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """A moto S3 server on 127.0.0.1 for the test session; SIGTERM on exit."""
+    if shutil.which("moto_server", path=os.path.dirname(sys.executable)) is None:
+        raise RuntimeError("moto_server is missing: install requirements-dev.txt (moto[server])")
+    port = free_port()
+    process = subprocess.Popen(
+        [os.path.join(os.path.dirname(sys.executable), "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        import requests
+
+        for _ in range(100):
+            try:
+                requests.get(f"http://127.0.0.1:{port}/", timeout=0.5)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)

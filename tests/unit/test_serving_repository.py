@@ -3,13 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,7 +18,6 @@ from include.serving.repository import (
     version_info,
 )
 from include.serving.triton_config import parse_config
-from tests.helpers.triton import free_port
 
 
 def fake_bundle(root: Path, model_version: str) -> Path:
@@ -103,32 +95,6 @@ def test_pin_version_rewrites_config_for_rollback(tmp_path: Path, bundles: list[
 
 def test_file_uri_is_a_local_repository(tmp_path: Path):
     assert open_repository(tmp_path.as_uri()) == LocalRepository(tmp_path)
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    """A moto S3 server on 127.0.0.1 for this module; SIGTERM on exit."""
-    if shutil.which("moto_server", path=os.path.dirname(sys.executable)) is None:
-        pytest.skip("moto[server] is not installed")
-    port = free_port()
-    process = subprocess.Popen(
-        [os.path.join(os.path.dirname(sys.executable), "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        import requests
-
-        for _ in range(100):
-            try:
-                requests.get(f"http://127.0.0.1:{port}/", timeout=0.5)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=10)
 
 
 def test_s3_repository_publishes_pins_and_prunes(
