@@ -32,6 +32,12 @@ def ner() -> NerClient:
     )
 
 
+def _metric(name: str, **labels: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
 def _ls_tasks(ls, project_id: int) -> list:
     return list(ls.tasks.list(project=project_id, fields="all"))
 
@@ -57,8 +63,10 @@ def test_samples_are_prelabeled_once_with_exact_offsets_and_bad_files_fail_alone
 
     ls = ls_client.connect(label_studio.url, label_studio.token)
     project_id = ls_client.ensure_project(ls, "prelabel-test")
+    imported_before = _metric("prelabel_records_total", stage="imported")
     summary = prelabel.prelabel_pending(db, ner, ls, project_id, chunk_size=10)
     assert summary.imported == summary.records > 0
+    assert _metric("prelabel_records_total", stage="imported") - imported_before == summary.imported
     tasks = _ls_tasks(ls, project_id)
     assert len(tasks) == summary.imported
     spans_seen = 0
