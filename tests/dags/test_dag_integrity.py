@@ -9,7 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 DAG_FILES = sorted((ROOT / "dags").glob("*.py"))
-EXPECTED_DAGS = {"prelabel_batch", "gold_extract", "nightly_train_publish"}
+EXPECTED_DAGS = {"prelabel_batch", "gold_extract", "nightly_train_publish", "reconcile_label_studio"}
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,45 @@
+"""Reconcile task body: the Label Studio project by title → `include.reconcile` → counts in the task log."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from nerloop_airflow import hooks
+
+log = logging.getLogger("airflow.task")
+
+
+def reconcile_label_studio_project(project: str, full: bool = False) -> dict[str, Any]:
+    """One reconciliation of an LS project with the Intelligence DB; skips when the project does not exist."""
+    from airflow.exceptions import AirflowSkipException
+
+    from include.reconcile import ReconcileConfig, find_project, reconcile_project
+
+    ls = hooks.label_studio()
+    project_id = find_project(ls, project)
+    if project_id is None:
+        raise AirflowSkipException(f"Label Studio has no project titled {project!r}: nothing to reconcile")
+    conn = hooks.db_connection()
+    try:
+        report = reconcile_project(conn, ls, project_id, ReconcileConfig.from_settings(full=full))
+    finally:
+        conn.close()
+    if not report.webhook.ok:
+        log.warning("webhook check failed for %r: %s", project, report.webhook.detail)
+    log.info(
+        "reconcile %r (%d): %d annotations seen, %d appended, %d tombstoned, %d linked, %d unlinked, "
+        "%d already present, %d unmatched in %.1fs%s",
+        project,
+        project_id,
+        report.seen,
+        report.appended,
+        report.tombstoned,
+        report.linked,
+        report.unlinked,
+        report.already_present,
+        report.unmatched,
+        report.duration_s,
+        " — nothing to do" if report.nothing_to_do else "",
+    )
+    return report.as_json()
