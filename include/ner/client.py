@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import numpy as np
 from tokenizers import Encoding
 
 from include.ner import metrics
-from include.ner.backends import InferenceBackend, OnnxRuntimeBackend, TritonHttpBackend
+from include.ner.backends import InferenceBackend, OnnxRuntimeBackend, triton_backend
 from include.ner.bundle import read_bundle
 from include.ner.settings import NerSettings
 from include.ner.tags import tags_to_spans
@@ -91,13 +92,16 @@ class NerClient:
         bundle_dir = settings.ner_bundle_dir
         backend: InferenceBackend
         if settings.ner_backend == "triton":
-            backend = TritonHttpBackend(
-                settings.triton_url,
+            grpc = settings.triton_protocol == "grpc"
+            backend = triton_backend(
+                settings.triton_protocol,
+                settings.triton_grpc_url if grpc else settings.triton_url,
                 settings.triton_model_name,
-                settings.triton_model_version,
+                model_version=settings.triton_model_version,
                 retries=settings.triton_retries,
                 backoff_s=settings.triton_backoff_s,
                 timeout_s=settings.triton_timeout_s,
+                concurrency=settings.triton_concurrency,
             )
         else:
             backend = OnnxRuntimeBackend(read_bundle(bundle_dir).model_path, settings.ner_intra_op_threads)
@@ -111,14 +115,36 @@ class NerClient:
         )
 
     def _call(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        name = self.backend.name
         began = time.perf_counter()
         try:
             logits = self.backend.infer(input_ids, attention_mask)
         except Exception:
-            metrics.ERRORS.labels(name).inc()
+            metrics.ERRORS.labels(self.backend.name).inc()
             raise
-        metrics.LATENCY.labels(name).observe(time.perf_counter() - began)
+        return self._checked(logits, input_ids, attention_mask, time.perf_counter() - began)
+
+    def _call_all(self, arrays: list[tuple[np.ndarray, np.ndarray]]) -> Iterator[np.ndarray]:
+        """Logits per batch, in order; pipelined when the backend keeps several batches in flight."""
+        infer_many = getattr(self.backend, "infer_many", None)
+        if infer_many is None or len(arrays) < 2:
+            for input_ids, attention_mask in arrays:
+                yield self._call(input_ids, attention_mask)
+            return
+        began = time.perf_counter()
+        try:
+            for (input_ids, attention_mask), logits in zip(arrays, infer_many(arrays), strict=True):
+                now = time.perf_counter()
+                yield self._checked(logits, input_ids, attention_mask, now - began)
+                began = now
+        except Exception:
+            metrics.ERRORS.labels(self.backend.name).inc()
+            raise
+
+    def _checked(
+        self, logits: np.ndarray, input_ids: np.ndarray, attention_mask: np.ndarray, seconds: float
+    ) -> np.ndarray:
+        name = self.backend.name
+        metrics.LATENCY.labels(name).observe(seconds)
         metrics.BATCHES.labels(name).inc()
         metrics.BATCH_SIZE.labels(name).observe(len(input_ids))
         metrics.TOKENS.labels(name).inc(int(attention_mask.sum()))
@@ -142,9 +168,9 @@ class NerClient:
         encodings = self.tokenizer.encode(texts)
         out = [np.zeros((len(e.ids), len(self.tags)), dtype=np.float32) for e in encodings]
         pieces = self._pieces([e.ids for e in encodings])
-        for batch in batches([len(p.input_ids) for p in pieces], self.batch_size):
-            input_ids, attention_mask = pad_rows([pieces[i].input_ids for i in batch], self.tokenizer.pad_id)
-            logits = self._call(input_ids, attention_mask)
+        groups = list(batches([len(p.input_ids) for p in pieces], self.batch_size))
+        arrays = [pad_rows([pieces[i].input_ids for i in batch], self.tokenizer.pad_id) for batch in groups]
+        for batch, logits in zip(groups, self._call_all(arrays), strict=True):
             for row, i in enumerate(batch):
                 p = pieces[i]
                 first = len(self.tokenizer.prefix) + p.keep_start - p.start

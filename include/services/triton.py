@@ -102,6 +102,11 @@ class TritonServer:
         """host:port of the HTTP endpoint, as tritonclient.http wants it."""
         return f"{self.host}:{self.http_port}"
 
+    @property
+    def grpc_url(self) -> str:
+        """host:port of the gRPC endpoint, as tritonclient.grpc wants it."""
+        return f"{self.host}:{self.grpc_port}"
+
     def install(self) -> Path:
         """Copy the wheel's server tree into `root` once, with this interpreter's python backend stub."""
         stub_target = self.server_dir / "backends" / "python" / "triton_python_backend_stub"

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import requests
 
-from include.ner.backends import BackendUnavailableError, OnnxRuntimeBackend, TritonHttpBackend
+from include.ner.backends import BackendUnavailableError, OnnxRuntimeBackend, triton_backend
 from include.ner.client import NerClient
 from include.ner.tokenizer import BundleTokenizer
 from include.services.triton import TritonServer
@@ -56,17 +56,19 @@ def ort(bundle: Path) -> OnnxRuntimeBackend:
     return OnnxRuntimeBackend(bundle / "onnx" / "model.onnx", intra_op_threads=1)
 
 
-def triton(served: Served, **kwargs) -> TritonHttpBackend:
-    return TritonHttpBackend(served.server.url, "ner", **kwargs)
+def triton(served: Served, protocol: str = "http", **kwargs):
+    url = served.server.grpc_url if protocol == "grpc" else served.server.url
+    return triton_backend(protocol, url, "ner", **kwargs)
 
 
 def probe_batch(bundle: Path, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     return BundleTokenizer.from_dir(bundle / "tokenizer").batch(texts, 64)
 
 
-def test_triton_answers_like_onnxruntime_under_concurrent_ragged_requests(served: Served):
+@pytest.mark.parametrize("protocol", ["http", "grpc"])
+def test_triton_answers_like_onnxruntime_under_concurrent_ragged_requests(served: Served, protocol: str):
     def ask(batch: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-        backend = triton(served)
+        backend = triton(served, protocol)
         try:
             return backend.infer(*batch)
         finally:
@@ -80,10 +82,13 @@ def test_triton_answers_like_onnxruntime_under_concurrent_ragged_requests(served
         np.testing.assert_allclose(answer, local.infer(ids, mask), atol=1e-5)
 
 
-def test_ner_client_gives_the_same_spans_through_triton_and_onnxruntime(served: Served):
-    backend = triton(served)
-    through_triton = NerClient(served.v1, backend, batch_size=4, max_length=64, stride=16).predict(TEXTS)
-    in_process = NerClient(served.v1, ort(served.v1), batch_size=4, max_length=64, stride=16).predict(TEXTS)
+@pytest.mark.parametrize(("protocol", "concurrency"), [("http", 1), ("http", 4), ("grpc", 1), ("grpc", 4)])
+def test_ner_client_gives_the_same_spans_through_triton_and_onnxruntime(
+    served: Served, protocol: str, concurrency: int
+):
+    backend = triton(served, protocol, concurrency=concurrency)
+    through_triton = NerClient(served.v1, backend, batch_size=2, max_length=64, stride=16).predict(TEXTS)
+    in_process = NerClient(served.v1, ort(served.v1), batch_size=2, max_length=64, stride=16).predict(TEXTS)
     backend.close()
     assert any(through_triton[-1]), "the long record was windowed and tagged"
     for a, b in zip(through_triton, in_process, strict=True):
@@ -124,15 +129,17 @@ def test_a_broken_version_is_refused_and_the_previous_keeps_answering(served: Se
     shutil.rmtree(served.scratch / "broken")
 
 
-def test_an_unloaded_model_gives_a_clear_error_after_retries(served: Served):
+@pytest.mark.parametrize("protocol", ["http", "grpc"])
+def test_an_unloaded_model_gives_a_clear_error_after_retries(served: Served, protocol: str):
     response = requests.post(
         f"http://{served.server.url}/v2/repository/models/ner/unload",
         timeout=30,
         headers={"Connection": "close"},
     )
     assert response.status_code == 200
-    backend = triton(served, retries=2, backoff_s=0.05)
+    backend = triton(served, protocol, retries=2, backoff_s=0.05, concurrency=2)
+    url = backend.url
     ner = NerClient(served.v2, backend, warmup=False)
-    with pytest.raises(BackendUnavailableError, match=rf"http://{served.server.url}.*'ner' after 3 attempts"):
-        ner.predict(["Ann Lee"])
+    with pytest.raises(BackendUnavailableError, match=rf"{protocol}://{url}.*'ner' after 3 attempts"):
+        ner.predict(["Ann Lee", "Acme Corp in Paris " * 40])
     ner.close()

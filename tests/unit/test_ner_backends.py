@@ -9,7 +9,13 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from include.ner.backends import BackendUnavailableError, OnnxRuntimeBackend, TritonHttpBackend
+from include.ner.backends import (
+    BackendUnavailableError,
+    OnnxRuntimeBackend,
+    TritonGrpcBackend,
+    TritonHttpBackend,
+    triton_backend,
+)
 from include.ner.client import NerClient
 from include.ner.settings import NerSettings
 from tests.helpers.bundle import tiny_bundle
@@ -50,6 +56,45 @@ def test_triton_backend_names_the_url_after_retrying_a_closed_port():
     backend = TritonHttpBackend(f"127.0.0.1:{port}", "ner", retries=2, backoff_s=0.01, timeout_s=2)
     with pytest.raises(BackendUnavailableError, match=rf"http://127\.0\.0\.1:{port}.*'ner'.*3 attempts"):
         backend.infer(IDS, IDS)
+
+
+def test_grpc_backend_names_the_url_after_retrying_a_closed_port():
+    port = free_port()
+    backend = TritonGrpcBackend(f"127.0.0.1:{port}", "ner", retries=1, backoff_s=0.01, timeout_s=2)
+    with pytest.raises(BackendUnavailableError, match=rf"grpc://127\.0\.0\.1:{port}.*'ner'.*2 attempts"):
+        backend.infer(IDS, IDS)
+    backend.close()
+
+
+@pytest.mark.parametrize("protocol", ["http", "grpc"])
+def test_pipelined_batches_fail_clearly_when_the_server_is_gone(protocol: str):
+    port = free_port()
+    backend = triton_backend(
+        protocol, f"127.0.0.1:{port}", "ner", retries=1, backoff_s=0.01, timeout_s=2, concurrency=4
+    )
+    with pytest.raises(BackendUnavailableError, match=rf"{protocol}://127\.0\.0\.1:{port}"):
+        list(backend.infer_many([(IDS, IDS)] * 6))
+    backend.close()
+
+
+def test_unknown_protocol_and_bad_concurrency_are_refused():
+    with pytest.raises(ValueError, match="unknown Triton protocol 'thrift'"):
+        triton_backend("thrift", "127.0.0.1:1", "ner")
+    with pytest.raises(ValueError, match="concurrency must be >= 1"):
+        TritonHttpBackend("127.0.0.1:1", "ner", concurrency=0)
+
+
+def test_client_from_settings_picks_grpc_with_its_url_and_concurrency(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("NER_BACKEND", "triton")
+    monkeypatch.setenv("NER_BUNDLE_DIR", str(tiny_bundle()))
+    monkeypatch.setenv("NER_WARMUP", "false")
+    monkeypatch.setenv("TRITON_PROTOCOL", "grpc")
+    monkeypatch.setenv("TRITON_GRPC_URL", "127.0.0.1:18001")
+    monkeypatch.setenv("TRITON_CONCURRENCY", "4")
+    ner = NerClient.from_settings(NerSettings())
+    assert isinstance(ner.backend, TritonGrpcBackend)
+    assert (ner.backend.url, ner.backend.concurrency) == ("127.0.0.1:18001", 4)
+    ner.close()
 
 
 @pytest.fixture
