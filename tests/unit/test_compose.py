@@ -50,6 +50,18 @@ def test_shim_runs_under_gunicorn_and_secrets_come_from_env() -> None:
                 assert str(value).startswith("${"), f"{name}.{key} is inlined, not from the environment"
 
 
+def test_airflow_settings_in_compose_are_ones_the_code_reads() -> None:
+    from include.ner.settings import NerSettings
+    from include.serving.settings import ServingSettings
+    from include.settings import Settings
+
+    models = (Settings, NerSettings, ServingSettings)
+    known = {name.upper() for model in models for name in model.model_fields}
+    ours = [k for k in _compose()["x-airflow"]["environment"] if not k.startswith(("AIRFLOW", "HF_"))]
+    unknown = [k for k in ours if k not in known and k not in ("NERLOOP_HOME", "PYTHONPATH")]
+    assert not unknown, f"compose sets variables no settings class reads: {unknown}"
+
+
 def test_celery_profile_scales_out_workers() -> None:
     services = _compose()["services"]
     assert services["airflow-worker"]["profiles"] == ["celery"]
