@@ -190,11 +190,15 @@ def moto_endpoint() -> Iterator[str]:
     try:
         import requests
 
-        for _ in range(100):
+        deadline = time.monotonic() + 60
+        while True:
             try:
-                requests.get(f"http://127.0.0.1:{port}/", timeout=0.5)
+                requests.get(f"http://127.0.0.1:{port}/", timeout=2)
                 break
-            except requests.ConnectionError:
+            except requests.RequestException:
+                # A loaded machine can accept the connection before moto answers: keep polling.
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError(f"moto_server did not answer on port {port} within 60 s") from None
                 time.sleep(0.1)
         yield f"http://127.0.0.1:{port}"
     finally:

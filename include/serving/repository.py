@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import shutil
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 
 PYTHON_MODEL = Path(__file__).parent / "python_backend" / "model.py"
 STAGING = ".staging"
+STALE_STAGING_S = 3600.0
 
 
 class ModelRepository(Protocol):
@@ -87,9 +89,22 @@ class LocalRepository:
         os.replace(tmp, target)
 
     def _staging(self, model: str) -> Path:
+        self._sweep_staging(model)
         path = self._model_dir(model) / STAGING / uuid.uuid4().hex
         path.mkdir(parents=True)
         return path
+
+    def _sweep_staging(self, model: str) -> None:
+        """Remove staging folders a crashed publisher left; an hour-old one cannot belong to a live one."""
+        folder = self._model_dir(model) / STAGING
+        if not folder.is_dir():
+            return
+        now = time.time()
+        for leftover in folder.iterdir():
+            with contextlib.suppress(OSError):
+                if now - leftover.stat().st_mtime > STALE_STAGING_S:
+                    log.warning("removing %s left by an interrupted publish", leftover)
+                    shutil.rmtree(leftover)
 
     def _drop_staging(self, model: str) -> None:
         with contextlib.suppress(OSError):

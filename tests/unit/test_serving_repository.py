@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from include.labels import DEFAULT_LABELS, bio_tags
 from include.serving.repository import (
+    STAGING,
     LocalRepository,
     open_repository,
     pin_version,
@@ -128,3 +134,77 @@ def test_s3_repository_publishes_pins_and_prunes(
     pin_version(repo, "ner", 3)
     assert pinned(repo, "ner") == 3
     assert version_info(repo, "ner", 3)["model_version"] == "m-3"
+
+
+CRASHING_PUBLISH = """
+import os, shutil, sys
+from pathlib import Path
+from include.serving import repository as r
+
+real_copy, real_write = shutil.copyfile, r.LocalRepository.write_text
+
+def copy_then_die(src, dst, *args, **kwargs):
+    real_copy(src, dst, *args, **kwargs)
+    os._exit(137)
+
+def die_before_config(self, model, name, text):
+    if name == "config.pbtxt":
+        os._exit(137)
+    return real_write(self, model, name, text)
+
+if sys.argv[3] == "mid-copy":
+    shutil.copyfile = copy_then_die
+else:
+    r.LocalRepository.write_text = die_before_config
+r.publish_bundle(Path(sys.argv[1]), Path(sys.argv[2]), "ner", "python")
+"""
+
+
+def _tree_digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+@pytest.mark.parametrize("crash_point", ["mid-copy", "before-config"])
+def test_a_publish_killed_midway_leaves_the_served_version_intact(
+    tmp_path: Path, bundles: list[Path], crash_point: str
+):
+    repo = tmp_path / "repo"
+    publish_bundle(bundles[0], repo, "ner", "python")
+    config_before = (repo / "ner" / "config.pbtxt").read_text()
+    files_before = _tree_digest(repo / "ner" / "1")
+
+    root = Path(__file__).resolve().parents[2]
+    crashed = subprocess.run(
+        [sys.executable, "-c", CRASHING_PUBLISH, str(bundles[1]), str(repo), crash_point],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert crashed.returncode == 137, crashed.stderr[-2000:]
+
+    assert (repo / "ner" / "config.pbtxt").read_text() == config_before
+    assert pinned(repo, "ner") == 1
+    assert _tree_digest(repo / "ner" / "1") == files_before
+    assert served_versions(repo, "ner") == ([1] if crash_point == "mid-copy" else [1, 2])
+
+    after = publish_bundle(bundles[2], repo, "ner", "python")
+    assert after.previous == 1 and pinned(repo, "ner") == after.version
+    assert version_info(repo, "ner", after.version)["model_version"] == "m-3"
+    assert _tree_digest(repo / "ner" / "1") == files_before
+
+
+def test_staging_left_by_a_crash_is_swept_once_stale(tmp_path: Path, bundles: list[Path]):
+    repo = tmp_path / "repo"
+    publish_bundle(bundles[0], repo, "ner", "python")
+    fresh, stale = repo / "ner" / STAGING / "fresh", repo / "ner" / STAGING / "stale"
+    for leftover in (fresh, stale):
+        leftover.mkdir(parents=True)
+        (leftover / "model.onnx").write_bytes(b"half")
+    two_hours_ago = time.time() - 7200
+    os.utime(stale, (two_hours_ago, two_hours_ago))
+    publish_bundle(bundles[1], repo, "ner", "python")
+    assert fresh.is_dir(), "a fresh staging folder may belong to a publisher still running"
+    assert not stale.exists()
+    assert served_versions(repo, "ner") == [1, 2]
