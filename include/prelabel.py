@@ -11,14 +11,14 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg2.extras
 from prometheus_client import Counter
 
 from include.db import repository as repo
 from include.db.connection import transaction
-from include.extract.records import ExtractionError
+from include.extract.records import ExtractedRecord, ExtractionError
 from include.extract.router import extract_document
 from include.ingest import read_object
 from include.label_studio import client as ls_client
@@ -42,8 +42,19 @@ class ExtractOutcome:
     error: str | None = None
 
 
-def extract_records(conn: repo.Connection, document_id: int, s3_client: Any = None) -> ExtractOutcome:
-    """Extract a registered document into records; a bad file fails alone with its reason stored."""
+class PreparedRecords(Protocol):
+    """Records extracted ahead of time (the Spark tables job's output): a document's records, None when
+    not covered, ExtractionError when the document could not be read."""
+
+    def records_for(self, uri: str, doc_type: str | None = None) -> list[ExtractedRecord] | None: ...
+
+
+def extract_records(
+    conn: repo.Connection, document_id: int, s3_client: Any = None, prepared: PreparedRecords | None = None
+) -> ExtractOutcome:
+    """Extract a registered document into records; a bad file fails alone with its reason stored.
+
+    With `prepared`, a document it covers takes its records from there instead of being read again."""
     with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
         cur.execute("SELECT id, uri, doc_type, status, error FROM documents WHERE id = %s", (document_id,))
         doc = cur.fetchone()
@@ -61,8 +72,10 @@ def extract_records(conn: repo.Connection, document_id: int, s3_client: Any = No
     name = doc["uri"].rsplit("/", 1)[-1]
     started = time.perf_counter()
     try:
-        data = read_object(doc["uri"], s3_client)
-        extracted = extract_document(data, name, None if doc["doc_type"] == "unknown" else doc["doc_type"])
+        doc_type = None if doc["doc_type"] == "unknown" else doc["doc_type"]
+        extracted = prepared.records_for(doc["uri"], doc_type) if prepared is not None else None
+        if extracted is None:
+            extracted = extract_document(read_object(doc["uri"], s3_client), name, doc_type)
         if not extracted:
             raise ExtractionError(name, "no text found")
     except ExtractionError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -64,6 +64,24 @@ class Settings(BaseSettings):
     # Object storage
     inbox_uri: str = Field(default=(PROJECT_ROOT / "samples").as_uri(), description="file:// or s3:// source")
     aws_endpoint_url: str | None = Field(default=None, description="S3-compatible endpoint (tests, MinIO)")
+
+    # Bulk tables on Spark (apps/spark-jobs): an Airflow Spark connection id turns it on; empty = pandas.
+    spark_conn_id: str = Field(
+        default="",
+        validation_alias=AliasChoices("nerloop_spark_conn_id", "spark_conn_id"),
+        description="Airflow connection of the Spark master (NERLOOP_SPARK_CONN_ID); empty = pandas",
+    )
+    spark_output_uri: str | None = Field(
+        default=None, description="folder or s3a:// prefix for the job's Parquet, one subfolder per run"
+    )
+    spark_properties_file: Path = Field(
+        default=PROJECT_ROOT / "apps" / "spark-jobs" / "conf" / "cpu.conf",
+        description="spark-submit --properties-file (conf/rapids.conf on a GPU cluster)",
+    )
+
+    @property
+    def spark_output_root(self) -> str:
+        return self.spark_output_uri or str(self.state_dir / "spark-tables")
 
     @property
     def embedded_pg_dir(self) -> Path:

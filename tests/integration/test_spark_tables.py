@@ -1,0 +1,135 @@
+"""Bulk tables on Spark: the job gives the pandas path's records, runs under spark-submit, and Airflow
+submits it when a Spark connection is configured.
+
+One local SparkSession (local[2], 64 KiB input splits so a small file is still read by several tasks)
+serves the in-process tests; the spark-submit tests start their own JVM.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from include.extract.parquet_records import ParquetRecords, canonical_uri
+from include.extract.records import ExtractedRecord, ExtractionError
+from include.extract.router import extract_document
+from tests.integration.spark_corpus import ROUTES, write_corpus
+
+ROOT = Path(__file__).resolve().parents[2]
+JOB_DIR = ROOT / "apps" / "spark-jobs"
+VENV_BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    sys.path.insert(0, str(JOB_DIR))
+    os.environ["PYSPARK_PYTHON"] = sys.executable  # the executors' Python: this venv, with openpyxl
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("nerloop-spark-tables-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.sql.files.maxPartitionBytes", str(64 * 1024))
+        .config("spark.sql.files.openCostInBytes", str(16 * 1024))
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, bytes]]:
+    folder = tmp_path_factory.mktemp("tables")
+    return folder, write_corpus(folder)
+
+
+@pytest.fixture(scope="module")
+def job_output(spark: Any, corpus: tuple[Path, dict[str, bytes]], tmp_path_factory) -> ParquetRecords:
+    from nerloop_tables.job import run
+
+    out = tmp_path_factory.mktemp("spark-out") / "run"
+    summary = run(spark, [str(corpus[0])], str(out))
+    assert summary.documents == len(ROUTES)
+    return ParquetRecords(str(out))
+
+
+def pandas_records(folder: Path, name: str, data: bytes) -> list[ExtractedRecord] | str:
+    """What the prelabel flow's extract step gives: its records, or its error message."""
+    uri = (folder / name).resolve().as_uri()
+    try:
+        return extract_document(data, uri.rsplit("/", 1)[-1], "xlsx" if name.endswith(".xlsx") else "csv")
+    except ExtractionError as exc:
+        return str(exc)
+
+
+def spark_records(output: ParquetRecords, folder: Path, name: str) -> list[ExtractedRecord] | str | None:
+    try:
+        return output.records_for((folder / name).resolve().as_uri())
+    except ExtractionError as exc:
+        return str(exc)
+
+
+@pytest.mark.parametrize("name", sorted(ROUTES))
+def test_spark_and_pandas_give_identical_records(job_output: ParquetRecords, corpus, name: str) -> None:
+    folder, files = corpus
+    expected = pandas_records(folder, name, files[name])
+    assert spark_records(job_output, folder, name) == expected
+    assert job_output.documents[canonical_uri((folder / name).as_uri())]["route"] == ROUTES[name]
+
+
+def test_quirks_survive_the_spark_route(job_output: ParquetRecords, corpus) -> None:
+    """Spot checks that the parity above covers the quirks it claims to (not an empty comparison)."""
+    folder, _ = corpus
+    quirks = {r.record_key: r for r in job_output.records_for((folder / "quirks.csv").as_uri())}
+    first = quirks["row=1"]
+    assert first.text.startswith("Name: Doe, John | Name_2: Jane | column_3: x | Amount: 12.50")
+    assert first.meta["columns"]["Spaced header"] == [
+        first.text.index("lots of space"),
+        first.text.index("lots of space") + len("lots of space"),
+    ]
+    assert "row=3" not in quirks  # a row of delimiters only: counted, no record
+    assert quirks["row=4"].text.split(" | ")[2] == "column_3: 😀 e\u0301"
+    assert (quirks["row=5"].meta["ragged"], quirks["row=6"].meta["ragged"]) == ("short", "long")
+    assert quirks["row=7"].text.startswith("Name: ragged and multi-line")
+    big = job_output.records_for((folder / "big.csv").as_uri())
+    assert [r.meta["row"] for r in big] == list(range(1, 4001))
+    assert big[1999].meta["ragged"] == "short"
+
+
+def test_big_file_is_read_by_several_tasks(spark: Any, corpus) -> None:
+    folder, _ = corpus
+    assert spark.read.csv(str(folder / "big.csv")).rdd.getNumPartitions() > 1
+
+
+def test_spark_records_feed_the_prelabel_extract_step(db, job_output: ParquetRecords, corpus) -> None:
+    """extract_records stores the job's records for table documents, and extracts the rest itself."""
+    from include.ingest import ingest_source
+    from include.prelabel import extract_records
+
+    folder, files = corpus
+    (folder / "memo.txt").write_text("Invoice INV-1 from Acme Corp, due 2024-03-01.\n")
+    try:
+        docs = {Path(d.uri).name: d for d in ingest_source(db, str(folder))}
+    finally:
+        (folder / "memo.txt").unlink()
+    outcomes = {name: extract_records(db, d.document_id, prepared=job_output) for name, d in docs.items()}
+    assert outcomes["memo.txt"].status == "extracted"
+    assert outcomes["broken.xlsx"].status == "failed"
+    assert "not a readable XLSX" in outcomes["broken.xlsx"].error
+    with db.cursor() as cur:
+        cur.execute(
+            "SELECT record_key, text, meta FROM records WHERE document_id = %s ORDER BY id",
+            (docs["quirks.csv"].document_id,),
+        )
+        stored = [ExtractedRecord(record_key=k, text=t, meta=m) for k, t, m in cur.fetchall()]
+    assert stored == pandas_records(folder, "quirks.csv", files["quirks.csv"])
