@@ -6,6 +6,10 @@ Triggered from the UI or API with params: `source` (a folder, `file://…` or `s
 
 discover (hash + register) → extract (mapped over documents; a bad file fails alone) → infer (batched
 NER, Triton or ONNX Runtime) → import (LS tasks with predictions, no duplicates on rerun) → summary.
+
+Bulk tables: with a Spark connection configured (`NERLOOP_SPARK_CONN_ID`), the `engine` branch runs
+`spark_tables` first (spark-submit of apps/spark-jobs over the source) and extract stores its
+records for CSV/XLSX documents; without one, `spark_tables` is skipped and pandas extracts them.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ from nerloop_airflow.operators import (
     DoclingExtractOperator,
     LabelStudioImportOperator,
 )
+from nerloop_airflow.spark import SparkTablesOperator, table_engine
+
+from include.settings import get_settings
 
 log = logging.getLogger("airflow.task")
 
@@ -45,8 +52,18 @@ LS_PROJECT = os.environ.get("LABEL_STUDIO_PROJECT", "NER prelabel")
 )
 def prelabel_batch() -> None:
     discover = DiscoverDocumentsOperator(task_id="discover", source="{{ params.source }}")
+
+    @task.branch
+    def engine() -> list[str]:
+        return ["spark_tables", "extract"] if table_engine() == "spark" else ["extract"]
+
+    spark_tables = SparkTablesOperator(task_id="spark_tables", source="{{ params.source }}")
     extract = DoclingExtractOperator.partial(
-        task_id="extract", source="{{ params.source }}", max_active_tis_per_dagrun=2
+        task_id="extract",
+        source="{{ params.source }}",
+        spark_output_root=get_settings().spark_output_root,
+        max_active_tis_per_dagrun=2,
+        trigger_rule="none_failed",
     ).expand(document_id=discover.output)
     infer = BatchedNerInferOperator(task_id="infer", document_ids=discover.output)
     import_tasks = LabelStudioImportOperator(
@@ -72,7 +89,8 @@ def prelabel_batch() -> None:
             log.warning("failed: %s — %s", f["uri"], f["error"])
         return result
 
-    extract >> infer >> import_tasks
+    discover >> engine() >> [spark_tables, extract]
+    spark_tables >> extract >> infer >> import_tasks
     summary(extract.output, infer.output, import_tasks.output)
 
 

@@ -34,21 +34,30 @@ class DiscoverDocumentsOperator(BaseOperator):
 
 
 class DoclingExtractOperator(BaseOperator):
-    """Extract one document into records (Docling for PDF/images/office, the row normalizer for tables)."""
+    """Extract one document into records (Docling for PDF/images/office, the row normalizer for tables).
 
-    template_fields: Sequence[str] = ("document_id", "source")
+    With `spark_output_root`, tables the Spark job of this DAG run read take their records from its
+    Parquet output (when the job ran: the engine branch may have skipped it)."""
 
-    def __init__(self, *, document_id: int, source: str = "", **kwargs: Any) -> None:
+    template_fields: Sequence[str] = ("document_id", "source", "spark_output_root")
+
+    def __init__(
+        self, *, document_id: int, source: str = "", spark_output_root: str = "", **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.document_id = document_id
         self.source = source
+        self.spark_output_root = spark_output_root
 
     def execute(self, context: Any) -> dict[str, Any]:
         from include.prelabel import extract_records
 
+        prepared = self._spark_records(context["run_id"]) if self.spark_output_root else None
         conn = hooks.db_connection()
         try:
-            outcome = extract_records(conn, int(self.document_id), hooks.s3_client(self.source))
+            outcome = extract_records(
+                conn, int(self.document_id), hooks.s3_client(self.source), prepared=prepared
+            )
         finally:
             conn.close()
         self.log.info(
@@ -59,6 +68,16 @@ class DoclingExtractOperator(BaseOperator):
             outcome.error or "",
         )
         return dataclasses.asdict(outcome)
+
+    def _spark_records(self, run_id: str) -> Any:
+        from include.extract.parquet_records import ParquetRecords
+        from nerloop_airflow.spark import run_output_uri
+
+        output = run_output_uri(self.spark_output_root, run_id)
+        if not ParquetRecords.exists(output):
+            return None
+        self.log.info("tables from the Spark job's output %s", output)
+        return ParquetRecords(output)
 
 
 class BatchedNerInferOperator(BaseOperator):

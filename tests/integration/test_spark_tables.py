@@ -133,3 +133,98 @@ def test_spark_records_feed_the_prelabel_extract_step(db, job_output: ParquetRec
         )
         stored = [ExtractedRecord(record_key=k, text=t, meta=m) for k, t, m in cur.fetchall()]
     assert stored == pandas_records(folder, "quirks.csv", files["quirks.csv"])
+
+
+def test_job_runs_end_to_end_under_spark_submit(corpus, tmp_path: Path) -> None:
+    """bin/spark-submit with the CPU properties file, master local[1], as a cluster would run it."""
+    folder, files = corpus
+    out = tmp_path / "out"
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable}
+    result = subprocess.run(
+        [
+            str(VENV_BIN / "spark-submit"),
+            "--master",
+            "local[1]",
+            "--properties-file",
+            str(JOB_DIR / "conf" / "cpu.conf"),
+            str(JOB_DIR / "tables_to_parquet.py"),
+            "--input",
+            str(folder / "quirks.csv"),
+            "--input",
+            str(folder / "ledger.xlsx"),
+            "--output",
+            str(out),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    assert "tables_to_parquet: 2 documents" in result.stdout
+    output = ParquetRecords(str(out))
+    for name in ("quirks.csv", "ledger.xlsx"):
+        assert spark_records(output, folder, name) == pandas_records(folder, name, files[name])
+
+
+@pytest.fixture
+def spark_connection(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A Spark connection (master local[1]) from an AIRFLOW_CONN_* variable, selected by the setting."""
+    from include.settings import get_settings
+
+    sys.path.insert(0, str(ROOT / "plugins"))
+    monkeypatch.setenv("AIRFLOW_CONN_NERLOOP_SPARK", '{"conn_type": "spark", "host": "local[1]"}')
+    monkeypatch.setenv("NERLOOP_SPARK_CONN_ID", "nerloop_spark")
+    get_settings.cache_clear()
+    yield
+    monkeypatch.delenv("NERLOOP_SPARK_CONN_ID")
+    get_settings.cache_clear()
+
+
+def test_prelabel_dag_picks_spark_only_with_a_spark_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow.models import DagBag
+
+    from include.settings import get_settings
+
+    sys.path.insert(0, str(ROOT / "plugins"))
+    dag = DagBag(dag_folder=str(ROOT / "dags" / "prelabel_batch.py")).dags["prelabel_batch"]
+    branch = dag.get_task("engine").python_callable
+    monkeypatch.delenv("NERLOOP_SPARK_CONN_ID", raising=False)
+    get_settings.cache_clear()
+    assert branch() == ["extract"]
+    monkeypatch.setenv("NERLOOP_SPARK_CONN_ID", "nerloop_spark")
+    get_settings.cache_clear()
+    assert branch() == ["spark_tables", "extract"]
+    get_settings.cache_clear()
+    assert dag.get_task("extract").trigger_rule == "none_failed"
+    assert dag.get_task("spark_tables").downstream_task_ids == {"extract"}
+
+
+def test_spark_submit_operator_runs_the_job_and_extract_reads_it(
+    spark_connection: None, corpus, tmp_path: Path
+) -> None:
+    """The real SparkSubmitOperator (spark-submit against master local[1]) writes the run's output,
+    and the extract operator of the same run finds it."""
+    from nerloop_airflow.operators import DoclingExtractOperator
+    from nerloop_airflow.spark import SparkTablesOperator
+
+    _, files = corpus
+    source = tmp_path / "inbox"
+    source.mkdir()
+    (source / "people.tsv").write_bytes(files["people.tsv"])
+    run_id = "manual__2026-01-01T00:00:00+00:00"
+    operator = SparkTablesOperator(
+        task_id="spark_tables", source=str(source), output_root=str(tmp_path / "out")
+    )
+    assert operator._conn_id == "nerloop_spark"
+    result = operator.execute({"run_id": run_id})
+    assert (result["documents"], result["failed"]) == (1, [])
+    extract = DoclingExtractOperator(
+        task_id="extract", document_id=1, spark_output_root=str(tmp_path / "out")
+    )
+    prepared = extract._spark_records(run_id)
+    assert prepared is not None
+    assert spark_records(prepared, source, "people.tsv") == pandas_records(
+        source, "people.tsv", files["people.tsv"]
+    )
+    assert extract._spark_records("another_run") is None
