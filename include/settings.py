@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,6 +32,11 @@ class Settings(BaseSettings):
     webhook_secret_header: str = Field(default="X-Webhook-Secret", description="header carrying the secret")
     webhook_max_body_bytes: int = Field(default=2_000_000, ge=1024, description="larger bodies get 413")
     webhook_db_timeout_ms: int = Field(default=200, ge=10, description="DB statement budget in the shim")
+    webhook_synchronous_commit: Literal["on", "off"] = Field(
+        default="on",
+        description="off: no WAL flush wait per webhook; a Postgres crash may drop the last ~0.6 s of "
+        "acknowledged webhooks, which the reconcile DAG restores from Label Studio",
+    )
     shim_enable_bare_endpoint: bool = Field(default=False, description="POST /webhooks/bare for benchmarks")
     ml_backend_enabled: bool = Field(default=False, description="serve LS's ML backend protocol on /ml")
     shim_host: str = Field(default="127.0.0.1")

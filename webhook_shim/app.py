@@ -34,6 +34,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         WEBHOOK_SECRET_HEADER=s.webhook_secret_header,
         MAX_CONTENT_LENGTH=s.webhook_max_body_bytes,
         DB_TIMEOUT_MS=s.webhook_db_timeout_ms,
+        SYNCHRONOUS_COMMIT=s.webhook_synchronous_commit,
         FIELD_MAP=dict(s.canonical_field_map),
         PHONE_REGION=s.default_phone_region,
         ENABLE_BARE_ENDPOINT=s.shim_enable_bare_endpoint,
@@ -44,7 +45,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not app.config["WEBHOOK_SECRET"]:
         raise RuntimeError("WEBHOOK_SECRET is not set: the shim refuses to start without a webhook secret")
     app.extensions["db_pool"] = ConnectionPool(
-        app.config["DATABASE_URL"], statement_timeout_ms=app.config["DB_TIMEOUT_MS"], connect_timeout_s=1
+        app.config["DATABASE_URL"],
+        statement_timeout_ms=app.config["DB_TIMEOUT_MS"],
+        connect_timeout_s=1,
+        synchronous_commit=app.config["SYNCHRONOUS_COMMIT"],
     )
     app.extensions["apply_config"] = ApplyConfig(
         field_map=app.config["FIELD_MAP"], phone_region=app.config["PHONE_REGION"]

@@ -17,8 +17,17 @@ class DatabaseUnavailable(RuntimeError):
 
 
 class ConnectionPool:
-    def __init__(self, dsn: str, *, statement_timeout_ms: int, connect_timeout_s: int = 2, size: int = 8):
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        statement_timeout_ms: int,
+        connect_timeout_s: int = 2,
+        size: int = 8,
+        synchronous_commit: str | None = None,
+    ):
         self._dsn = dsn
+        self._synchronous_commit = synchronous_commit
         self._statement_timeout_ms = statement_timeout_ms
         self._connect_timeout_s = connect_timeout_s
         self._idle: list[psycopg2.extensions.connection] = []
@@ -32,6 +41,7 @@ class ConnectionPool:
                 connect_timeout_s=self._connect_timeout_s,
                 statement_timeout_ms=self._statement_timeout_ms,
                 application_name="webhook_shim",
+                synchronous_commit=self._synchronous_commit,
             )
         except psycopg2.OperationalError as exc:
             raise DatabaseUnavailable(_first_line(exc)) from exc

@@ -28,14 +28,18 @@ def connect(
     connect_timeout_s: int | None = None,
     statement_timeout_ms: int | None = None,
     application_name: str = "nerloop",
+    synchronous_commit: str | None = None,
 ) -> psycopg2.extensions.connection:
     """A new connection; timeouts default to the settings'. Callers own commit/rollback/close."""
     s = get_settings()
     timeout = s.db_statement_timeout_ms if statement_timeout_ms is None else statement_timeout_ms
+    options = f"-c statement_timeout={int(timeout)} -c lock_timeout={int(timeout)}"
+    if synchronous_commit is not None:
+        options += f" -c synchronous_commit={synchronous_commit}"
     return psycopg2.connect(
         dsn or database_url(s),
         connect_timeout=connect_timeout_s or s.db_connect_timeout_s,
-        options=f"-c statement_timeout={int(timeout)} -c lock_timeout={int(timeout)}",
+        options=options,
         application_name=application_name,
     )
 

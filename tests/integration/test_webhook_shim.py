@@ -349,3 +349,11 @@ def test_metrics_count_requests_and_versions(client, db) -> None:
     assert 'shim_webhook_errors_total{reason="bad_json"}' in page
     assert "shim_record_versions_written_total" in page
     assert "shim_webhook_latency_seconds_bucket" in page
+
+
+@pytest.mark.parametrize("mode", ["on", "off"])
+def test_synchronous_commit_setting_reaches_the_shim_sessions(db, database_url: str, mode: str) -> None:
+    app = create_app({"DATABASE_URL": database_url, "WEBHOOK_SECRET": SECRET, "SYNCHRONOUS_COMMIT": mode})
+    with app.extensions["db_pool"].connection() as conn, conn.cursor() as cur:
+        cur.execute("SHOW synchronous_commit")
+        assert cur.fetchone()[0] == mode
