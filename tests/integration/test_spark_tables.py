@@ -120,9 +120,9 @@ def test_spark_records_feed_the_prelabel_extract_step(db, job_output: ParquetRec
     (folder / "memo.txt").write_text("Invoice INV-1 from Acme Corp, due 2024-03-01.\n")
     try:
         docs = {Path(d.uri).name: d for d in ingest_source(db, str(folder))}
+        outcomes = {name: extract_records(db, d.document_id, prepared=job_output) for name, d in docs.items()}
     finally:
         (folder / "memo.txt").unlink()
-    outcomes = {name: extract_records(db, d.document_id, prepared=job_output) for name, d in docs.items()}
     assert outcomes["memo.txt"].status == "extracted"
     assert outcomes["broken.xlsx"].status == "failed"
     assert "not a readable XLSX" in outcomes["broken.xlsx"].error

@@ -6,7 +6,8 @@ and each file's bytes go through `include.extract.router.extract_document` in a 
 with the pandas path is by construction here; the parallelism is per file.
 
 The Python step is an RDD `flatMap`, not `mapInArrow`/a UDF: those need the Python and JVM halves of
-PySpark at the same version, and an RDD works across that skew (see the README's Spark section).
+PySpark at the same version, and an RDD works across a skew (constraints.txt pins pyspark 4.3.0 next to
+pyspark-client 4.2.0, whose Python files replace pyspark's; UDFs then fail against the 4.3.0 JVM).
 """
 
 from __future__ import annotations
