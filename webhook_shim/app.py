@@ -1,4 +1,4 @@
-"""Flask app factory of the webhook shim: `POST /webhooks/label-studio`, `/healthz`, `/metrics`."""
+"""Flask app factory of the webhook shim: `POST /webhooks/label-studio`, health, metrics, `/openapi.json`."""
 
 from __future__ import annotations
 
@@ -16,8 +16,10 @@ from werkzeug.exceptions import HTTPException
 from include import canonical
 from include.db.connection import database_url, transaction
 from include.label_studio.events import ApplyConfig, apply_event, parse_event
+from include.label_studio.payloads import contains_nul
 from include.settings import get_settings
 from webhook_shim import metrics
+from webhook_shim.openapi import openapi_document
 from webhook_shim.pool import ConnectionPool, DatabaseUnavailable
 
 log = logging.getLogger("webhook_shim")
@@ -62,6 +64,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
         app.register_blueprint(ml_backend.bp)
     app.register_error_handler(HTTPException, _http_error)
+    app.extensions["openapi"] = openapi_document(
+        secret_header=app.config["WEBHOOK_SECRET_HEADER"],
+        max_body_bytes=app.config["MAX_CONTENT_LENGTH"],
+        ml_backend=bool(app.config["ML_BACKEND_ENABLED"]),
+    )
     return app
 
 
@@ -108,6 +115,9 @@ def _handle() -> tuple[Response, int]:
         return _error(400, "body is not JSON", reason=str(exc)[:200])
     if isinstance(payload, dict) and isinstance(payload.get("action"), str):
         g.action = payload["action"][:64]
+    if contains_nul(payload):
+        metrics.ERRORS.labels("invalid_value").inc()
+        return _error(422, "a value cannot be stored", reason="a string holds NUL (\\u0000)")
     try:
         event = parse_event(payload)
     except ValidationError as exc:
@@ -156,3 +166,8 @@ def healthz() -> tuple[Response, int]:
 def metrics_page() -> Response:
     body, content_type = metrics.render()
     return Response(body, content_type=content_type)
+
+
+@bp.get("/openapi.json")
+def openapi_json() -> Response:
+    return jsonify(current_app.extensions["openapi"])

@@ -48,7 +48,8 @@ def predict() -> tuple[Response, int]:
         return jsonify({"error": "expected a JSON object with a list `tasks`"}), 400
     texts: list[str] = []
     for i, task in enumerate(body["tasks"]):
-        text = task.get("data", {}).get("text") if isinstance(task, dict) else None
+        data = task.get("data") if isinstance(task, dict) else None
+        text = data.get("text") if isinstance(data, dict) else None
         if not isinstance(text, str):
             return jsonify({"error": f"tasks[{i}].data.text must be a string"}), 422
         texts.append(text)

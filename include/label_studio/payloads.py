@@ -157,3 +157,14 @@ def strip_secrets(payload: Any) -> Any:
     if isinstance(payload, list):
         return [strip_secrets(v) for v in payload]
     return payload
+
+
+def contains_nul(payload: Any) -> bool:
+    """Whether any key or string value, at any depth, holds NUL (U+0000): PostgreSQL text cannot store it."""
+    if isinstance(payload, str):
+        return "\x00" in payload
+    if isinstance(payload, dict):
+        return any(contains_nul(k) or contains_nul(v) for k, v in payload.items())
+    if isinstance(payload, list):
+        return any(contains_nul(v) for v in payload)
+    return False

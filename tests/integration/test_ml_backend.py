@@ -45,3 +45,5 @@ def test_predict_rejects_bad_tasks(database_url: str) -> None:
     assert client.post("/ml/predict", json={"nope": 1}).status_code == 400
     resp = client.post("/ml/predict", json={"tasks": [{"data": {"text": 5}}]})
     assert resp.status_code == 422 and "tasks[0].data.text" in resp.json["error"]
+    resp = client.post("/ml/predict", json={"tasks": [{"data": {"text": "ok"}}, {"data": []}]})
+    assert resp.status_code == 422 and "tasks[1].data.text" in resp.json["error"]

@@ -94,6 +94,21 @@ def test_missing_field_is_422_naming_the_path(client, db) -> None:
     assert count(db, "webhook_events") == 0
 
 
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"action": "PROJECT_\u0000UPDATED"},  # found by the schemathesis fuzz: a text column, was a 500
+        {"action": "TASKS_CREATED", "tasks": [{"id": 1, "data": {"record_key": "para=\u00001"}}]},
+        {"action": "PROJECT_UPDATED", "project": {"id": 7, "ti\u0000tle": "x"}},
+    ],
+    ids=["action", "task_data", "key"],
+)
+def test_nul_in_any_string_is_422_and_stores_nothing(client, db, payload) -> None:
+    resp = post(client, payload)
+    assert resp.status_code == 422 and resp.json["error"] == "a value cannot be stored"
+    assert count(db, "webhook_events") == 0
+
+
 def test_oversized_body_is_413(client, db) -> None:
     resp = post(client, json.dumps({"action": "TASKS_CREATED", "tasks": [], "pad": "x" * 300_000}))
     assert resp.status_code == 413 and resp.json["limit_bytes"] == 200_000
