@@ -5,9 +5,7 @@ CSV files Spark's reader cannot match exactly (see plan.py) are read with Spark'
 and each file's bytes go through `include.extract.router.extract_document` in a Python task. Parity
 with the pandas path is by construction here; the parallelism is per file.
 
-The Python step is an RDD `flatMap`, not `mapInArrow`/a UDF: those need the Python and JVM halves of
-PySpark at the same version, and an RDD works across a skew (constraints.txt pins pyspark 4.3.0 next to
-pyspark-client 4.2.0, whose Python files replace pyspark's; UDFs then fail against the 4.3.0 JVM).
+The Python step is an RDD `flatMap`: one call per file, no Arrow batches to build for whole documents.
 """
 
 from __future__ import annotations
