@@ -156,6 +156,20 @@ def relink_existing_tasks(conn: repo.Connection, ls: Any, project_id: int) -> in
     return linked
 
 
+class PredictionError(RuntimeError):
+    """The model failed mid-step; the message names the model server, and what was stored before stays."""
+
+
+def model_server(ner: NerClient) -> str:
+    """Where the client's model runs, for error messages: `triton at http://host:port (model 'ner')`."""
+    backend = ner.backend
+    url = getattr(backend, "url", None)
+    if url is None:
+        return f"{backend.name} (model {ner.model_version})"
+    scheme = getattr(backend, "scheme", "") or "http"
+    return f"{backend.name} at {scheme}://{url} (model {getattr(backend, 'model_name', '?')!r})"
+
+
 def predict_pending(
     conn: repo.Connection, ner: NerClient, document_ids: Sequence[int] | None = None
 ) -> tuple[int, int]:
@@ -175,7 +189,13 @@ def predict_pending(
     n_spans = 0
     for start in range(0, len(pending), 256):
         chunk = pending[start : start + 256]
-        spans = ner.predict([p.text for p in chunk])
+        try:
+            spans = ner.predict([p.text for p in chunk])
+        except Exception as error:
+            raise PredictionError(
+                f"prediction failed on {model_server(ner)} after {start}/{len(pending)} records were "
+                f"predicted and stored (a rerun predicts only the rest): {type(error).__name__}: {error}"
+            ) from error
         with transaction(conn):
             for p, s in zip(chunk, spans, strict=True):
                 repo.append_record_version(
