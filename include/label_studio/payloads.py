@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 # Keys of task.data that tie an LS task to a record (written by the prelabel import).
 TASK_TEXT = "text"
@@ -18,6 +18,18 @@ TASK_MODEL_VERSION = "model_version"
 
 # Ids are Postgres bigints: anything outside is refused at validation, not by the database.
 LSId = Annotated[int, Field(ge=0, le=2**63 - 1)]
+
+
+def _plausible_time(value: datetime) -> datetime:
+    # Postgres stores BC times that Python cannot read back ("year -1 is out of range" on every later
+    # delivery of that annotation); a year in this range stays inside 1..9999 in UTC whatever the offset.
+    if not 1970 <= value.year <= 9998:
+        raise ValueError("a Label Studio time must lie between the years 1970 and 9998")
+    return value
+
+
+# Times LS writes: of this era. Found by the schemathesis fuzz (tests/reliability/test_openapi_fuzz.py).
+LSTime = Annotated[datetime, AfterValidator(_plausible_time)]
 
 
 class _Loose(BaseModel):
@@ -52,8 +64,8 @@ class Annotation(_Loose):
     result: list[ResultItem] = Field(default_factory=list)
     completed_by: LSId | None = None
     lead_time: float | None = Field(default=None, ge=0)
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
+    created_at: LSTime | None = None
+    updated_at: LSTime | None = None
     was_cancelled: bool = False
     ground_truth: bool = False
     parent_prediction: LSId | None = None

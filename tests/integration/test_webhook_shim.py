@@ -109,6 +109,20 @@ def test_nul_in_any_string_is_422_and_stores_nothing(client, db, payload) -> Non
     assert count(db, "webhook_events") == 0
 
 
+@pytest.mark.parametrize("when", ["0001-01-01T03:00:00+05:00", -62135596800, "1969-12-31T23:59:59Z"])
+def test_a_time_before_1970_is_422_not_a_stored_time_that_breaks_later_deliveries(client, db, when) -> None:
+    # Found by the schemathesis fuzz: year 1 at +05:00 is BC in UTC; Postgres stored it, and every
+    # later delivery of that annotation failed with a 500 reading it back.
+    record = make_record(db)
+    task = task_of(record, SHA)
+    ann = {**annotation(1, task, [span(TEXT, "Alice Smith", "PERSON")]), "updated_at": when}
+    for _ in range(2):
+        resp = post(client, annotation_event("ANNOTATION_UPDATED", ann, task))
+        assert resp.status_code == 422
+        assert {f["field"] for f in resp.json["fields"]} == {"annotation.updated_at"}
+    assert count(db, "webhook_events") == 0 and count(db, "annotations") == 0
+
+
 def test_oversized_body_is_413(client, db) -> None:
     resp = post(client, json.dumps({"action": "TASKS_CREATED", "tasks": [], "pad": "x" * 300_000}))
     assert resp.status_code == 413 and resp.json["limit_bytes"] == 200_000
