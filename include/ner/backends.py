@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import logging
 import time
 from collections import deque
@@ -67,7 +68,9 @@ _RETRYABLE_STATUS = {
 def _retryable(error: Exception) -> bool:
     from tritonclient.utils import InferenceServerException
 
-    if isinstance(error, OSError | TimeoutError):
+    # A server that died or restarted closes the kept-alive connection: geventhttpclient's
+    # HTTPConnectionClosed is an http.client.HTTPException.
+    if isinstance(error, OSError | TimeoutError | http.client.HTTPException):
         return True
     if isinstance(error, InferenceServerException):
         message = (error.message() or "").lower()

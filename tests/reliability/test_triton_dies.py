@@ -162,6 +162,8 @@ def test_a_killed_triton_fails_the_prelabel_clearly_and_a_rerun_finishes_once(
         message = str(failure.value)
         cause = type(failure.value.__cause__).__name__
         assert f"prediction failed on triton at http://{server.url} (model 'ner') after 256/" in message
+        # The closed connection is retried (reconnect, backoff); Triton still gone, the retries run out.
+        assert cause == "BackendUnavailableError" and "after 3 attempts" in message, message
         assert time_to_fail < 10, "the failure is fast (small retries), not a hang"
         after_fault = db_figures(db)
         tasks_after_fault = ls_tasks(ls, project_id)
