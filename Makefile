@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export LS_VENV
 
-.PHONY: venv ls-venv demo test lint db-up down status clean bench-webhook bench-prelabel bench-ls-import bench-train lineage
+.PHONY: venv ls-venv demo test lint db-up down status clean bench-webhook bench-prelabel bench-ls-import bench-train bench-triton-protocols bench-spark lineage
 
 venv:
 	@bash scripts/setup_venv.sh $(VENV)
@@ -53,7 +53,13 @@ bench-ls-import: venv ls-venv
 	$(PY) bench/ls_import.py --tasks 1000
 
 bench-train: venv
-	$(PY) bench/train_quality.py
+	$(PY) bench/train_quality.py --fractions 0.25 0.5 1 --lr 1e-4 --epochs 3 --freeze-embeddings
+
+bench-triton-protocols: venv
+	$(PY) bench/triton_protocols.py --rows 600
+
+bench-spark: venv
+	$(PY) bench/spark_vs_pandas.py --rows 1000000 --master 'local[2]'
 
 lineage: venv
 	$(PY) -m include.cli lineage $(ID)
