@@ -7,6 +7,7 @@ serves the in-process tests; the spark-submit tests start their own JVM.
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -32,6 +33,8 @@ def spark() -> Iterator[Any]:
     os.environ["PYSPARK_PYTHON"] = sys.executable  # the executors' Python: this venv, with openpyxl
     from pyspark.sql import SparkSession
 
+    # py4j logs at INFO from __del__ at interpreter exit, after pytest closed the streams.
+    logging.getLogger("py4j").setLevel(logging.WARNING)
     session = (
         SparkSession.builder.master("local[2]")
         .appName("nerloop-spark-tables-tests")
