@@ -13,27 +13,16 @@ from __future__ import annotations
 import argparse
 import itertools
 import tempfile
-import time
 from pathlib import Path
 
 from tqdm import tqdm
 
-from bench.prelabel_triton import short_texts
+from bench.prelabel_triton import rows_per_s, short_texts
 from include.ner.backends import triton_backend
 from include.ner.client import NerClient
 from include.serving.repository import publish_bundle
 from tests.helpers.bundle import build_tiny_bundle
 from tests.helpers.triton import running_triton
-
-
-def rows_per_s(client: NerClient, texts: list[str], repeats: int) -> float:
-    client.predict(texts[:32])
-    best = 0.0
-    for _ in range(repeats):
-        began = time.perf_counter()
-        client.predict(texts)
-        best = max(best, len(texts) / (time.perf_counter() - began))
-    return best
 
 
 def main() -> None:
