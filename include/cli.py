@@ -135,7 +135,8 @@ def demo(stack: Stack) -> None:
         print(f"model: {model_version} in-process ONNX Runtime from {env['NER_BUNDLE_DIR']}")
     print("airflow: starting api-server, scheduler, dag-processor, triggerer...")
     stack.airflow.start()
-    print(f"airflow: UI at {stack.airflow.url} (DAGs prelabel_batch, gold_extract, nightly_train_publish)")
+    dags = "prelabel_batch, gold_extract, nightly_train_publish, reconcile_label_studio"
+    print(f"airflow: UI at {stack.airflow.url} (DAGs {dags})")
     prelabel_samples(stack)
     conn = connect(url)
     with conn.cursor() as cur:
