@@ -109,6 +109,13 @@ def test_nul_in_any_string_is_422_and_stores_nothing(client, db, payload) -> Non
     assert count(db, "webhook_events") == 0
 
 
+def test_nul_in_a_utf16_body_is_422_too(client, db) -> None:
+    body = json.dumps({"action": "PROJECT_\u0000UPDATED"}, ensure_ascii=False).encode("utf-16")
+    resp = post(client, body)
+    assert resp.status_code == 422 and resp.json["error"] == "a value cannot be stored"
+    assert count(db, "webhook_events") == 0
+
+
 @pytest.mark.parametrize("when", ["0001-01-01T03:00:00+05:00", -62135596800, "1969-12-31T23:59:59Z"])
 def test_a_time_before_1970_is_422_not_a_stored_time_that_breaks_later_deliveries(client, db, when) -> None:
     # Found by the schemathesis fuzz: year 1 at +05:00 is BC in UTC; Postgres stored it, and every
