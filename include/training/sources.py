@@ -23,7 +23,10 @@ def base_model_dir() -> Path:
     return path
 
 
+WNUT17_SHIPPED = PROJECT_ROOT / "include" / "data" / "wnut17"
+
+
 def wnut17_dir() -> Path:
-    """WNUT17_DIR, else <project>/../shared/data/ner/wnut17."""
+    """WNUT17_DIR if set, else the copy shipped in the project (include/data/wnut17, CC-BY-4.0)."""
     env = os.environ.get("WNUT17_DIR")
-    return Path(env) if env else PROJECT_ROOT.parent / "shared" / "data" / "ner" / "wnut17"
+    return Path(env) if env else WNUT17_SHIPPED

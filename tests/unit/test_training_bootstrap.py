@@ -9,9 +9,6 @@ import torch
 
 from include.training.bootstrap import BOOTSTRAP_VERSION, main
 from include.training.bundle import load_bundle
-from include.training.sources import wnut17_dir
-
-pytestmark = pytest.mark.skipif(not wnut17_dir().is_dir(), reason=f"WNUT-17 not found at {wnut17_dir()}")
 
 
 def test_bootstrap_cli_writes_a_cased_bundle_and_says_where(tmp_path, capsys) -> None:

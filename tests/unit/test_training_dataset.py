@@ -157,7 +157,6 @@ def test_read_conll_treats_whitespace_lines_as_breaks(tmp_path: Path) -> None:
     assert read_conll(path) == [[("a", "O"), ("b", "B-person")], [("c", "O")], [("d", "O")]]
 
 
-@pytest.mark.skipif(not wnut17_dir().is_dir(), reason=f"WNUT-17 not found at {wnut17_dir()}")
 def test_wnut17_slice_loads_with_spans_matching_text(tokenizer) -> None:
     texts = load_wnut17("train", limit=40)
     assert len(texts) == 40
