@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import random
 import tempfile
 import time
@@ -39,6 +40,7 @@ def run(fraction: float, case: bool, args: argparse.Namespace, work: Path) -> di
         patience=args.patience,
         case_features=case,
         freeze_word_embeddings=args.freeze_embeddings,
+        o_weight=args.o_weight,
         max_seconds=args.max_seconds,
         log_every=50,
     )
@@ -51,6 +53,8 @@ def run(fraction: float, case: bool, args: argparse.Namespace, work: Path) -> di
         "train_texts": len(train_set),
         "case_features": case,
         "frozen_word_embeddings": args.freeze_embeddings,
+        "lr": args.lr,
+        "o_weight": args.o_weight,
         "test_f1": round(metrics.f1, 4),
         "test_precision": round(metrics.precision, 4),
         "test_recall": round(metrics.recall, 4),
@@ -60,6 +64,7 @@ def run(fraction: float, case: bool, args: argparse.Namespace, work: Path) -> di
         "stopped": result.stopped_because,
         "train_seconds": round(train_s, 1),
         "wall_seconds": round(time.monotonic() - began, 1),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
     }
 
 
@@ -77,6 +82,7 @@ def main() -> None:
     parser.add_argument(
         "--freeze-embeddings", action=argparse.BooleanOptionalAction, default=False, help="freeze word rows"
     )
+    parser.add_argument("--o-weight", type=float, default=1.0, help="loss weight of the O tag")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")

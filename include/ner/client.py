@@ -1,4 +1,8 @@
-"""The NER client: records → tokenizer offsets → micro-batched model calls → spans, in input order."""
+"""The NER client: records → word units → tokens → micro-batched model calls → spans, in input order.
+
+The one decode path: serving (ONNX Runtime or Triton), the promotion gate and training's dev scoring all
+turn logits into spans here, on the same word units the trainer labelled.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tokenizers import Encoding
 
 from include.ner import metrics
 from include.ner.backends import InferenceBackend, OnnxRuntimeBackend, triton_backend
 from include.ner.bundle import read_bundle
 from include.ner.settings import NerSettings
 from include.ner.tags import tags_to_spans
-from include.ner.tokenizer import BundleTokenizer, pad_rows
+from include.ner.tokenizer import BundleTokenizer, Tokens, pad_rows
 from include.ner.windows import batches, split_windows
+from include.ner.words import Unit
 from include.spans import Span
 
 log = logging.getLogger(__name__)
@@ -59,29 +63,67 @@ class NerClient:
         stride: int = 32,
         warmup: bool = True,
     ) -> None:
+        bundle = read_bundle(bundle_dir)
+        self._setup(
+            BundleTokenizer.from_dir(bundle.tokenizer_dir),
+            bundle.tags,
+            bundle.model_version,
+            backend,
+            batch_size,
+            max_length,
+            stride,
+        )
+        if warmup:
+            self.predict(["Warm up the model."])
+
+    @classmethod
+    def for_model(
+        cls,
+        tokenizer: BundleTokenizer,
+        tags: tuple[str, ...] | list[str],
+        backend: InferenceBackend,
+        model_version: str = "",
+        batch_size: int = 16,
+        max_length: int = 256,
+        stride: int = 32,
+    ) -> NerClient:
+        """A client over a model that is not a bundle yet (training's dev scoring, a torch backend)."""
+        client = cls.__new__(cls)
+        client._setup(tokenizer, tuple(tags), model_version, backend, batch_size, max_length, stride)
+        return client
+
+    def _setup(
+        self,
+        tokenizer: BundleTokenizer,
+        tags: tuple[str, ...],
+        model_version: str,
+        backend: InferenceBackend,
+        batch_size: int,
+        max_length: int,
+        stride: int,
+    ) -> None:
         if not 1 <= batch_size <= MAX_BATCH_SIZE:
             raise ValueError(
                 f"batch_size must be 1..{MAX_BATCH_SIZE} (the served max_batch_size), got {batch_size}"
             )
-        self.bundle = read_bundle(bundle_dir)
+        self._tags = tuple(tags)
+        self._model_version = model_version
         self.backend = backend
         self.batch_size = batch_size
-        self.tokenizer = BundleTokenizer.from_dir(self.bundle.tokenizer_dir)
+        self.tokenizer = tokenizer
         self.window_size = max_length - len(self.tokenizer.prefix) - len(self.tokenizer.suffix)
         if self.window_size < 2:
             raise ValueError(f"max_length {max_length} leaves no room for tokens beside the special tokens")
         self.stride = stride
         split_windows(0, self.window_size, stride)
-        if warmup:
-            self.predict(["Warm up the model."])
 
     @property
     def model_version(self) -> str:
-        return self.bundle.model_version
+        return self._model_version
 
     @property
     def tags(self) -> tuple[str, ...]:
-        return self.bundle.tags
+        return self._tags
 
     @classmethod
     def from_settings(cls, settings: NerSettings | None = None) -> NerClient:
@@ -163,9 +205,11 @@ class NerClient:
                 pieces.append(_Piece(record, w.start, w.end, w.keep_start, w.keep_end, window_ids))
         return pieces
 
-    def logits(self, texts: list[str]) -> tuple[list[np.ndarray], list[Encoding]]:
-        """Per record: logits [n_tokens, num_tags] over its tokens (specials excluded), and its encoding."""
-        encodings = self.tokenizer.encode(texts)
+    def logits(
+        self, texts: list[str], units: list[tuple[Unit, ...]] | None = None
+    ) -> tuple[list[np.ndarray], list[Tokens]]:
+        """Per record: logits [n_tokens, num_tags] over its tokens (specials excluded), and its tokens."""
+        encodings = self.tokenizer.encode(texts, units)
         out = [np.zeros((len(e.ids), len(self.tags)), dtype=np.float32) for e in encodings]
         pieces = self._pieces([e.ids for e in encodings])
         groups = list(batches([len(p.input_ids) for p in pieces], self.batch_size))
@@ -178,9 +222,12 @@ class NerClient:
                 out[p.record][p.keep_start : p.keep_end] = kept
         return out, encodings
 
-    def predict(self, texts: list[str]) -> list[list[Span]]:
-        """Spans per record, in the order of `texts`; text[start:end] == span.text for every span."""
-        per_record, encodings = self.logits(texts)
+    def predict(self, texts: list[str], units: list[tuple[Unit, ...]] | None = None) -> list[list[Span]]:
+        """Spans per record, in the order of `texts`; text[start:end] == span.text for every span.
+
+        `units` gives each text's word units (a corpus's own tokens); by default `word_units(text)`.
+        """
+        per_record, encodings = self.logits(texts, units)
         results = []
         for text, logits, encoding in zip(texts, per_record, encodings, strict=True):
             if len(logits) == 0:

@@ -1,4 +1,10 @@
-"""Gold as (text, spans): token BIO label ids for the fast tokenizer, the inverse check, and WNUT-17."""
+"""Gold as (text, spans, units): label ids on the first token of each word unit, and WNUT-17.
+
+A training unit is a corpus's own token where the data has them (CoNLL files), else a word unit of
+include/ner/words.py cut at every gold span edge, so no gold span is lost. The first sub-token of a unit
+carries its BIO tag; the other sub-tokens and the special tokens carry -100. Serving decodes on the same
+units (include/ner/client.py), so what is trained is what is served.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ from transformers import PreTrainedTokenizerFast
 
 from include.labels import bio_tags
 from include.ner.tags import tags_to_spans
+from include.ner.words import Unit, span_cuts, token_ranges, word_units
 from include.spans import Span
 from include.training.sources import wnut17_dir
 
@@ -32,16 +39,18 @@ WNUT17_FILES = {"train": "wnut17train.conll", "dev": "emerging.dev.conll", "test
 
 @dataclass(frozen=True)
 class LabeledText:
-    """One piece of gold from any source: a text and its spans; `source` says where it came from."""
+    """One piece of gold from any source: a text, its spans, and (when the source has them) its own
+    token ranges; `source` says where it came from."""
 
     text: str
     spans: tuple[Span, ...]
     source: str = ""
+    units: tuple[Unit, ...] | None = None
 
 
 @dataclass(frozen=True)
 class Words:
-    """The tokenizer's words (pre-tokens) of one text: character ranges and each word's first token."""
+    """The training units of one text: character ranges and each unit's first token (-1: no token)."""
 
     ranges: list[tuple[int, int]]
     first_token: list[int]
@@ -49,9 +58,10 @@ class Words:
 
 @dataclass
 class Encoded:
-    """Model inputs for one text (truncated), label ids per token, and word-level BIO tags of the full text.
+    """Model inputs for one text (truncated), label ids per token, and unit-level BIO tags of the full text.
 
-    `visible_words` words have their first token inside the truncated inputs; the rest were cut off.
+    `visible_words` units have their first token inside the truncated inputs; the rest were cut off.
+    `forced_splits` counts the units a gold span edge had to split.
     """
 
     input_ids: list[int]
@@ -61,26 +71,19 @@ class Encoded:
     visible_words: int
     lost_spans: int = 0
     problems: list[str] = field(default_factory=list)
+    forced_splits: int = 0
 
 
-def words_of(offsets: Sequence[tuple[int, int]], word_ids: Sequence[int | None]) -> Words:
-    """Group sub-tokens into words; special tokens (word id None) belong to no word."""
-    ranges: dict[int, list[int]] = {}
-    first: dict[int, int] = {}
-    for i, (w, (start, end)) in enumerate(zip(word_ids, offsets, strict=True)):
-        if w is None:
-            continue
-        if w not in ranges:
-            ranges[w] = [start, end]
-            first[w] = i
-        else:
-            ranges[w][1] = max(ranges[w][1], end)
-    order = sorted(ranges)
-    return Words([(ranges[w][0], ranges[w][1]) for w in order], [first[w] for w in order])
+def training_units(example: LabeledText) -> tuple[tuple[Unit, ...], int]:
+    """The example's units and how many word units its gold spans split (0 for a corpus's own tokens)."""
+    if example.units is not None:
+        return example.units, 0
+    units = word_units(example.text, span_cuts(example.spans))
+    return units.ranges, units.forced_splits
 
 
 def word_tags_for(words: Words, spans: Iterable[Span]) -> list[str]:
-    """BIO tag per word: B- on the first word overlapping a span, I- on the rest; first span wins."""
+    """BIO tag per unit: B- on the first unit overlapping a span, I- on the rest; first span wins."""
     tags = ["O"] * len(words.ranges)
     for span in sorted(spans, key=lambda s: (s.start, s.end)):
         inside = False
@@ -97,47 +100,68 @@ def encode(
     tag_index: Mapping[str, int],
     max_length: int,
 ) -> Encoded:
-    """Token label ids: the first sub-token of a word carries its tag, later sub-tokens and specials -100.
+    """Token label ids: the first sub-token of a unit carries its tag, later sub-tokens and specials -100.
 
-    Spans cut off by truncation to max_length tokens are counted in `lost_spans`; spans whose edges fall
-    inside a word (so the tags cannot give them back exactly) are described in `problems`.
+    Spans cut off by truncation to max_length tokens are counted in `lost_spans`; spans the unit tags
+    cannot give back exactly (a unit with no token, e.g. only characters the tokenizer drops) are
+    described in `problems`.
     """
-    enc = tokenizer(example.text, return_offsets_mapping=True, verbose=False)
-    words = words_of(enc["offset_mapping"], enc.word_ids())
+    ranges, forced = training_units(example)
+    pieces = [example.text[a:b] for a, b in ranges]
+    enc = tokenizer(pieces, is_split_into_words=True, return_offsets_mapping=True, verbose=False)
+    word_ids = enc.word_ids()
+    first = [-1] * len(ranges)
+    for i, w in enumerate(word_ids):
+        if w is not None and first[w] < 0:
+            first[w] = i
+    words = Words(list(ranges), first)
     tags = word_tags_for(words, example.spans)
     ids = list(enc["input_ids"])
     labels = [IGNORE] * len(ids)
-    for token, tag in zip(words.first_token, tags, strict=True):
+    for token, tag in zip(first, tags, strict=True):
         if tag not in tag_index:
             raise KeyError(f"{example.source or 'example'}: tag {tag!r} is not in the model's tags")
-        labels[token] = tag_index[tag]
-    kept = {(s.start, s.end, s.label) for s in _decoded(example.text, enc, labels, tag_index)}
+        if token >= 0:
+            labels[token] = tag_index[tag]
+    offsets = [
+        (ranges[w][0] + a, ranges[w][0] + b) if w is not None else (0, 0)
+        for (a, b), w in zip(enc["offset_mapping"], word_ids, strict=True)
+    ]
+    kept = {
+        (s.start, s.end, s.label) for s in decode_labels(example.text, offsets, word_ids, labels, tag_index)
+    }
     problems = [
-        f"span {s.start}:{s.end} {s.label} {s.text!r} does not fall on word edges"
+        f"span {s.start}:{s.end} {s.label} {s.text!r} does not fall on unit edges"
         for s in example.spans
         if (s.start, s.end, s.label) not in kept
     ]
     if len(ids) > max_length:
         ids = [*ids[: max_length - 1], ids[-1]]
         labels = [*labels[: max_length - 1], IGNORE]
-    visible = sum(1 for t in words.first_token if t < len(ids) - 1)
-    covered_to = words.ranges[visible - 1][1] if visible else 0
+    visible = sum(1 for t in first if 0 <= t < len(ids) - 1)
+    covered_to = ranges[visible - 1][1] if visible else 0
     lost = sum(1 for s in example.spans if s.end > covered_to)
-    return Encoded(ids, labels, words, tags, visible, lost, problems)
+    return Encoded(ids, labels, words, tags, visible, lost, problems, forced)
 
 
-def _decoded(text: str, enc, labels: Sequence[int], tag_index: Mapping[str, int]) -> list[Span]:
-    """Spans given back by the project's one tag→span converter from these token labels."""
+def decode_labels(
+    text: str,
+    offsets: Sequence[tuple[int, int]],
+    word_ids: Sequence[int | None],
+    labels: Sequence[int],
+    tag_index: Mapping[str, int],
+) -> list[Span]:
+    """Spans given back by the project's one tag→span converter from these token label ids."""
     tags = sorted(tag_index, key=tag_index.__getitem__)
     tag_ids = [max(label, 0) for label in labels]
     probs = np.ones((len(tag_ids), len(tags)), dtype=np.float32)
-    return tags_to_spans(text, enc["offset_mapping"], tag_ids, probs, tags, word_ids=enc.word_ids())
+    return tags_to_spans(text, offsets, tag_ids, probs, tags, word_ids=word_ids)
 
 
 def alignment_problems(
     tokenizer: PreTrainedTokenizerFast, example: LabeledText, labels: Sequence[str], max_length: int = 512
 ) -> list[str]:
-    """Why this example's spans would not survive the round trip spans → token tags → spans."""
+    """Why this example's spans would not survive the round trip spans → unit tags → spans."""
     tag_index = {t: i for i, t in enumerate(bio_tags(tuple(labels)))}
     out = encode(tokenizer, example, tag_index, max_length)
     lost = [f"{out.lost_spans} span(s) beyond max_length {max_length}"] if out.lost_spans else []
@@ -171,14 +195,12 @@ def conll_to_labeled_text(
     label_map: Mapping[str, str | None] | None = None,
     source: str = "",
 ) -> LabeledText:
-    """Join tokens with single spaces and turn IOB2 tags into character spans (labels mapped or kept)."""
-    text = " ".join(token for token, _ in sentence)
+    """Join tokens with single spaces and turn IOB2 tags into character spans (labels mapped or kept);
+    the tokens are the text's units."""
+    text, units = token_ranges([token for token, _ in sentence])
     ranges: list[list] = []  # [start, end, label]
-    pos = 0
     open_label: str | None = None
-    for token, tag in sentence:
-        start, end = pos, pos + len(token)
-        pos = end + 1
+    for (_, tag), (start, end) in zip(sentence, units, strict=True):
         prefix, _, raw = tag.partition("-")
         label = (label_map.get(raw) if label_map is not None else raw) if raw else None
         if prefix == "I" and label is not None and label == open_label:
@@ -188,7 +210,7 @@ def conll_to_labeled_text(
         if open_label is not None:
             ranges.append([start, end, open_label])
     spans = tuple(Span(start=a, end=b, label=lab, text=text[a:b]) for a, b, lab in ranges)
-    return LabeledText(text, spans, source)
+    return LabeledText(text, spans, source, units)
 
 
 def load_wnut17(

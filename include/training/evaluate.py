@@ -1,19 +1,24 @@
-"""Entity-level precision/recall/F1 per label (seqeval) for a model folder or an ONNX bundle; the gate."""
+"""Entity-level scores per label through the serving decode path (NerClient), and the promotion gate.
+
+A model is scored the way it serves: texts → word units (or a corpus's own tokens) → tokens → logits →
+spans (include/ner/client.py), then exact span match against gold per label and micro-averaged. On a
+corpus's own tokens this is conlleval's entity-level exact match (tests/unit/test_training_evaluate.py
+checks it against seqeval). A bundle is scored through its exported ONNX with the serving session builder.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-from seqeval.metrics import classification_report
-from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
-from include.training.dataset import Encoded, LabeledText, encode
-
-Predictor = Callable[[np.ndarray, np.ndarray], np.ndarray]
-"""(input_ids, attention_mask) int64 [batch, seq] → logits float [batch, seq, tags]."""
+from include.ner.client import NerClient
+from include.ner.tokenizer import BundleTokenizer
+from include.spans import Span
+from include.training.dataset import LabeledText
 
 
 @dataclass
@@ -39,119 +44,108 @@ class Metrics:
         return asdict(self)
 
 
-def torch_predictor(model, device: str | None = None) -> Predictor:
-    """A predictor over an in-memory transformers token classifier (eval mode, no grad)."""
-    import torch
+class TorchBackend:
+    """An in-memory transformers token classifier as an inference backend (eval mode, no grad)."""
 
-    dev = device or next(model.parameters()).device
+    name = "torch"
 
-    def predict(input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        model.eval()
+    def __init__(self, model, device: str | None = None) -> None:
+        self.model = model
+        self.device = device or next(model.parameters()).device
+
+    def infer(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        import torch
+
+        was_training = self.model.training
+        self.model.eval()
         with torch.no_grad():
-            out = model(
-                input_ids=torch.as_tensor(input_ids, device=dev),
-                attention_mask=torch.as_tensor(attention_mask, device=dev),
+            out = self.model(
+                input_ids=torch.as_tensor(input_ids, device=self.device),
+                attention_mask=torch.as_tensor(attention_mask, device=self.device),
             )
+        self.model.train(was_training)
         return out.logits.float().cpu().numpy()
 
-    return predict
+
+def torch_client(model, tokenizer, max_length: int = 128) -> NerClient:
+    """A NerClient over an in-memory model and its transformers fast tokenizer."""
+    tags = [model.config.id2label[i] for i in range(model.config.num_labels)]
+    bundle_tokenizer = BundleTokenizer.from_tokenizer(tokenizer.backend_tokenizer)
+    if tokenizer.pad_token_id is not None:
+        bundle_tokenizer = BundleTokenizer(
+            bundle_tokenizer.tokenizer,
+            bundle_tokenizer.prefix,
+            bundle_tokenizer.suffix,
+            tokenizer.pad_token_id,
+        )
+    return NerClient.for_model(bundle_tokenizer, tags, TorchBackend(model), max_length=max_length)
 
 
-def onnx_predictor(path: Path, threads: int | None = None) -> Predictor:
-    """A predictor over an ONNX token classifier with inputs input_ids, attention_mask → logits."""
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    if threads:
-        opts.intra_op_num_threads = threads
-    session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-
-    def predict(input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        return session.run(["logits"], {"input_ids": input_ids, "attention_mask": attention_mask})[0]
-
-    return predict
-
-
-def load_predictor(path: Path) -> tuple[Predictor, PreTrainedTokenizerFast, list[str]]:
-    """Predictor, tokenizer and tags of a bundle folder (ONNX) or a trained model folder (torch)."""
+def load_client(path: Path, max_length: int = 128) -> NerClient:
+    """The client for a bundle folder (its ONNX in ONNX Runtime, as served) or a trained model folder."""
     path = Path(path)
     if (path / "onnx" / "model.onnx").is_file():
-        from include.training.bundle import load_bundle
+        from include.ner.backends import OnnxRuntimeBackend
+        from include.ner.bundle import read_bundle
 
-        info = load_bundle(path)
-        return onnx_predictor(info.onnx_path), AutoTokenizer.from_pretrained(info.tokenizer_dir), info.tags
-    from transformers import AutoModelForTokenClassification
+        bundle = read_bundle(path)
+        return NerClient(path, OnnxRuntimeBackend(bundle.model_path), max_length=max_length, warmup=False)
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
 
     model = AutoModelForTokenClassification.from_pretrained(path)
-    tags = [model.config.id2label[i] for i in range(model.config.num_labels)]
-    return torch_predictor(model), AutoTokenizer.from_pretrained(path), tags
+    return torch_client(model, AutoTokenizer.from_pretrained(path), max_length)
 
 
-def _batch(items: Sequence[Encoded], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
-    width = max(len(e.input_ids) for e in items)
-    ids = np.full((len(items), width), pad_id, dtype=np.int64)
-    mask = np.zeros((len(items), width), dtype=np.int64)
-    for row, e in enumerate(items):
-        ids[row, : len(e.input_ids)] = e.input_ids
-        mask[row, : len(e.input_ids)] = 1
-    return ids, mask
+def onnx_predictor(path: Path, threads: int = 0):
+    """(input_ids, attention_mask) → logits of an ONNX file, on the serving session builder."""
+    from include.ner.backends import OnnxRuntimeBackend
+
+    return OnnxRuntimeBackend(path, threads).infer
 
 
-def predict_word_tags(
-    predictor: Predictor,
-    tokenizer: PreTrainedTokenizerFast,
-    examples: Sequence[LabeledText],
-    tags: Sequence[str],
-    max_length: int = 128,
-    batch_size: int = 32,
-) -> tuple[list[list[str]], list[list[str]]]:
-    """(gold, predicted) BIO tags per word; a word's prediction is its first sub-token's argmax."""
-    tag_index = {t: i for i, t in enumerate(tags)}
-    encoded = [encode(tokenizer, e, tag_index, max_length) for e in examples]
-    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i].input_ids))
-    predicted: list[list[str]] = [[] for _ in encoded]
-    for start in range(0, len(order), batch_size):
-        rows = order[start : start + batch_size]
-        ids, mask = _batch([encoded[i] for i in rows], tokenizer.pad_token_id or 0)
-        best = predictor(ids, mask).argmax(-1)
-        for r, i in enumerate(rows):
-            first = encoded[i].words.first_token[: encoded[i].visible_words]
-            predicted[i] = [tags[int(best[r, t])] for t in first]
-    gold = [e.word_tags for e in encoded]
-    # Words cut off by truncation are still gold; unseen, they count as predicted O.
-    for e, p in zip(encoded, predicted, strict=True):
-        p.extend(["O"] * (len(e.word_tags) - len(p)))
-    return gold, predicted
+def predict_spans(client: NerClient, examples: Sequence[LabeledText]) -> list[list[Span]]:
+    """Predicted spans per example, on the example's own units when it has them."""
+    units = [e.units for e in examples]
+    return client.predict([e.text for e in examples], units if any(u is not None for u in units) else None)
 
 
-def score(gold: list[list[str]], predicted: list[list[str]]) -> Metrics:
-    """seqeval entity-level scores (default conlleval-style matching), micro average and per label."""
-    report = classification_report(gold, predicted, output_dict=True, zero_division=0)
-    micro = report.get("micro avg", {"precision": 0.0, "recall": 0.0, "f1-score": 0.0, "support": 0})
+def score_spans(gold: Sequence[Sequence[Span]], predicted: Sequence[Sequence[Span]]) -> Metrics:
+    """Exact-match entity scores: a prediction counts when start, end and label all equal a gold span."""
+    if len(gold) != len(predicted):
+        raise ValueError(f"{len(gold)} gold texts but {len(predicted)} predicted")
+    true_pos: Counter[str] = Counter()
+    support: Counter[str] = Counter()
+    guessed: Counter[str] = Counter()
+    for gold_spans, pred_spans in zip(gold, predicted, strict=True):
+        g = {(s.start, s.end, s.label) for s in gold_spans}
+        p = {(s.start, s.end, s.label) for s in pred_spans}
+        support.update(label for _, _, label in g)
+        guessed.update(label for _, _, label in p)
+        true_pos.update(label for _, _, label in g & p)
     per_label = {
-        name: LabelScore(row["precision"], row["recall"], row["f1-score"], int(row["support"]))
-        for name, row in report.items()
-        if not name.endswith(" avg")
+        label: _label_score(true_pos[label], guessed[label], support[label])
+        for label in sorted(set(support) | set(guessed))
     }
+    micro = _label_score(sum(true_pos.values()), sum(guessed.values()), sum(support.values()))
     return Metrics(
-        precision=float(micro["precision"]),
-        recall=float(micro["recall"]),
-        f1=float(micro["f1-score"]),
-        per_label=per_label,
-        examples=len(gold),
-        entities=int(micro["support"]),
+        micro.precision, micro.recall, micro.f1, per_label, examples=len(gold), entities=micro.support
     )
 
 
-def evaluate(
-    model_or_bundle: Path,
-    examples: Sequence[LabeledText],
-    max_length: int = 128,
-    batch_size: int = 32,
-) -> Metrics:
-    """Scores of a model folder or bundle folder on examples (e.g. one split of the gold set)."""
-    predictor, tokenizer, tags = load_predictor(Path(model_or_bundle))
-    return score(*predict_word_tags(predictor, tokenizer, examples, tags, max_length, batch_size))
+def _label_score(true_pos: int, guessed: int, support: int) -> LabelScore:
+    precision = true_pos / guessed if guessed else 0.0
+    recall = true_pos / support if support else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return LabelScore(precision, recall, f1, support)
+
+
+def score_client(client: NerClient, examples: Sequence[LabeledText]) -> Metrics:
+    return score_spans([e.spans for e in examples], predict_spans(client, examples))
+
+
+def evaluate(model_or_bundle: Path, examples: Sequence[LabeledText], max_length: int = 128) -> Metrics:
+    """Scores of a bundle (through its ONNX) or a model folder on examples, e.g. one split of the gold."""
+    return score_client(load_client(Path(model_or_bundle), max_length), examples)
 
 
 def promotion_gate(new_f1: float, current_f1: float | None, tolerance: float = 0.0) -> tuple[bool, str]:

@@ -24,7 +24,7 @@ from transformers import (
 from include.labels import bio_tags
 from include.training import casing
 from include.training.dataset import IGNORE, Encoded, LabeledText, encode
-from include.training.evaluate import Metrics, predict_word_tags, score, torch_predictor
+from include.training.evaluate import Metrics, score_client, torch_client
 from include.training.sources import base_model_dir
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ class TrainConfig:
     patience: int = 2
     case_features: bool = True
     freeze_word_embeddings: bool = True
+    o_weight: float = 1.0
     num_layers: int | None = None
     log_every: int = 25
     progress: bool = False
@@ -134,8 +135,7 @@ def _collate(batch: list[Encoded], pad_id: int, device: torch.device) -> dict[st
 
 
 def _dev_metrics(model, tokenizer, dev: Sequence[LabeledText], tags: list[str], max_length: int) -> Metrics:
-    gold, predicted = predict_word_tags(torch_predictor(model), tokenizer, dev, tags, max_length)
-    return score(gold, predicted)
+    return score_client(torch_client(model, tokenizer, max_length), dev)
 
 
 def _optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -179,39 +179,33 @@ def train(
     encoded = [encode(tokenizer, e, tag_index, config.max_length) for e in train_examples]
     lost = sum(e.lost_spans for e in encoded)
     misaligned = sum(len(e.problems) for e in encoded)
+    forced = sum(e.forced_splits for e in encoded)
     steps_per_epoch = math.ceil(len(encoded) / config.batch_size)
     total_steps = steps_per_epoch * config.epochs
     if config.max_steps is not None:
         total_steps = min(total_steps, config.max_steps)
     log.info(
-        "training on %d texts (%d spans lost to max_length %d, %d off word edges), %d tags, "
+        "training on %d texts (%d spans lost to max_length %d, %d off unit edges, %d units split at "
+        "span edges), %d tags, "
         "%d steps (%d/epoch), device %s, case features %s",
         len(encoded),
         lost,
         config.max_length,
         misaligned,
+        forced,
         len(tags),
         total_steps,
         steps_per_epoch,
         device,
         casing.is_cased(model) or config.case_features,
     )
-    no_decay = ("bias", "LayerNorm.weight", "shape.weight")
-    groups = [
-        {
-            "params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
-            "weight_decay": config.weight_decay,
-        },
-        {
-            "params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)],
-            "weight_decay": 0.0,
-        },
-    ]
-    optimizer = torch.optim.AdamW(groups, lr=config.learning_rate)
+    optimizer = _optimizer(model, config)
     scheduler = get_linear_schedule_with_warmup(
         optimizer, int(config.warmup_ratio * total_steps), max(total_steps, 1)
     )
     trainable = [p for p in model.parameters() if p.requires_grad]
+    class_weight = torch.ones(len(tags), device=device)
+    class_weight[tag_index["O"]] = config.o_weight
     rng = random.Random(config.seed)
     pad_id = tokenizer.pad_token_id or 0
     history: list[dict] = []
@@ -231,7 +225,15 @@ def train(
     for epoch in range(1, config.epochs + 1):
         model.train()
         for batch in _batches(encoded, config.batch_size, rng):
-            loss = model(**_collate(batch, pad_id, device)).loss
+            inputs = _collate(batch, pad_id, device)
+            labels_t = inputs.pop("labels")
+            logits = model(**inputs).logits
+            loss = torch.nn.functional.cross_entropy(
+                logits.reshape(-1, logits.shape[-1]),
+                labels_t.reshape(-1),
+                weight=class_weight,
+                ignore_index=IGNORE,
+            )
             loss.backward()
             torch.nn.utils.clip_grad_norm_(trainable, 1.0)
             optimizer.step()

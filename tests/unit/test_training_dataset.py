@@ -1,4 +1,4 @@
-"""Spans ↔ token labels for the fast tokenizer, the cased tokenizer, WNUT-17 reading and Faker gold."""
+"""Spans ↔ unit labels for the fast tokenizer, the cased tokenizer, WNUT-17 reading and Faker gold."""
 
 from __future__ import annotations
 
@@ -79,18 +79,27 @@ def test_round_trip_gives_back_the_spans(tokenizer, cased) -> None:
         assert alignment_problems(tok, example(), DEFAULT_LABELS) == []
 
 
-def test_span_edge_inside_a_word_is_reported(tokenizer) -> None:
+def test_span_edge_inside_a_unit_splits_it_and_is_counted(tokenizer) -> None:
     text = "Paid USD120 today"
-    bad = LabeledText(text, (Span(start=8, end=11, label="MONEY", text="120"),))
+    gold = LabeledText(text, (Span(start=8, end=11, label="MONEY", text="120"),))
+    out = encode(tokenizer, gold, TAG_INDEX, max_length=32)
+    assert out.problems == [] and out.forced_splits == 1
+    assert [text[a:b] for a, b in out.words.ranges] == ["Paid", "USD", "120", "today"]
+    assert out.word_tags == ["O", "O", "B-MONEY", "O"]
+
+
+def test_a_span_on_characters_the_tokenizer_drops_is_reported(tokenizer) -> None:
+    text = "Paid \u200b today"
+    bad = LabeledText(text, (Span(start=5, end=6, label="MONEY", text="\u200b"),))
     problems = alignment_problems(tokenizer, bad, DEFAULT_LABELS)
-    assert len(problems) == 1 and "word edges" in problems[0]
+    assert len(problems) == 1 and "unit edges" in problems[0]
 
 
 def test_truncation_counts_lost_spans_and_keeps_the_sep(tokenizer) -> None:
     out = encode(tokenizer, example(), TAG_INDEX, max_length=8)
     assert len(out.input_ids) == len(out.labels) == 8
     assert out.input_ids[-1] == tokenizer.sep_token_id and out.labels[-1] == IGNORE
-    assert out.lost_spans == 3  # only the person fits in 6 word pieces
+    assert out.lost_spans == 2  # 6 pieces: Alice Smith ##son paid $ 120 — the amount's unit starts in view
     assert len(out.word_tags) == len(out.words.ranges) > out.visible_words
 
 
@@ -175,3 +184,68 @@ def test_synthetic_gold_is_deterministic_aligned_and_covers_the_new_labels(token
     for t in texts:
         assert all(t.text[s.start : s.end] == s.text for s in t.spans)
         assert alignment_problems(tokenizer, t, DEFAULT_LABELS) == []
+
+
+def round_trip_f1(tokenizer, texts: list[LabeledText], tag_index: dict[str, int] = TAG_INDEX) -> float:
+    """Gold → encode → decode the unit labels → spans, scored against the gold (exact match)."""
+    from include.training.dataset import decode_labels, training_units
+
+    true_pos = gold_n = pred_n = 0
+    for t in texts:
+        out = encode(tokenizer, t, tag_index, max_length=100_000)
+        ranges, _ = training_units(t)
+        enc = tokenizer(
+            [t.text[a:b] for a, b in ranges], is_split_into_words=True, return_offsets_mapping=True
+        )
+        offsets = [
+            (ranges[w][0] + a, ranges[w][0] + b) if w is not None else (0, 0)
+            for (a, b), w in zip(enc["offset_mapping"], enc.word_ids(), strict=True)
+        ]
+        decoded = {
+            (s.start, s.end, s.label)
+            for s in decode_labels(t.text, offsets, enc.word_ids(), out.labels, tag_index)
+        }
+        gold = {(s.start, s.end, s.label) for s in t.spans}
+        true_pos, gold_n, pred_n = true_pos + len(gold & decoded), gold_n + len(gold), pred_n + len(decoded)
+    return 2 * true_pos / (gold_n + pred_n)
+
+
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_wnut17_gold_survives_encode_decode_exactly(tokenizer, split) -> None:
+    texts = load_wnut17(split, label_map=None)
+    labels = sorted({s.label for t in texts for s in t.spans})
+    tag_index = {t: i for i, t in enumerate(bio_tags(tuple(labels)))}
+    assert round_trip_f1(tokenizer, texts, tag_index) == 1.0
+
+
+def test_wnut17_units_are_the_corpus_tokens(tokenizer) -> None:
+    sentence = read_conll(wnut17_dir() / "wnut17train.conll")[0]
+    t = conll_to_labeled_text(sentence, WNUT17_TO_PROJECT)
+    out = encode(tokenizer, t, TAG_INDEX, max_length=512)
+    assert [t.text[a:b] for a, b in out.words.ranges] == [token for token, _ in sentence]
+    assert sum(label != IGNORE for label in out.labels) == len(sentence)
+
+
+def test_generated_gold_survives_encode_decode_exactly(tokenizer, cased) -> None:
+    texts = synthetic_gold(400, seed=11)
+    assert round_trip_f1(tokenizer, texts) == 1.0
+    assert round_trip_f1(cased, texts) == 1.0
+
+
+def test_mentions_tags_and_urls_are_one_unit_with_one_label(tokenizer) -> None:
+    text = "@jane_doe loved #NewYork see https://example.com/a?b=1 now"
+    person = span(text, "@jane_doe", "PERSON")
+    out = encode(tokenizer, LabeledText(text, (person,)), TAG_INDEX, max_length=64)
+    units = [text[a:b] for a, b in out.words.ranges]
+    assert units == ["@jane_doe", "loved", "#NewYork", "see", "https://example.com/a?b=1", "now"]
+    assert sum(label != IGNORE for label in out.labels) == len(units)  # one label per unit, many pieces
+    assert len(out.input_ids) - 2 > len(units)
+    assert out.word_tags == ["B-PERSON", "O", "O", "O", "O", "O"]
+
+
+def test_trailing_punctuation_is_its_own_unit(tokenizer) -> None:
+    text = "Thanks, Moore, for the call."
+    gold = LabeledText(text, (span(text, "Moore", "PERSON"),))
+    out = encode(tokenizer, gold, TAG_INDEX, max_length=64)
+    assert out.forced_splits == 0 and out.problems == []
+    assert [text[a:b] for a, b in out.words.ranges][2:4] == ["Moore", ","]

@@ -1,10 +1,15 @@
-"""Entity-level scoring per label, and the promotion gate."""
+"""Entity-level scoring per label (exact span match, checked against seqeval's conlleval mode), the gate."""
 
 from __future__ import annotations
 
-import pytest
+import random
 
-from include.training.evaluate import promotion_gate, score
+import pytest
+from seqeval.metrics import classification_report
+
+from include.spans import Span
+from include.training.dataset import conll_to_labeled_text
+from include.training.evaluate import promotion_gate, score_spans
 
 
 def test_first_model_always_passes() -> None:
@@ -22,11 +27,37 @@ def test_gate_compares_with_the_model_in_service(new, current, tolerance, expect
     assert f"{new:.4f}" in reason and f"{current:.4f}" in reason
 
 
-def test_scores_are_entity_level_and_per_label() -> None:
-    gold = [["B-PERSON", "I-PERSON", "O", "B-ORG"], ["B-DATE", "O"]]
-    predicted = [["B-PERSON", "O", "O", "B-ORG"], ["B-DATE", "O"]]
-    metrics = score(gold, predicted)
+def s(start: int, end: int, label: str) -> Span:
+    return Span(start=start, end=end, label=label, text="x" * (end - start))
+
+
+def test_scores_are_exact_span_matches_per_label() -> None:
+    gold = [[s(0, 10, "PERSON"), s(15, 19, "ORG")], [s(0, 4, "DATE")]]
+    predicted = [[s(0, 5, "PERSON"), s(15, 19, "ORG")], [s(0, 4, "DATE"), s(6, 8, "MONEY")]]
+    metrics = score_spans(gold, predicted)
     assert metrics.entities == 3 and metrics.examples == 2
-    assert metrics.precision == pytest.approx(2 / 3) and metrics.recall == pytest.approx(2 / 3)
-    assert metrics.per_label["PERSON"].f1 == 0.0
+    assert metrics.precision == pytest.approx(2 / 4) and metrics.recall == pytest.approx(2 / 3)
+    assert metrics.per_label["PERSON"].f1 == 0.0 and metrics.per_label["MONEY"].support == 0
     assert metrics.per_label["ORG"].f1 == 1.0 and metrics.per_label["DATE"].support == 1
+
+
+def test_span_scores_equal_seqeval_conlleval_on_corpus_tokens() -> None:
+    rng = random.Random(5)
+    tags = ["O", "B-person", "I-person", "B-location", "I-location", "I-group"]
+    gold_tags, pred_tags, gold_spans, pred_spans = [], [], [], []
+    for _ in range(300):
+        n = rng.randint(1, 12)
+        tokens = [f"w{i}" for i in range(n)]
+        g = [rng.choice(tags) for _ in tokens]
+        p = [t if rng.random() < 0.6 else rng.choice(tags) for t in g]
+        gold_tags.append(g)
+        pred_tags.append(p)
+        gold_spans.append(conll_to_labeled_text(list(zip(tokens, g, strict=True)), None).spans)
+        pred_spans.append(conll_to_labeled_text(list(zip(tokens, p, strict=True)), None).spans)
+    ours = score_spans(gold_spans, pred_spans)
+    report = classification_report(gold_tags, pred_tags, output_dict=True, zero_division=0)
+    assert ours.f1 == pytest.approx(report["micro avg"]["f1-score"])
+    assert ours.precision == pytest.approx(report["micro avg"]["precision"])
+    for label in ("person", "location", "group"):
+        assert ours.per_label[label].f1 == pytest.approx(report[label]["f1-score"])
+        assert ours.per_label[label].support == report[label]["support"]
