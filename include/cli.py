@@ -46,22 +46,23 @@ def _redact(url: str) -> str:
 
 def ensure_model(stack: Stack) -> str:
     """The bundle in service; on a fresh install, build the bootstrap model (version 0) and release it."""
+    from include.bundle import BundleLayout, read_bundle
     from include.db.connection import transaction
-    from include.ner.bundle import read_bundle
     from include.release import release_bundle
     from include.serving.settings import ServingSettings
-    from include.training.bootstrap import build_bootstrap
+    from include.training.bootstrap import BOOTSTRAP_VERSION, build_bootstrap
     from include.training.gold import record_model_version
 
-    current = stack.bundles_root / "current"
-    if (current / "onnx" / "VERSION.json").exists():
+    layout = BundleLayout(stack.bundles_root)
+    current = layout.current()
+    if current is not None:
         return read_bundle(current).model_version
-    target = stack.bundles_root / "bootstrap-0"
+    target = layout.named(BOOTSTRAP_VERSION)
     if not (target / "onnx" / "VERSION.json").exists():
         print("model: no model yet, building the bootstrap model from WNUT-17 + generated records (~10 min)")
         shutil.rmtree(target, ignore_errors=True)
         build_bootstrap(target)
-    info = json.loads((target / "onnx" / "VERSION.json").read_text())
+    info = read_bundle(target).version
     serving = ServingSettings(state_dir=stack.settings.state_dir)
     conn = connect(stack.database_url())
     try:

@@ -4,15 +4,15 @@ in-process ONNX Runtime at it; the database records which model version serves."
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from include.bundle import BundleLayout, read_bundle
 from include.db import repository as repo
 from include.db.connection import transaction
-from include.ner.bundle import read_bundle
 from include.serving.reload import reload_and_verify
 from include.serving.repository import publish_bundle
+from include.serving.triton_config import Flavour
 
 log = logging.getLogger(__name__)
 
@@ -30,16 +30,6 @@ class Release:
     current_link: str
 
 
-def point_current(bundles_root: Path, bundle_dir: Path) -> Path:
-    """Atomically repoint `<bundles_root>/current` (what NER_BUNDLE_DIR names for in-process ORT)."""
-    link = bundles_root / "current"
-    tmp = bundles_root / f".current-{os.getpid()}"
-    tmp.unlink(missing_ok=True)
-    tmp.symlink_to(Path(bundle_dir).resolve(), target_is_directory=True)
-    os.replace(tmp, link)
-    return link
-
-
 def release_bundle(
     conn: repo.Connection,
     bundle_dir: Path,
@@ -47,14 +37,20 @@ def release_bundle(
     model_repository: str,
     bundles_root: Path,
     model: str = "ner",
-    flavour: str = "python",
+    flavour: Flavour | None = "python",
     keep: int = 3,
     triton_url: str | None = None,
 ) -> Release:
-    """Publish, then reload and verify in Triton when `triton_url` is given; on failure nothing changes
-    in service (Triton rolls back) and the version is marked failed."""
+    """Publish, then reload and verify in Triton when `triton_url` is given, then repoint `current`.
+
+    A bundle that fails the strict read (a file missing or changed since VERSION.json was written) raises
+    BundleError naming the file before anything is published. When the new version fails to load or
+    verify, Triton rolls back to the version it served and the model version is marked failed.
+    `flavour` None publishes the bundle's config.pbtxt as it is; "python" (the default, as for the
+    tritonserver of the nvidia-pytriton wheel) runs it in the python backend.
+    """
     bundle = read_bundle(bundle_dir)
-    published = publish_bundle(bundle_dir, model_repository, model, flavour, keep)  # type: ignore[arg-type]
+    published = publish_bundle(bundle_dir, model_repository, model, flavour, keep)
     with transaction(conn):
         repo.set_model_version_status(
             conn,
@@ -72,7 +68,7 @@ def release_bundle(
                 repo.set_model_version_status(conn, bundle.model_version, "failed")
             raise
         served_by = f"triton {triton_url} {model}/{published.version}"
-    link = point_current(bundles_root, bundle_dir)
+    link = BundleLayout(bundles_root).point_current(bundle_dir)
     with transaction(conn):
         repo.set_model_version_status(conn, bundle.model_version, "serving")
     log.info("%s serves via %s; %s → %s", bundle.model_version, served_by, link, bundle_dir)

@@ -12,6 +12,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from include.bundle import BundleLayout
 from include.ner.settings import NerSettings
 from include.services.airflow import AirflowServer
 from include.services.embedded_postgres import EmbeddedPostgres
@@ -93,7 +94,7 @@ class Stack:
 
     @property
     def bundles_root(self) -> Path:
-        return self.settings.state_dir / "bundles"
+        return BundleLayout.from_state_dir(self.settings.state_dir).root
 
     @property
     def inbox(self) -> Path:
@@ -133,7 +134,7 @@ class Stack:
             "LABEL_STUDIO_PROJECT": s.label_studio_project,
             "INBOX_URI": os.environ.get("INBOX_URI", self.inbox.as_uri()),
             "NER_BACKEND": ner.ner_backend,
-            "NER_BUNDLE_DIR": str(ner.ner_bundle_dir or self.bundles_root / "current"),
+            "NER_BUNDLE_DIR": str(ner.ner_bundle_dir or BundleLayout(self.bundles_root).current_link),
             "TRITON_URL": f"{triton.host}:{triton.http_port}",
             "HF_HUB_OFFLINE": "1",
             "TRANSFORMERS_OFFLINE": "1",

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import requests
 
+from include.bundle import Bundle, read_bundle
 from include.ner.backends import OnnxRuntimeBackend, TritonHttpBackend
-from include.ner.bundle import read_bundle
 from include.ner.tokenizer import BundleTokenizer
 from include.serving.repository import ModelRepository, as_repository, pin_version, version_info
 
@@ -55,13 +55,12 @@ def served_model(triton_url: str, model: str) -> ServedModel | None:
     return ServedModel(model, version, model_version)
 
 
-def probe_inputs(bundle_dir: Path, probe_texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def probe_inputs(bundle: Bundle | Path, probe_texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """The probe texts tokenized with the bundle's tokenizer, padded into one batch."""
     if not probe_texts:
         raise ValueError("probe_texts is empty: verification needs at least one text")
-    return BundleTokenizer.from_dir(read_bundle(bundle_dir).tokenizer_dir).batch(
-        probe_texts, PROBE_MAX_LENGTH
-    )
+    bundle = bundle if isinstance(bundle, Bundle) else read_bundle(bundle)
+    return BundleTokenizer.from_dir(bundle.tokenizer_dir).batch(probe_texts, PROBE_MAX_LENGTH)
 
 
 def _load(base: str, model: str, version: int) -> None:
@@ -124,7 +123,8 @@ def reload_and_verify(
     version is loaded and its answers verified against its own model.onnx, and ReloadError is raised.
     """
     repository = as_repository(repo)
-    inputs = probe_inputs(bundle_dir, probe_texts)
+    bundle = read_bundle(bundle_dir)
+    inputs = probe_inputs(bundle, probe_texts)
     try:
         before = served_model(triton_url, model)
     except requests.RequestException as error:
@@ -132,9 +132,7 @@ def reload_and_verify(
     older = [v for v in repository.versions(model) if v < new_version]
     previous = before.version if before and before.version != new_version else (older[-1] if older else None)
     try:
-        return _load_and_verify(
-            triton_url, repository, model, new_version, read_bundle(bundle_dir).model_path, inputs
-        )
+        return _load_and_verify(triton_url, repository, model, new_version, bundle.model_path, inputs)
     except Exception as error:
         failure = error
     log.error("%s version %d failed: %s", model, new_version, failure)

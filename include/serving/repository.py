@@ -1,10 +1,10 @@
 """Publish bundles to a Triton model repository (local folder or s3://) as new numbered versions, atomically.
 
-Layout: `<repo>/<model>/config.pbtxt` pinned to one version (`version_policy: specific`), and
-`<repo>/<model>/<n>/` holding model.onnx, VERSION.json, exporter_mode.txt (and model.py for the python
-flavour, where Triton's python backend looks for it). A version folder is assembled in a staging folder
-beside it and renamed into place; config.pbtxt is replaced in one rename, so Triton never reads half a
-version.
+Layout: `<repo>/<model>/config.pbtxt` (the bundle's own, pinned to one version: `version_policy:
+specific`), and `<repo>/<model>/<n>/` holding model.onnx, VERSION.json, exporter_mode.txt (and model.py
+for the python flavour, where Triton's python backend looks for it). A version folder is assembled in a
+staging folder beside it and renamed into place; config.pbtxt is replaced in one rename, so Triton never
+reads half a version.
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from include.ner.bundle import read_bundle
+from include.bundle import read_bundle
 from include.serving.triton_config import (
     Flavour,
-    build_config,
+    as_published,
+    flavour_of,
     parse_config,
     pinned_version,
     with_pinned_version,
@@ -205,35 +206,37 @@ def publish_bundle(
     bundle_dir: Path,
     repo: ModelRepository | str | Path,
     model: str = "ner",
-    flavour: Flavour = "python",
+    flavour: Flavour | None = None,
     keep: int = 3,
-    max_batch_size: int = 16,
     intra_op_threads: int = 2,
 ) -> PublishedVersion:
     """Add the bundle as version n = latest + 1, pin config.pbtxt to it, keep the newest `keep` versions.
 
-    The version pinned before (the one Triton serves until the new one is loaded and verified) is never
-    removed, so a rollback always has somewhere to go.
+    The bundle is read strictly first: a file whose sha256 differs from VERSION.json stops the publish
+    before anything is written. The config published is the bundle's config.pbtxt, named `model`, pinned
+    to n and switched to `flavour` when given (see `triton_config.as_published`). The version pinned before
+    (the one Triton serves until the new one is loaded and verified) is never removed, so a rollback
+    always has somewhere to go.
     """
     if keep < 1:
         raise ValueError(f"keep must be >= 1, got {keep}")
     repository = as_repository(repo)
     bundle = read_bundle(bundle_dir)
-    files = {"model.onnx": bundle.model_path, "VERSION.json": bundle.version_file}
-    exporter_mode = bundle.root / "onnx" / "exporter_mode.txt"
-    if exporter_mode.is_file():
-        files["exporter_mode.txt"] = exporter_mode
+    bundle_config = bundle.config_path.read_text()
+    flavour = flavour or flavour_of(parse_config(bundle_config))
+    files = {
+        "model.onnx": bundle.model_path,
+        "VERSION.json": bundle.version_path,
+        "exporter_mode.txt": bundle.exporter_mode_path,
+    }
+    parameters = {"model_version": bundle.model_version}
     if flavour == "python":
         files["model.py"] = PYTHON_MODEL
+        parameters |= {"intra_op_thread_count": str(intra_op_threads), "inter_op_thread_count": "1"}
     previous = pinned(repository, model)
     existing = repository.versions(model)
     version = repository.add_version(model, files, first=(existing[-1] + 1) if existing else 1)
-    parameters = {"model_version": bundle.model_version}
-    if flavour == "python":
-        parameters |= {"intra_op_thread_count": str(intra_op_threads), "inter_op_thread_count": "1"}
-    config = build_config(
-        model, len(bundle.tags), flavour, max_batch_size, version=version, parameters=parameters
-    )
+    config = as_published(bundle_config, name=model, version=version, flavour=flavour, parameters=parameters)
     repository.write_text(model, "config.pbtxt", config)
     removed = []
     for old in repository.versions(model)[:-keep]:

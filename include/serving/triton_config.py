@@ -85,3 +85,34 @@ def with_pinned_version(text: str, version: int, parameters: dict[str, str] | No
     for key, value in (parameters or {}).items():
         config.parameters[key].string_value = str(value)
     return text_format.MessageToString(config)
+
+
+def flavour_of(config: pb.ModelConfig) -> Flavour:
+    """Which of the two kinds a config is: the python backend or ONNX Runtime's platform."""
+    return "python" if config.backend == "python" else "onnxruntime"
+
+
+def as_published(
+    text: str,
+    *,
+    name: str,
+    version: int,
+    flavour: Flavour | None = None,
+    parameters: dict[str, str] | None = None,
+) -> str:
+    """A bundle's config.pbtxt as a model repository serves it: named `name`, pinned to `version`, and
+    switched to `flavour` when that differs from the bundle's (where it runs: backend, instance group,
+    batching, ragged inputs). Inputs, outputs, max batch size and the bundle's parameters stay as written;
+    `parameters` adds deployment settings (the python flavour's thread counts)."""
+    config = parse_config(text)
+    config.name = name
+    if flavour is not None and flavour != flavour_of(config):
+        logits = next(o for o in config.output if o.name == "logits")
+        target = build_model_config(name, logits.dims[-1], flavour, config.max_batch_size)
+        config.platform, config.backend = target.platform, target.backend
+        config.ClearField("instance_group")
+        config.instance_group.extend(target.instance_group)
+        config.dynamic_batching.CopyFrom(target.dynamic_batching)
+        for tensor in config.input:
+            tensor.allow_ragged_batch = flavour == "python"
+    return with_pinned_version(text_format.MessageToString(config), version, parameters)

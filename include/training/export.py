@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,7 @@ import torch
 from onnx import TensorProto, helper
 from transformers import AutoModelForTokenClassification, AutoTokenizer
 
-from include.training.evaluate import onnx_predictor
+from include.ner.backends import OnnxRuntimeBackend
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +119,7 @@ def parity(model_dir: Path, onnx_path: Path) -> float:
     ids, mask = _samples(model_dir)
     with torch.no_grad():
         expected = model(input_ids=torch.as_tensor(ids), attention_mask=torch.as_tensor(mask)).logits.numpy()
-    got = onnx_predictor(onnx_path)(ids, mask)
+    got = OnnxRuntimeBackend(onnx_path).infer(ids, mask)
     if got.shape != expected.shape:
         raise ExportError(f"ONNX logits shape {got.shape} != torch {expected.shape}")
     return float(np.abs(got - expected).max())
@@ -164,17 +163,3 @@ def export_onnx(model_dir: Path, out_dir: Path, tolerance: float = PARITY_TOLERA
         ) from exc
     log.info("exported %s with torch.onnx (legacy_fallback), max |diff| vs torch %.2e", path, diff)
     return ExportResult("legacy_fallback", path, diff, modern_reason)
-
-
-def copy_tokenizer(model_dir: Path, out_dir: Path) -> list[Path]:
-    """The tokenizer files of a trained model folder, copied to out_dir."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    names = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
-    copied = []
-    for name in names:
-        src = Path(model_dir) / name
-        if src.is_file():
-            copied.append(Path(shutil.copy2(src, out_dir / name)))
-    if not any(p.name == "tokenizer.json" for p in copied):
-        raise FileNotFoundError(f"{model_dir}: no tokenizer.json to copy")
-    return copied

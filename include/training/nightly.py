@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from include.bundle import Bundle, new_model_version
 from include.db.connection import transaction
 from include.labels import DEFAULT_LABELS
-from include.training.bundle import BundleInfo, build_bundle, new_model_version
+from include.training.bundle import build_bundle
 from include.training.dataset import LabeledText
 from include.training.evaluate import evaluate, promotion_gate
 from include.training.gold import (
@@ -35,7 +36,7 @@ class NightlyOutcome:
     reason: str
     promoted: bool = False
     model_version: str | None = None
-    bundle: BundleInfo | None = None
+    bundle: Bundle | None = None
     metrics: dict = field(default_factory=dict)
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 import atexit
 import functools
 import hashlib
-import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
+from include.bundle import write_bundle
 from include.labels import DEFAULT_LABELS, bio_tags
 from include.settings import PROJECT_ROOT
 
@@ -37,7 +38,7 @@ def build_tiny_bundle(
 ) -> Path:
     """Write a bundle (onnx/: model.onnx, VERSION.json, exporter_mode.txt, config.pbtxt; tokenizer/)."""
     import torch
-    from transformers import AutoTokenizer, BertConfig, BertForTokenClassification
+    from transformers import BertConfig, BertForTokenClassification
 
     tags = bio_tags(labels)
     base = base_encoder_dir()
@@ -47,42 +48,34 @@ def build_tiny_bundle(
     with torch.no_grad():
         model.classifier.weight.normal_(0.0, 0.5)
         model.classifier.bias.normal_(0.0, 0.5)
-    onnx_dir = Path(out_dir) / "onnx"
-    onnx_dir.mkdir(parents=True, exist_ok=True)
     example = (torch.ones(1, 8, dtype=torch.long), torch.ones(1, 8, dtype=torch.long))
     axes = {0: "batch", 1: "seq"}
-    torch.onnx.export(
-        model,
-        example,
-        str(onnx_dir / "model.onnx"),
-        input_names=["input_ids", "attention_mask"],
-        output_names=["logits"],
-        dynamic_axes={"input_ids": axes, "attention_mask": axes, "logits": axes},
-        opset_version=17,
-        dynamo=False,
-    )
-    # Assemble through the training side's bundle writer, so test bundles are real, validated bundles.
-    from include.training.bundle import assemble_bundle
-    from include.training.export import ExportResult
-
-    model_dir = Path(out_dir) / ".model"
-    model.save_pretrained(model_dir)
-    AutoTokenizer.from_pretrained(base).save_pretrained(model_dir)
-    assemble_bundle(
-        Path(out_dir),
-        model_dir=model_dir,
-        export=ExportResult(
-            "legacy_fallback", onnx_dir / "model.onnx", 0.0, "test bundle: plain torch.onnx export"
-        ),
-        labels=list(labels),
-        model_version=model_version,
-        base_model="tiny-untrained",
-        manifest={"sha256": None, "counts": {}},
-        metrics={},
-        extra={"base": "tiny-untrained"},
-        flavour="onnxruntime",
-    )
-    shutil.rmtree(model_dir)
+    with tempfile.TemporaryDirectory(prefix="tiny-export-") as tmp:
+        exported = Path(tmp) / "model.onnx"
+        torch.onnx.export(
+            model,
+            example,
+            str(exported),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["logits"],
+            dynamic_axes={"input_ids": axes, "attention_mask": axes, "logits": axes},
+            opset_version=17,
+            dynamo=False,
+        )
+        # Written by the one bundle writer, so test bundles are real, strictly readable bundles.
+        write_bundle(
+            Path(out_dir),
+            onnx_path=exported,
+            exporter_mode="legacy_fallback",
+            tokenizer_dir=base,
+            labels=labels,
+            model_version=model_version,
+            base_model="tiny-untrained",
+            manifest={"sha256": None, "counts": {}},
+            metrics={},
+            exporter={"fallback_reason": "test bundle: plain torch.onnx export"},
+            extra={"base": "tiny-untrained"},
+        )
     return Path(out_dir)
 
 
@@ -121,24 +114,45 @@ def tiny_bundle(model_version: str = "tiny-0", seed: int = 0) -> Path:
 
 @functools.cache
 def tokenizer_only_bundle() -> Path:
-    """A bundle with the real tokenizer and VERSION.json but a placeholder model.onnx, for fake backends."""
-    root = _scratch_dir("nerloop-tokonly-")
-    (root / "onnx").mkdir()
-    info = {"model_version": "fake-0", "labels": list(DEFAULT_LABELS), "tags": bio_tags(DEFAULT_LABELS)}
-    (root / "onnx" / "VERSION.json").write_text(json.dumps(info))
-    (root / "onnx" / "model.onnx").write_bytes(b"not a model")
-    tokenizer = root / "tokenizer"
-    tokenizer.mkdir()
-    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"):
-        shutil.copy(base_encoder_dir() / name, tokenizer / name)
-    return root
+    """A bundle with the real tokenizer but a placeholder model.onnx, for fake backends."""
+    return placeholder_bundle(_scratch_dir("nerloop-tokonly-") / "bundle", "fake-0")
 
 
-def broken_bundle(source: Path, out_dir: Path, model_version: str = "broken-0") -> Path:
-    """A copy of `source` whose model.onnx is garbage: a bundle Triton must refuse to load."""
+def placeholder_bundle(
+    out_dir: Path, model_version: str, model_bytes: bytes | None = None, **options: Any
+) -> Path:
+    """A valid bundle whose model.onnx is `model_bytes` (default: a placeholder naming the version); nothing
+    runs it. `options` go to write_bundle (flavour, max_batch_size, ...)."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    model = out_dir.parent / f".{out_dir.name}.onnx"
+    model.write_bytes(model_bytes if model_bytes is not None else f"onnx {model_version}".encode())
+    try:
+        write_bundle(
+            out_dir,
+            onnx_path=model,
+            exporter_mode="modern",
+            tokenizer_dir=base_encoder_dir(),
+            labels=DEFAULT_LABELS,
+            model_version=model_version,
+            base_model="placeholder",
+            manifest={"sha256": None, "counts": {}},
+            metrics={},
+            **options,
+        )
+    finally:
+        model.unlink()
+    return out_dir
+
+
+def broken_bundle(out_dir: Path, model_version: str = "broken-0") -> Path:
+    """A bundle whose model.onnx is garbage (its hashes match): one Triton must refuse to load."""
+    return placeholder_bundle(out_dir, model_version, b"\x00 this is not an onnx model")
+
+
+def tampered_bundle(source: Path, out_dir: Path, model_bytes: bytes) -> Path:
+    """A copy of `source` whose model.onnx was replaced after VERSION.json was written: hashes differ."""
     shutil.copytree(source, out_dir)
-    (out_dir / "onnx" / "model.onnx").write_bytes(b"\x00 this is not an onnx model")
-    info = json.loads((out_dir / "onnx" / "VERSION.json").read_text())
-    info["model_version"] = model_version
-    (out_dir / "onnx" / "VERSION.json").write_text(json.dumps(info))
+    (out_dir / "onnx" / "model.onnx").unlink()
+    (out_dir / "onnx" / "model.onnx").write_bytes(model_bytes)
     return out_dir

@@ -13,7 +13,7 @@ import torch
 
 from include.db import repository as repo
 from include.db.connection import transaction
-from include.training.bundle import load_bundle
+from include.bundle import read_bundle
 from include.training.nightly import nightly_training
 from include.training.synthetic import synthetic_gold
 from include.training.train import TrainConfig
@@ -61,7 +61,7 @@ def test_first_model_is_bundled_and_a_worse_one_is_rejected(db, tmp_path) -> Non
     seed_gold(db, 80)
     first = nightly_training(db, tmp_path / "b1", config=TINY, min_train=20)
     assert first.promoted and "first model" in first.reason
-    info = load_bundle(tmp_path / "b1")
+    info = read_bundle(tmp_path / "b1")
     assert info.model_version == first.model_version and first.model_version.startswith("ner-")
     assert info.version["manifest"]["training_run_id"] == first.run_id
     assert first.metrics["new"]["examples"] > 0

@@ -1,7 +1,8 @@
 """Against the real tritonserver (nvidia-pytriton wheel, python backend running ONNX Runtime).
 
 One server per module, tests in order: serve v1 → v2 published and reloaded → broken v3 refused and rolled
-back → model unloaded. The bundles are tiny (1 MiniLM layer, untrained seeded head; see tests/helpers/bundle).
+back → a tampered bundle refused before publishing → model unloaded. The bundles are tiny (1 MiniLM layer,
+untrained seeded head; see tests/helpers/bundle).
 """
 
 from __future__ import annotations
@@ -15,13 +16,15 @@ import numpy as np
 import pytest
 import requests
 
+from include.bundle import BundleError
 from include.ner.backends import BackendUnavailableError, OnnxRuntimeBackend, triton_backend
 from include.ner.client import NerClient
 from include.ner.tokenizer import BundleTokenizer
+from include.release import release_bundle
 from include.services.triton import TritonServer
 from include.serving.reload import ReloadError, reload_and_verify, served_model
 from include.serving.repository import pinned, publish_bundle, served_versions
-from tests.helpers.bundle import broken_bundle, tiny_bundle
+from tests.helpers.bundle import broken_bundle, tampered_bundle, tiny_bundle
 from tests.helpers.triton import running_triton
 
 PROBES = ["Ann Lee joined Acme Corp in Paris.", "Invoice 1,200 USD due 3 May 2021", "Zoë 🎉"]
@@ -114,7 +117,7 @@ def test_publish_v2_and_reload_changes_the_served_model_version(served: Served):
 
 def test_a_broken_version_is_refused_and_the_previous_keeps_answering(served: Served):
     assert served_model(served.server.url, "ner").version == 2, "runs after the v2 reload"
-    broken = broken_bundle(served.v2, served.scratch / "broken", "broken-3")
+    broken = broken_bundle(served.scratch / "broken", "broken-3")
     assert publish_bundle(broken, served.repo, "ner", "python").version == 3
     with pytest.raises(ReloadError, match=r"version 3 failed .*rolled back to version 2 \(tiny-1\)"):
         reload_and_verify(served.server.url, served.repo, "ner", 3, PROBES, broken)
@@ -127,6 +130,28 @@ def test_a_broken_version_is_refused_and_the_previous_keeps_answering(served: Se
     np.testing.assert_allclose(backend.infer(ids, mask), ort(served.v2).infer(ids, mask), atol=1e-5)
     backend.close()
     shutil.rmtree(served.scratch / "broken")
+
+
+def test_a_tampered_bundle_is_refused_and_the_served_version_keeps_answering(served: Served, db):
+    before = served_model(served.server.url, "ner")
+    assert (before.version, before.model_version) == (2, "tiny-1"), "runs after the broken v3"
+    config_before = (served.repo / "ner" / "config.pbtxt").read_text()
+    # A valid model, just not the one VERSION.json hashes: Triton would load it without complaint.
+    v1_model = (served.v1 / "onnx" / "model.onnx").read_bytes()
+    tampered = tampered_bundle(served.v2, served.scratch / "tampered", v1_model)
+    bundles = served.scratch / "bundles"
+    with pytest.raises(BundleError, match=r"tampered/onnx/model\.onnx: sha256 differs from VERSION\.json"):
+        url = served.server.url
+        release_bundle(db, tampered, model_repository=str(served.repo), bundles_root=bundles, triton_url=url)
+    now = served_model(served.server.url, "ner")
+    assert (now.version, now.model_version) == (2, "tiny-1")
+    assert served_versions(served.repo, "ner") == [1, 2, 3] and pinned(served.repo, "ner") == 2
+    assert (served.repo / "ner" / "config.pbtxt").read_text() == config_before
+    assert not (bundles / "current").exists()
+    ids, mask = probe_batch(served.v2, PROBES)
+    backend = triton(served)
+    np.testing.assert_allclose(backend.infer(ids, mask), ort(served.v2).infer(ids, mask), atol=1e-5)
+    backend.close()
 
 
 @pytest.mark.parametrize("protocol", ["http", "grpc"])

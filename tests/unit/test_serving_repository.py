@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import subprocess
 import sys
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from include.labels import DEFAULT_LABELS, bio_tags
+from include.bundle import BundleError, read_bundle
 from include.serving.repository import (
     STAGING,
     LocalRepository,
@@ -24,23 +23,12 @@ from include.serving.repository import (
     version_info,
 )
 from include.serving.triton_config import parse_config
-
-
-def fake_bundle(root: Path, model_version: str) -> Path:
-    """A bundle whose files exist but whose model is a placeholder: publishing does not run it."""
-    (root / "onnx").mkdir(parents=True)
-    (root / "tokenizer").mkdir()
-    (root / "onnx" / "model.onnx").write_bytes(f"onnx {model_version}".encode())
-    info = {"model_version": model_version, "labels": list(DEFAULT_LABELS), "tags": bio_tags()}
-    (root / "onnx" / "VERSION.json").write_text(json.dumps(info))
-    (root / "onnx" / "exporter_mode.txt").write_text("modern\n")
-    (root / "tokenizer" / "tokenizer.json").write_text("{}")
-    return root
+from tests.helpers.bundle import placeholder_bundle, tampered_bundle
 
 
 @pytest.fixture
 def bundles(tmp_path: Path) -> list[Path]:
-    return [fake_bundle(tmp_path / f"bundle-{i}", f"m-{i}") for i in range(1, 6)]
+    return [placeholder_bundle(tmp_path / f"bundle-{i}", f"m-{i}") for i in range(1, 6)]
 
 
 def test_publish_writes_numbered_versions_and_pins_the_newest(tmp_path: Path, bundles: list[Path]):
@@ -61,6 +49,43 @@ def test_publish_writes_numbered_versions_and_pins_the_newest(tmp_path: Path, bu
     assert config.parameters["model_version"].string_value == "m-2"
     assert config.backend == "python"
     assert sorted(p.name for p in (repo / "ner").iterdir()) == ["1", "2", "config.pbtxt"], "no staging left"
+
+
+def test_the_published_config_is_the_bundles_pinned_to_the_version(tmp_path: Path):
+    bundle = read_bundle(placeholder_bundle(tmp_path / "b", "m-1", max_batch_size=4))
+    written = parse_config(bundle.config_path.read_text())
+    publish_bundle(bundle.root, tmp_path / "repo", "ner")
+    published = parse_config((tmp_path / "repo" / "ner" / "config.pbtxt").read_text())
+    assert list(published.version_policy.specific.versions) == [1] and published.max_batch_size == 4
+    published.ClearField("version_policy")
+    assert published == written, "only the version pin differs"
+
+
+def test_publishing_as_python_changes_where_it_runs_not_what_it_is(tmp_path: Path):
+    bundle = read_bundle(placeholder_bundle(tmp_path / "b", "m-1", max_batch_size=4))
+    written = parse_config(bundle.config_path.read_text())
+    publish_bundle(bundle.root, tmp_path / "repo", "other", "python", intra_op_threads=3)
+    published = parse_config((tmp_path / "repo" / "other" / "config.pbtxt").read_text())
+    assert (published.name, published.backend, published.platform) == ("other", "python", "")
+    assert written.platform == "onnxruntime_onnx"
+    assert published.max_batch_size == 4 and list(published.output) == list(written.output)
+    assert [(i.name, list(i.dims), i.allow_ragged_batch) for i in published.input] == [
+        ("input_ids", [-1], True),
+        ("attention_mask", [-1], True),
+    ]
+    assert published.parameters["model_version"].string_value == "m-1"
+    assert published.parameters["intra_op_thread_count"].string_value == "3"
+
+
+def test_a_changed_file_stops_the_publish_before_anything_is_written(tmp_path: Path, bundles: list[Path]):
+    repo = tmp_path / "repo"
+    publish_bundle(bundles[0], repo, "ner", "python")
+    config_before = (repo / "ner" / "config.pbtxt").read_text()
+    tampered = tampered_bundle(bundles[1], tmp_path / "tampered", b"onnx m-1")
+    with pytest.raises(BundleError, match=r"tampered/onnx/model\.onnx: sha256 differs"):
+        publish_bundle(tampered, repo, "ner", "python")
+    assert served_versions(repo, "ner") == [1]
+    assert (repo / "ner" / "config.pbtxt").read_text() == config_before
 
 
 def test_onnxruntime_flavour_has_no_model_py(tmp_path: Path, bundles: list[Path]):

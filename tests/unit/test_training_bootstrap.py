@@ -6,8 +6,8 @@ import json
 
 import torch
 
+from include.bundle import read_bundle
 from include.training.bootstrap import BOOTSTRAP_VERSION, main
-from include.training.bundle import load_bundle
 
 
 def test_bootstrap_cli_writes_a_cased_bundle_and_says_where(tmp_path, capsys) -> None:
@@ -17,7 +17,7 @@ def test_bootstrap_cli_writes_a_cased_bundle_and_says_where(tmp_path, capsys) ->
     args += ["--wnut-limit", "24", "--synthetic", "24", "--synthetic-test", "12", "--threads", "1"]
     assert main(args) == 0
     assert str(out.resolve()) in capsys.readouterr().out
-    info = load_bundle(out)
+    info = read_bundle(out)
     assert info.model_version == BOOTSTRAP_VERSION and info.exporter_mode == "modern"
     version = info.version
     assert set(version["metrics"]) == {"wnut17_dev", "synthetic_test", "training"}
