@@ -1,10 +1,12 @@
 """
 ### Nightly training and publishing
 
-gold → train + evaluate against the model in service + promotion gate + ONNX export and bundle (one task:
-they share the trained weights on the worker's disk) → publish to the Triton model repository → reload
-and verify (rollback on failure). No gold: the run skips training with a log line, not a failure.
-Trigger it from the UI for an immediate run; params bound the training budget.
+start the run: gold selected once and stored as the run's manifest (a training_runs row; its id goes on
+by XCom) → train on that manifest + evaluate against the model in service + promotion gate + ONNX export
+and bundle (one task: they share the trained weights on the worker's disk) → publish to the Triton model
+repository → reload and verify (rollback on failure). Too little gold: the run is recorded as skipped and
+training is skipped with a log line, not a failure. Trigger it from the UI for an immediate run; params
+bound the training budget.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import logging
 
 import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
-from nerloop_airflow.training import gold_manifest, publish_and_reload, train_and_gate
+from nerloop_airflow.training import publish_and_reload, start_training_run, train_and_gate
 
 log = logging.getLogger("airflow.task")
 
@@ -37,22 +39,17 @@ log = logging.getLogger("airflow.task")
     },
 )
 def nightly_train_publish() -> None:
+    @task
+    def start_run() -> dict:
+        return start_training_run(get_current_context()["params"])
+
     @task.short_circuit
-    def gold_ready() -> bool:
-        params = get_current_context()["params"]
-        gold = gold_manifest()
-        if gold["train"] < params["min_train"]:
-            log.info(
-                "no training tonight: %d gold texts in train < min_train %d",
-                gold["train"],
-                params["min_train"],
-            )
-            return False
-        return True
+    def gold_ready(run: dict) -> bool:
+        return run["status"] == "running"
 
     @task
-    def train_evaluate_export() -> dict:
-        return train_and_gate(get_current_context()["params"])
+    def train_evaluate_export(run: dict) -> dict:
+        return train_and_gate(run["run_id"], get_current_context()["params"])
 
     @task.short_circuit
     def promoted(outcome: dict) -> bool:
@@ -63,8 +60,9 @@ def nightly_train_publish() -> None:
     def publish_reload_verify(outcome: dict) -> dict:
         return publish_and_reload(outcome)
 
-    outcome = train_evaluate_export()
-    gold_ready() >> outcome
+    run = start_run()
+    outcome = train_evaluate_export(run)
+    gold_ready(run) >> outcome
     promoted(outcome) >> publish_reload_verify(outcome)
 
 

@@ -1,4 +1,8 @@
-"""The gold set: latest human record versions, checked, split by document, with a hashed manifest."""
+"""The gold set: latest human record versions, checked, split by document, with a hashed manifest.
+
+A training run stores its gold once (`record_training_run`: training_runs row + training_manifest rows);
+every later step of the run reads that same gold back by run id (`run_gold`), never selecting again.
+"""
 
 from __future__ import annotations
 
@@ -200,6 +204,66 @@ def record_model_version(
                 bundle_uri,
             ),
         )
+
+
+class TrainingRunError(ValueError):
+    """A training run cannot be trained: unknown, already finished, or its manifest does not match."""
+
+
+def start_training(conn: Connection, run_id: int) -> None:
+    """Mark a run running again before training it (a retried task retrains a failed run on the same
+    gold); a run that succeeded or was skipped is refused. Caller commits."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """UPDATE training_runs SET status = 'running', finished_at = NULL
+               WHERE id = %s AND status IN ('running', 'failed') RETURNING id""",
+            (run_id,),
+        )
+        if cur.fetchone() is None:
+            cur.execute("SELECT status FROM training_runs WHERE id = %s", (run_id,))
+            row = cur.fetchone()
+            state = f"is {row[0]}" if row else "does not exist"
+            raise TrainingRunError(f"training run {run_id} {state}: only a running or failed run is trained")
+
+
+def run_gold(conn: Connection, run_id: int) -> GoldSet:
+    """The gold a run stored when it started: its training_manifest rows with their record versions, in the
+    splits stored then, checked against the run's manifest sha256."""
+    with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+        cur.execute("SELECT manifest_sha256, counts FROM training_runs WHERE id = %s", (run_id,))
+        run = cur.fetchone()
+        if run is None:
+            raise TrainingRunError(f"training run {run_id} does not exist")
+        cur.execute(
+            """SELECT m.record_version_id, m.split, v.record_id, v.document_sha256, v.record_key,
+                      r.text, v.spans
+               FROM training_manifest m
+               JOIN record_versions v ON v.id = m.record_version_id
+               JOIN records r ON r.id = v.record_id
+               WHERE m.training_run_id = %s
+               ORDER BY m.record_version_id""",
+            (run_id,),
+        )
+        rows = cur.fetchall()
+    examples = [
+        GoldExample(
+            record_version_id=row["record_version_id"],
+            record_id=row["record_id"],
+            document_sha256=row["document_sha256"],
+            record_key=row["record_key"],
+            text=row["text"],
+            spans=tuple(sorted((Span(**span) for span in row["spans"]), key=lambda s: (s.start, s.end))),
+            split=row["split"],
+        )
+        for row in rows
+    ]
+    gold = GoldSet(examples, dict(run["counts"].get("excluded", {})))
+    if gold.manifest_sha256 != run["manifest_sha256"]:
+        raise TrainingRunError(
+            f"training run {run_id}: stored manifest hashes to {gold.manifest_sha256}, "
+            f"the run recorded {run['manifest_sha256']}"
+        )
+    return gold
 
 
 def finish_training_run(

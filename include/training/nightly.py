@@ -1,4 +1,6 @@
-"""One nightly training run: gold → manifest → train → evaluate against the one in service → gate → bundle."""
+"""One nightly training run, one training_runs row: `start_run` selects gold once and stores it as the run's
+manifest (or records the run as skipped when train is too small); `train_run` reads that manifest back by
+run id → train → evaluate against the model in service → gate → bundle."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from include.bundle import Bundle, new_model_version
 from include.db.connection import transaction
@@ -19,7 +22,9 @@ from include.training.gold import (
     finish_training_run,
     record_model_version,
     record_training_run,
+    run_gold,
     select_gold,
+    start_training,
 )
 from include.training.sources import BASE_MODEL_NAME
 from include.training.train import TrainConfig, train
@@ -40,33 +45,55 @@ class NightlyOutcome:
     metrics: dict = field(default_factory=dict)
 
 
-def nightly_training(
+@dataclass(frozen=True)
+class RunStart:
+    """A run as `start_run` left it: running (gold stored, ready to train) or skipped, and why."""
+
+    run_id: int
+    status: Literal["running", "skipped"]
+    reason: str
+    counts: dict
+
+
+def start_run(conn: Connection, *, labels: Sequence[str] = DEFAULT_LABELS, min_train: int = 20) -> RunStart:
+    """Select gold once and store it as a new training run's manifest; with fewer than `min_train` gold
+    texts in train the run is stored as skipped (the one place that rule lives)."""
+    gold = select_gold(conn, labels=labels)
+    train_size = len(gold.split("train"))
+    if train_size < min_train:
+        reason = f"{train_size} gold texts in train < min_train {min_train}"
+        with transaction(conn):
+            run_id = record_training_run(conn, gold, status="skipped", detail={"reason": reason})
+        log.info("training run %d skipped: %s", run_id, reason)
+        return RunStart(run_id, "skipped", reason, gold.counts)
+    with transaction(conn):
+        run_id = record_training_run(conn, gold)
+    log.info("training run %d: gold %s, manifest %s", run_id, gold.counts, gold.manifest_sha256)
+    return RunStart(run_id, "running", f"{train_size} gold texts in train", gold.counts)
+
+
+def train_run(
     conn: Connection,
+    run_id: int,
     bundle_dir: Path,
     *,
     current_bundle: Path | None = None,
     labels: Sequence[str] = DEFAULT_LABELS,
     config: TrainConfig | None = None,
-    min_train: int = 20,
     tolerance: float = 0.0,
     extra_train: Sequence[LabeledText] = (),
     init_model_dir: Path | None = None,
 ) -> NightlyOutcome:
-    """Train on today's gold; write a bundle to bundle_dir only when the gate passes.
+    """Train on the gold the run stored when it started; write a bundle to bundle_dir only when the gate
+    passes.
 
     The new model and the one in service (current_bundle) are scored on the same held-out split (test,
     or dev when test is empty), so the gate compares like with like. Every step lands in training_runs.
     """
-    gold = select_gold(conn, labels=labels)
-    train_set = gold.split("train")
-    if len(train_set) < min_train:
-        reason = f"{len(train_set)} gold texts in train < min_train {min_train}"
-        with transaction(conn):
-            run_id = record_training_run(conn, gold, status="skipped", detail={"reason": reason})
-        log.info("training run %d skipped: %s", run_id, reason)
-        return NightlyOutcome(run_id, "skipped", reason)
     with transaction(conn):
-        run_id = record_training_run(conn, gold)
+        start_training(conn, run_id)
+        gold = run_gold(conn, run_id)
+    train_set = gold.split("train")
     log.info("training run %d: %s", run_id, gold.counts)
     dev, test = gold.split("dev"), gold.split("test")
     held_out, held_out_name = (test, "test") if test else (dev, "dev")
@@ -81,6 +108,7 @@ def nightly_training(
                 init_model_dir=init_model_dir,
             )
             max_length = (config or TrainConfig()).max_length
+            # The gate: the candidate and the model in service scored on the same held-out gold.
             new = evaluate(result.model_dir, held_out, max_length) if held_out else None
             current = evaluate(current_bundle, held_out, max_length) if current_bundle and held_out else None
             new_f1 = new.f1 if new else 0.0
@@ -135,3 +163,32 @@ def nightly_training(
         raise
     log.info("training run %d: %s (%s)", run_id, "promoted" if promoted else "not promoted", reason)
     return NightlyOutcome(run_id, "succeeded", reason, promoted, model_version, bundle, metrics)
+
+
+def nightly_training(
+    conn: Connection,
+    bundle_dir: Path,
+    *,
+    current_bundle: Path | None = None,
+    labels: Sequence[str] = DEFAULT_LABELS,
+    config: TrainConfig | None = None,
+    min_train: int = 20,
+    tolerance: float = 0.0,
+    extra_train: Sequence[LabeledText] = (),
+    init_model_dir: Path | None = None,
+) -> NightlyOutcome:
+    """`start_run` then, unless skipped, `train_run` on it: the whole nightly run in one call."""
+    started = start_run(conn, labels=labels, min_train=min_train)
+    if started.status == "skipped":
+        return NightlyOutcome(started.run_id, "skipped", started.reason)
+    return train_run(
+        conn,
+        started.run_id,
+        bundle_dir,
+        current_bundle=current_bundle,
+        labels=labels,
+        config=config,
+        tolerance=tolerance,
+        extra_train=extra_train,
+        init_model_dir=init_model_dir,
+    )

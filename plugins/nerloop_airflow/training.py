@@ -13,19 +13,6 @@ from nerloop_airflow import hooks
 log = logging.getLogger("airflow.task")
 
 
-def bundles_root() -> Path:
-    from include.settings import get_settings
-
-    root = get_settings().state_dir / "bundles"
-    root.mkdir(parents=True, exist_ok=True)
-    return root
-
-
-def current_bundle() -> Path | None:
-    link = bundles_root() / "current"
-    return link if (link / "onnx" / "VERSION.json").exists() else None
-
-
 def gold_manifest(out_dir: Path | None = None) -> dict[str, Any]:
     """Select gold, log counts and exclusions, write the manifest JSON; returns the counts."""
     from include.training.gold import select_gold
@@ -35,7 +22,10 @@ def gold_manifest(out_dir: Path | None = None) -> dict[str, Any]:
         gold = select_gold(conn)
     finally:
         conn.close()
-    out_dir = out_dir or bundles_root().parent / "gold"
+    if out_dir is None:
+        from include.settings import get_settings
+
+        out_dir = get_settings().state_dir / "gold"
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"manifest-{datetime.now(UTC):%Y%m%dT%H%M%S}-{gold.manifest_sha256[:8]}.json"
     path.write_text(
@@ -58,9 +48,26 @@ def gold_manifest(out_dir: Path | None = None) -> dict[str, Any]:
     }
 
 
-def train_and_gate(params: dict[str, Any]) -> dict[str, Any]:
-    """One training run (gold → train → evaluate vs the model in service → gate → ONNX bundle)."""
-    from include.training.nightly import nightly_training
+def start_training_run(params: dict[str, Any]) -> dict[str, Any]:
+    """Select gold once and store it as a new run's manifest (or a skipped run); the run for XCom."""
+    from include.training.nightly import start_run
+
+    conn = hooks.db_connection()
+    try:
+        started = start_run(conn, min_train=int(params["min_train"]))
+    finally:
+        conn.close()
+    if started.status == "skipped":
+        log.info("no training tonight: run %d skipped, %s", started.run_id, started.reason)
+    else:
+        log.info("training run %d: gold %s", started.run_id, started.counts)
+    return {"run_id": started.run_id, "status": started.status, "reason": started.reason}
+
+
+def train_and_gate(run_id: int, params: dict[str, Any]) -> dict[str, Any]:
+    """Train run `run_id` on its stored gold → evaluate vs the model in service → gate → ONNX bundle."""
+    from include.bundle import BundleLayout
+    from include.training.nightly import train_run
     from include.training.train import TrainConfig
 
     config = TrainConfig(
@@ -70,15 +77,16 @@ def train_and_gate(params: dict[str, Any]) -> dict[str, Any]:
         num_layers=params.get("num_layers") or None,
         progress=False,
     )
-    target = bundles_root() / f"run-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+    layout = BundleLayout.from_state_dir()
+    target = layout.new_run_dir()
     conn = hooks.db_connection()
     try:
-        outcome = nightly_training(
+        outcome = train_run(
             conn,
+            run_id,
             target,
-            current_bundle=current_bundle(),
+            current_bundle=layout.current(),
             config=config,
-            min_train=int(params["min_train"]),
             tolerance=float(params["tolerance"]),
         )
     finally:
@@ -102,6 +110,7 @@ def train_and_gate(params: dict[str, Any]) -> dict[str, Any]:
 
 def publish_and_reload(outcome: dict[str, Any]) -> dict[str, Any]:
     """Publish the promoted bundle, reload Triton (when NER_BACKEND=triton) with verify + rollback."""
+    from include.bundle import BundleLayout
     from include.ner.settings import NerSettings
     from include.release import release_bundle
     from include.serving.settings import ServingSettings
@@ -113,7 +122,7 @@ def publish_and_reload(outcome: dict[str, Any]) -> dict[str, Any]:
             conn,
             Path(outcome["bundle_dir"]),
             model_repository=serving.repository,
-            bundles_root=bundles_root(),
+            bundles_root=BundleLayout.from_state_dir().root,
             model=serving.triton_model_name,
             flavour=serving.triton_flavour,
             keep=serving.model_repository_keep,

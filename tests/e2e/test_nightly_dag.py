@@ -1,7 +1,8 @@
 """`airflow dags test nightly_train_publish` on a real database and a real tritonserver.
 
 The training budget is tiny (one encoder layer, a few steps), so the model is poor but real: the test is
-about the loop — gold → train → gate → ONNX bundle → publish → Triton load + verify → model_versions.
+about the loop — run started with its gold manifest → train on it → gate → ONNX bundle → publish → Triton
+load + verify → model_versions, all one training_runs row.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from include.bundle import read_bundle
 from tests.conftest import run_dag_test
 from tests.helpers.triton import running_triton
 from tests.integration.test_training_nightly import seed_gold
@@ -27,6 +29,11 @@ def test_no_gold_skips_training_without_failing(airflow_env, db, tmp_path: Path)
     assert res.returncode == 0, out[-4000:]
     assert "no training tonight" in out
     assert not (tmp_path / "state" / "bundles" / "current").exists()
+    with db.cursor() as cur:
+        cur.execute("SELECT status, detail->>'reason' FROM training_runs")
+        ((status, reason),) = cur.fetchall()
+    db.commit()
+    assert status == "skipped" and "< min_train 8" in reason
 
 
 def test_gold_is_trained_published_and_served_by_triton(airflow_env, db, tmp_path: Path) -> None:
@@ -50,14 +57,16 @@ def test_gold_is_trained_published_and_served_by_triton(airflow_env, db, tmp_pat
     with db.cursor() as cur:
         cur.execute("SELECT version, status, triton_version, exporter_mode FROM model_versions")
         ((version, status, triton_version, exporter_mode),) = cur.fetchall()
-        cur.execute("SELECT status, model_version FROM training_runs")
-        runs = cur.fetchall()
+        cur.execute("SELECT id, status, model_version, manifest_sha256 FROM training_runs")
+        ((run_id, run_status, run_version, manifest_sha256),) = cur.fetchall()
+        cur.execute("SELECT DISTINCT training_run_id FROM training_manifest")
+        manifest_runs = cur.fetchall()
     db.commit()
     assert status == "serving" and triton_version == 1 and exporter_mode in ("modern", "legacy_fallback")
-    assert runs == [("succeeded", version)]
+    assert (run_status, run_version) == ("succeeded", version) and manifest_runs == [(run_id,)]
     served = json.loads((repository / "ner" / "1" / "VERSION.json").read_text())
     assert served["model_version"] == version
+    assert (served["manifest"]["training_run_id"], served["manifest"]["sha256"]) == (run_id, manifest_sha256)
     current = tmp_path / "state" / "bundles" / "current"
-    assert json.loads((current / "onnx" / "VERSION.json").read_text())["model_version"] == version
-    for name in ("model.onnx", "config.pbtxt", "VERSION.json", "exporter_mode.txt"):
-        assert (current / "onnx" / name).is_file()
+    assert read_bundle(current).model_version == version
+    assert current.resolve().name.startswith("run-")

@@ -1,4 +1,5 @@
-"""A nightly run on a real database: skipped without enough gold; trained, gated and bundled with it.
+"""A nightly run on a real database: skipped without enough gold; trained, gated and bundled with it; its
+train step reads the gold stored when the run started, whatever arrived since.
 
 The encoder is cut to one layer and trained for a few steps at max_length 32, uncased, to stay fast.
 """
@@ -11,10 +12,11 @@ from dataclasses import replace
 import pytest
 import torch
 
+from include.bundle import read_bundle
 from include.db import repository as repo
 from include.db.connection import transaction
-from include.bundle import read_bundle
-from include.training.nightly import nightly_training
+from include.training.gold import TrainingRunError, run_gold, select_gold
+from include.training.nightly import nightly_training, start_run, train_run
 from include.training.synthetic import synthetic_gold
 from include.training.train import TrainConfig
 
@@ -23,9 +25,10 @@ TINY = TrainConfig(
 )
 
 
-def seed_gold(db, count: int) -> None:
+def seed_gold(db, count: int, seed: int = 5, first: int = 0) -> None:
+    """`count` annotated records, two per document; `first` numbers them after gold seeded before."""
     with transaction(db):
-        for i, text in enumerate(synthetic_gold(count, seed=5)):
+        for i, text in enumerate(synthetic_gold(count, seed=seed), start=first):
             data = f"doc-{i // 2}".encode()
             doc = repo.add_document(
                 db,
@@ -80,3 +83,55 @@ def test_first_model_is_bundled_and_a_worse_one_is_rejected(db, tmp_path) -> Non
         ("succeeded", first.model_version, "true"),
         ("succeeded", second.model_version, "false"),
     ]
+
+
+def stored_manifest(db, run_id: int) -> tuple[str, list[tuple[int, str]]]:
+    with db.cursor() as cur:
+        cur.execute("SELECT manifest_sha256 FROM training_runs WHERE id = %s", (run_id,))
+        (sha,) = cur.fetchone()
+        cur.execute(
+            """SELECT record_version_id, split FROM training_manifest WHERE training_run_id = %s
+               ORDER BY record_version_id""",
+            (run_id,),
+        )
+        return sha, cur.fetchall()
+
+
+def test_the_train_step_reads_the_manifest_stored_at_start_even_when_gold_arrives(db, tmp_path) -> None:
+    torch.set_num_threads(1)
+    seed_gold(db, 40)
+    started = start_run(db, min_train=8)
+    assert started.status == "running"
+    sha, rows = stored_manifest(db, started.run_id)
+    seed_gold(db, 30, seed=6, first=40)
+    assert select_gold(db).counts["gold"] == 70 and select_gold(db).manifest_sha256 != sha
+
+    outcome = train_run(db, started.run_id, tmp_path / "b", config=replace(TINY, max_steps=2))
+
+    assert outcome.run_id == started.run_id and outcome.promoted
+    manifest = read_bundle(tmp_path / "b").manifest
+    assert (manifest["sha256"], manifest["training_run_id"]) == (sha, started.run_id)
+    assert manifest["counts"]["gold"] == len(rows) == 40
+    assert stored_manifest(db, started.run_id) == (sha, rows)
+    assert run_rows(db) == [(started.run_id, "succeeded", outcome.model_version, "true")]
+    with pytest.raises(TrainingRunError, match=f"training run {started.run_id} is succeeded"):
+        train_run(db, started.run_id, tmp_path / "again", config=TINY)
+
+
+def test_a_skipped_run_is_not_trained_and_a_changed_manifest_is_caught(db, tmp_path) -> None:
+    seed_gold(db, 10)
+    skipped = start_run(db, min_train=20)
+    assert skipped.status == "skipped" and "< min_train 20" in skipped.reason
+    with pytest.raises(TrainingRunError, match=f"training run {skipped.run_id} is skipped"):
+        train_run(db, skipped.run_id, tmp_path / "b", config=TINY)
+    started = start_run(db, min_train=1)
+    assert len(run_gold(db, started.run_id).examples) == 10
+    with transaction(db), db.cursor() as cur:
+        cur.execute(
+            """DELETE FROM training_manifest WHERE training_run_id = %s
+               AND record_version_id = (SELECT min(record_version_id) FROM training_manifest
+                                        WHERE training_run_id = %s)""",
+            (started.run_id, started.run_id),
+        )
+    with pytest.raises(TrainingRunError, match="stored manifest hashes to"):
+        run_gold(db, started.run_id)
