@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from include.bundle import read_bundle
 from include.ner.backends import OnnxRuntimeBackend
-from include.ner.bundle import read_bundle
 from include.ner.client import NerClient
 from tests.helpers.bundle import tiny_bundle
 from webhook_shim.app import create_app

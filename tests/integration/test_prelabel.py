@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from include import prelabel
+from include.bundle import read_bundle
 from include.db.connection import transaction
 from include.ingest import ingest_source
 from include.label_studio import client as ls_client
 from include.label_studio.tasks import build_task
 from include.ner.backends import OnnxRuntimeBackend
-from include.ner.bundle import read_bundle
 from include.ner.client import NerClient
 from include.samples import write_samples
 from tests.helpers.bundle import tiny_bundle

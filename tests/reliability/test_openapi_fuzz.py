@@ -37,8 +37,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from include.bundle import read_bundle
 from include.ner.backends import OnnxRuntimeBackend
-from include.ner.bundle import read_bundle
 from include.ner.client import NerClient
 from tests.conftest import _TABLES
 from tests.helpers.bundle import tiny_bundle
