@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from include.bundle import read_bundle
 from include.ner import metrics
 from include.ner.backends import InferenceBackend, OnnxRuntimeBackend, triton_backend
-from include.ner.bundle import read_bundle
 from include.ner.settings import NerSettings
 from include.ner.tags import tags_to_spans
 from include.ner.tokenizer import BundleTokenizer, Tokens, pad_rows

@@ -11,11 +11,41 @@ from pathlib import Path
 from typing import Any
 
 from include.bundle import Bundle, BundleError, write_bundle
-from include.training.export import export_onnx
+from include.training.export import ExportResult, export_onnx
 
 BundleInfo = Bundle
 
-__all__ = ["BundleError", "BundleInfo", "build_bundle"]
+__all__ = ["BundleError", "BundleInfo", "build_bundle", "bundle_from_export"]
+
+
+def bundle_from_export(
+    model_dir: Path,
+    export: ExportResult,
+    out_dir: Path,
+    *,
+    labels: Sequence[str],
+    model_version: str,
+    base_model: str,
+    manifest: dict[str, Any],
+    metrics: dict[str, Any],
+    extra: dict[str, Any] | None = None,
+    flavour: str = "onnxruntime",
+) -> Bundle:
+    """Write the bundle for an export already made (and scored) from `model_dir`."""
+    return write_bundle(
+        out_dir,
+        onnx_path=export.path,
+        exporter_mode=export.mode,
+        tokenizer_dir=model_dir,
+        labels=labels,
+        model_version=model_version,
+        base_model=base_model,
+        manifest=manifest,
+        metrics=metrics,
+        exporter={"max_abs_diff": export.max_abs_diff, "fallback_reason": export.fallback_reason},
+        extra=extra,
+        flavour=flavour,
+    )
 
 
 def build_bundle(
@@ -35,18 +65,15 @@ def build_bundle(
     if (out_dir / "onnx" / "VERSION.json").exists():
         raise BundleError(f"{out_dir}: already holds a bundle")
     with tempfile.TemporaryDirectory(prefix="onnx-export-") as tmp:
-        result = export_onnx(model_dir, Path(tmp))
-        return write_bundle(
+        return bundle_from_export(
+            model_dir,
+            export_onnx(model_dir, Path(tmp)),
             out_dir,
-            onnx_path=result.path,
-            exporter_mode=result.mode,
-            tokenizer_dir=model_dir,
             labels=labels,
             model_version=model_version,
             base_model=base_model,
             manifest=manifest,
             metrics=metrics,
-            exporter={"max_abs_diff": result.max_abs_diff, "fallback_reason": result.fallback_reason},
             extra=extra,
             flavour=flavour,
         )

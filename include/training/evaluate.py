@@ -10,15 +10,18 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from include.ner.client import NerClient
+from include.ner.settings import NerSettings
 from include.ner.tokenizer import BundleTokenizer
 from include.spans import Span
 from include.training.dataset import LabeledText
+
+SERVING_MAX_LENGTH: int = NerSettings.model_fields["ner_max_length"].default
 
 
 @dataclass
@@ -67,29 +70,48 @@ class TorchBackend:
         return out.logits.float().cpu().numpy()
 
 
+def _stride(max_length: int) -> int:
+    """The serving stride (32 tokens), or less when short windows leave no room for it."""
+    return min(32, max(0, (max_length - 2) // 2))
+
+
 def torch_client(model, tokenizer, max_length: int = 128) -> NerClient:
     """A NerClient over an in-memory model and its transformers fast tokenizer."""
     tags = [model.config.id2label[i] for i in range(model.config.num_labels)]
     bundle_tokenizer = BundleTokenizer.from_tokenizer(tokenizer.backend_tokenizer)
     if tokenizer.pad_token_id is not None:
-        bundle_tokenizer = BundleTokenizer(
-            bundle_tokenizer.tokenizer,
-            bundle_tokenizer.prefix,
-            bundle_tokenizer.suffix,
-            tokenizer.pad_token_id,
-        )
-    return NerClient.for_model(bundle_tokenizer, tags, TorchBackend(model), max_length=max_length)
+        bundle_tokenizer = replace(bundle_tokenizer, pad_id=tokenizer.pad_token_id)
+    backend = TorchBackend(model)
+    return NerClient.for_model(
+        bundle_tokenizer, tags, backend, max_length=max_length, stride=_stride(max_length)
+    )
 
 
-def load_client(path: Path, max_length: int = 128) -> NerClient:
+def onnx_client(
+    onnx_path: Path, tokenizer_dir: Path, tags: Sequence[str], max_length: int = SERVING_MAX_LENGTH
+) -> NerClient:
+    """A NerClient over an exported model.onnx not yet in a bundle (the gate's candidate), as served."""
+    from include.ner.backends import OnnxRuntimeBackend
+
+    return NerClient.for_model(
+        BundleTokenizer.from_dir(tokenizer_dir),
+        tags,
+        OnnxRuntimeBackend(onnx_path),
+        max_length=max_length,
+        stride=_stride(max_length),
+    )
+
+
+def load_client(path: Path, max_length: int = SERVING_MAX_LENGTH) -> NerClient:
     """The client for a bundle folder (its ONNX in ONNX Runtime, as served) or a trained model folder."""
     path = Path(path)
     if (path / "onnx" / "model.onnx").is_file():
+        from include.bundle import read_bundle
         from include.ner.backends import OnnxRuntimeBackend
-        from include.ner.bundle import read_bundle
 
         bundle = read_bundle(path)
-        return NerClient(path, OnnxRuntimeBackend(bundle.model_path), max_length=max_length, warmup=False)
+        backend = OnnxRuntimeBackend(bundle.model_path)
+        return NerClient(path, backend, max_length=max_length, stride=_stride(max_length), warmup=False)
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
     model = AutoModelForTokenClassification.from_pretrained(path)
@@ -143,7 +165,9 @@ def score_client(client: NerClient, examples: Sequence[LabeledText]) -> Metrics:
     return score_spans([e.spans for e in examples], predict_spans(client, examples))
 
 
-def evaluate(model_or_bundle: Path, examples: Sequence[LabeledText], max_length: int = 128) -> Metrics:
+def evaluate(
+    model_or_bundle: Path, examples: Sequence[LabeledText], max_length: int = SERVING_MAX_LENGTH
+) -> Metrics:
     """Scores of a bundle (through its ONNX) or a model folder on examples, e.g. one split of the gold."""
     return score_client(load_client(Path(model_or_bundle), max_length), examples)
 

@@ -13,10 +13,11 @@ from typing import Literal
 
 from include.bundle import Bundle, new_model_version
 from include.db.connection import transaction
-from include.labels import DEFAULT_LABELS
-from include.training.bundle import build_bundle
+from include.labels import DEFAULT_LABELS, bio_tags
+from include.training.bundle import bundle_from_export
 from include.training.dataset import LabeledText
-from include.training.evaluate import evaluate, promotion_gate
+from include.training.evaluate import evaluate, onnx_client, promotion_gate, score_client
+from include.training.export import export_onnx
 from include.training.gold import (
     Connection,
     finish_training_run,
@@ -107,16 +108,19 @@ def train_run(
                 dev_examples=dev or None,
                 init_model_dir=init_model_dir,
             )
-            max_length = (config or TrainConfig()).max_length
-            # The gate: the candidate and the model in service scored on the same held-out gold.
-            new = evaluate(result.model_dir, held_out, max_length) if held_out else None
-            current = evaluate(current_bundle, held_out, max_length) if current_bundle and held_out else None
+            # The gate: the candidate's and the served model's exported ONNX, scored by the serving client
+            # on the same held-out gold.
+            export = export_onnx(result.model_dir, Path(tmp) / "onnx")
+            candidate = onnx_client(export.path, result.model_dir, bio_tags(tuple(labels)))
+            new = score_client(candidate, held_out) if held_out else None
+            current = evaluate(current_bundle, held_out) if current_bundle and held_out else None
             new_f1 = new.f1 if new else 0.0
             promoted, reason = promotion_gate(new_f1, current.f1 if current else None, tolerance)
             if not held_out and current_bundle:
                 promoted, reason = False, "no held-out gold to compare with the model in service"
             metrics = {
                 "split": held_out_name,
+                "scored_by": candidate.backend.name,
                 "new": new.to_dict() if new else None,
                 "current": current.to_dict() if current else None,
                 "gate": reason,
@@ -129,8 +133,9 @@ def train_run(
             model_version = new_model_version(gold.manifest_sha256)
             bundle = None
             if promoted:
-                bundle = build_bundle(
+                bundle = bundle_from_export(
                     result.model_dir,
+                    export,
                     bundle_dir,
                     labels=list(labels),
                     model_version=model_version,

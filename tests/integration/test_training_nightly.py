@@ -73,7 +73,10 @@ def test_first_model_is_bundled_and_a_worse_one_is_rejected(db, tmp_path) -> Non
         db, tmp_path / "b2", current_bundle=info.root, config=replace(TINY, max_steps=1), tolerance=-1.0
     )
     assert not second.promoted and second.bundle is None and not (tmp_path / "b2").exists()
-    assert second.metrics["current"]["f1"] == pytest.approx(first.metrics["new"]["f1"], abs=1e-6)
+    # Like with like: both scored through their exported ONNX by the serving client, so the model in
+    # service scores tonight exactly what it scored as last night's candidate.
+    assert first.metrics["scored_by"] == second.metrics["scored_by"] == "onnxruntime"
+    assert second.metrics["current"] == first.metrics["new"]
     with db.cursor() as cur:
         cur.execute("SELECT version, status, bundle_uri IS NOT NULL FROM model_versions ORDER BY id")
         versions = cur.fetchall()
