@@ -108,6 +108,43 @@ _PRODUCT_BRANDS = (
     "Stratus",
     "Pico",
 )
+_ORG_WORDS = (
+    "Blue Ridge",
+    "Summit",
+    "Harbor",
+    "Eastwood",
+    "Redwood",
+    "Silver Lake",
+    "Granite",
+    "Pinecrest",
+    "Meridian",
+    "Oakfield",
+    "Riverside",
+    "Lakeshore",
+    "Bright Path",
+    "Cedar",
+    "Ironbridge",
+    "Westgate",
+)
+_ORG_SUFFIXES = (
+    "Holdings",
+    "Partners",
+    "Industries",
+    "Systems",
+    "Logistics",
+    "Capital",
+    "Trading",
+    "Foods",
+    "Labs",
+    "Corporation",
+    "Corp.",
+    "Co.",
+    "GmbH",
+    "AG",
+    "S.A.",
+    "Group",
+    "Consulting",
+)
 _SYMBOLS = ("$", "€", "£", "US$", "CHF ", "¥")
 _CODES = ("USD", "EUR", "GBP", "CHF", "CAD", "AUD", "JPY", "SEK")
 
@@ -181,7 +218,11 @@ def person(fake: Faker, rng: random.Random) -> str:
 
 
 def org(fake: Faker, rng: random.Random) -> str:
-    return fake.company()
+    """Faker's companies (Smith LLC, Lee-Moore, Ford, Hale and Cox) and name + suffix ones."""
+    if rng.random() < 0.7:
+        return fake.company()
+    word = rng.choice([*_ORG_WORDS, fake.last_name(), fake.city()])
+    return f"{word} {rng.choice(_ORG_SUFFIXES)}"
 
 
 def email(fake: Faker, rng: random.Random) -> str:
@@ -241,4 +282,25 @@ def street(fake: Faker, rng: random.Random) -> str:
     return fake.street_address()
 
 
-FILLERS: dict[str, Generator] = {"ref": reference, "street": street}
+_TITLES = (
+    "Ledger",
+    "Journal",
+    "Statement",
+    "Payables",
+    "Receivables",
+    "Budget",
+    "Forecast",
+    "Sales",
+    "Expenses",
+    "Inventory",
+    "Payroll",
+    "Treasury",
+)
+
+
+def title(fake: Faker, rng: random.Random) -> str:
+    """An accounting word that heads a sheet or report: Ledger, Budget, Payables."""
+    return rng.choice(_TITLES)
+
+
+FILLERS: dict[str, Generator] = {"ref": reference, "street": street, "title": title}
