@@ -13,7 +13,15 @@ from include.labels import DEFAULT_LABELS
 from include.training.synthetic import synthetic_gold
 from include.training.synthetic_rows import synthetic_row
 
-HELDOUT_CONSTANTS = ("Northwind Holdings", "North America", "Acme Corporation", "Seattle", "Denver", "Anvils")
+HELDOUT_CONSTANTS = (
+    "Northwind Holdings",
+    "North America",
+    "Acme Corporation",
+    "Seattle",
+    "Denver",
+    "Zürich",
+    "Anvils",
+)
 
 
 @pytest.fixture(scope="module")
