@@ -10,7 +10,7 @@ import json
 import re
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 import psycopg2.extensions
 import psycopg2.extras
@@ -18,10 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from include.spans import Span
 
-Connection = psycopg2.extensions.connection
+Connection: TypeAlias = psycopg2.extensions.connection
 DocType = Literal["text", "csv", "xlsx", "pdf", "image", "docx", "html", "unknown"]
 DocStatus = Literal["registered", "extracted", "prelabeled", "failed"]
 VersionSource = Literal["prediction", "annotation", "tombstone"]
+AnnotationState = Literal["submitted", "updated", "skipped", "deleted", "unmatched"]
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -478,7 +479,7 @@ def update_annotation(
     ls_task_id: int,
     record_id: int | None,
     result: list[dict[str, Any]],
-    state: Literal["submitted", "updated", "skipped", "deleted", "unmatched"],
+    state: AnnotationState,
     completed_by: int | None,
     ls_updated_at: datetime | None,
 ) -> None:

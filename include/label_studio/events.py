@@ -252,7 +252,9 @@ def _apply_annotation(
     if version is None:
         out.counts["duplicate"] += 1
         return
-    state = "skipped" if annotation.was_cancelled else ("submitted" if stored.inserted else "updated")
+    state: repo.AnnotationState = (
+        "skipped" if annotation.was_cancelled else ("submitted" if stored.inserted else "updated")
+    )
     repo.update_annotation(
         conn,
         ls_annotation_id=annotation.id,

@@ -12,7 +12,7 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeAlias
 
 import psycopg2.extensions
 import psycopg2.extras
@@ -22,7 +22,7 @@ from include.db.repository import GoldCandidate, latest_human_versions
 from include.spans import Span, span_problems
 from include.training.dataset import LabeledText
 
-Connection = psycopg2.extensions.connection
+Connection: TypeAlias = psycopg2.extensions.connection
 Split = Literal["train", "dev", "test"]
 SPLITS: tuple[Split, ...] = ("train", "dev", "test")
 DEFAULT_RATIOS = (0.8, 0.1, 0.1)
