@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,7 +80,7 @@ class NerClient:
     def for_model(
         cls,
         tokenizer: BundleTokenizer,
-        tags: tuple[str, ...] | list[str],
+        tags: Sequence[str],
         backend: InferenceBackend,
         model_version: str = "",
         batch_size: int = 16,
@@ -206,7 +206,7 @@ class NerClient:
         return pieces
 
     def logits(
-        self, texts: list[str], units: list[tuple[Unit, ...]] | None = None
+        self, texts: list[str], units: Sequence[tuple[Unit, ...] | None] | None = None
     ) -> tuple[list[np.ndarray], list[Tokens]]:
         """Per record: logits [n_tokens, num_tags] over its tokens (specials excluded), and its tokens."""
         encodings = self.tokenizer.encode(texts, units)
@@ -222,13 +222,15 @@ class NerClient:
                 out[p.record][p.keep_start : p.keep_end] = kept
         return out, encodings
 
-    def predict(self, texts: list[str], units: list[tuple[Unit, ...]] | None = None) -> list[list[Span]]:
+    def predict(
+        self, texts: list[str], units: Sequence[tuple[Unit, ...] | None] | None = None
+    ) -> list[list[Span]]:
         """Spans per record, in the order of `texts`; text[start:end] == span.text for every span.
 
         `units` gives each text's word units (a corpus's own tokens); by default `word_units(text)`.
         """
         per_record, encodings = self.logits(texts, units)
-        results = []
+        results: list[list[Span]] = []
         for text, logits, encoding in zip(texts, per_record, encodings, strict=True):
             if len(logits) == 0:
                 results.append([])

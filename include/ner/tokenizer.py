@@ -8,6 +8,7 @@ alike. `tokenizers` is used directly rather than through transformers, whose imp
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,7 +55,7 @@ class BundleTokenizer:
         return cls(tokenizer, prefix, suffix, _pad_id(tokenizer, tokenizer_dir))
 
     def encode(
-        self, texts: list[str], units: list[tuple[Unit, ...]] | list[None] | None = None
+        self, texts: list[str], units: Sequence[tuple[Unit, ...] | None] | None = None
     ) -> list[Tokens]:
         """Tokens of each text over its word units (given, e.g. a corpus's own tokens, or word_units)."""
         unit_lists = [

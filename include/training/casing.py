@@ -10,6 +10,7 @@ standard BERT with the same two inputs (input_ids, attention_mask) and the servi
 from __future__ import annotations
 
 import json
+from typing import cast
 
 import torch
 from tokenizers import Tokenizer
@@ -97,7 +98,7 @@ class CaseFactoredEmbedding(nn.Module):
 
 def factor_embeddings(model: PreTrainedModel, base_vocab: int) -> None:
     """Swap the input embedding for a CaseFactoredEmbedding (exactly, if it was materialised before)."""
-    current = model.get_input_embeddings()
+    current = cast(nn.Embedding, model.get_input_embeddings())
     dim = current.embedding_dim
     word = nn.Embedding(base_vocab, dim, padding_idx=current.padding_idx)
     shape = nn.Embedding(SHAPES, dim)
@@ -118,7 +119,7 @@ def factor_embeddings(model: PreTrainedModel, base_vocab: int) -> None:
 def word_embedding_weight(model: PreTrainedModel) -> torch.Tensor:
     """The per-piece embedding rows (the base rows when factored), e.g. to freeze them."""
     emb = model.get_input_embeddings()
-    return emb.word.weight if isinstance(emb, CaseFactoredEmbedding) else emb.weight
+    return emb.word.weight if isinstance(emb, CaseFactoredEmbedding) else cast(torch.Tensor, emb.weight)
 
 
 def materialise_embeddings(model: PreTrainedModel) -> None:

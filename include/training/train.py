@@ -17,6 +17,7 @@ from transformers import (
     AutoConfig,
     AutoModelForTokenClassification,
     AutoTokenizer,
+    PreTrainedModel,
     PreTrainedTokenizerFast,
     get_linear_schedule_with_warmup,
 )
@@ -83,7 +84,7 @@ def _device(config: TrainConfig) -> torch.device:
 
 def load_for_training(
     labels: Sequence[str], config: TrainConfig, init_model_dir: Path | None = None
-) -> tuple[torch.nn.Module, PreTrainedTokenizerFast]:
+) -> tuple[PreTrainedModel, PreTrainedTokenizerFast]:
     """The model (classifier head for bio_tags(labels)) and tokenizer, cased per config."""
     source = Path(init_model_dir) if init_model_dir else base_model_dir()
     tags = bio_tags(tuple(labels))
@@ -138,7 +139,7 @@ def _dev_metrics(model, tokenizer, dev: Sequence[LabeledText], tags: list[str], 
     return score_client(torch_client(model, tokenizer, max_length), dev)
 
 
-def _optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+def _optimizer(model: PreTrainedModel, config: TrainConfig) -> torch.optim.Optimizer:
     """AdamW without decay on biases/norms/shape rows; word embeddings frozen by default (half the
     parameters: a much cheaper step on CPU, and rare test entities keep their pre-trained vectors)."""
     words = casing.word_embedding_weight(model)
@@ -174,7 +175,8 @@ def train(
     device = _device(config)
     tags = bio_tags(tuple(labels))
     model, tokenizer = load_for_training(labels, config, init_model_dir)
-    model.to(device)
+    # transformers declares PreTrainedModel.to with @wraps(nn.Module.to), which hides the bound signature.
+    model.to(device)  # type: ignore[arg-type]
     tag_index = {t: i for i, t in enumerate(tags)}
     encoded = [encode(tokenizer, e, tag_index, config.max_length) for e in train_examples]
     lost = sum(e.lost_spans for e in encoded)
