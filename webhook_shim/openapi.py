@@ -107,7 +107,7 @@ def event_schemas() -> tuple[dict[str, Any], dict[str, Any]]:
     actions: dict[str, list[str]] = {}
     for action, model in EVENT_MODELS.items():
         actions.setdefault(model.__name__, []).append(action)
-    models = [*{m.__name__: m for m in EVENT_MODELS.values()}.values(), AnyEvent]
+    models: list[type[BaseModel]] = [*{m.__name__: m for m in EVENT_MODELS.values()}.values(), AnyEvent]
     schemas = _schemas(models)
     for name, names in actions.items():
         schemas[name]["properties"]["action"] = {"type": "string", "enum": names}

@@ -49,9 +49,9 @@ def decode_text(data: bytes, filename: str) -> str:
         text = None
     if text is not None and "\x00" not in text:
         return text
-    if (encoding := _utf16_without_bom(data)) is not None:
+    if (utf16 := _utf16_without_bom(data)) is not None:
         try:
-            return data.decode(encoding)
+            return data.decode(utf16)
         except UnicodeDecodeError:
             pass
     best = from_bytes(data, cp_exclusion=list(_UNLIKELY_ENCODINGS)).best()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 from label_studio_sdk import LabelStudio
 
@@ -23,12 +23,14 @@ def ensure_project(
 ) -> int:
     """The id of the project with this title, created with the NER labeling config if missing."""
     config = labeling_config_xml(list(labels))
+    project: Any  # the SDK's pager type leaves its items untyped (SyncPagerExt[Never])
     for project in ls.projects.list():
         if project.title == title:
             return int(project.id)
-    project = ls.projects.create(title=title, label_config=config, description=description)
-    log.info("created Label Studio project %s (%s)", project.id, title)
-    return int(project.id)
+    created = ls.projects.create(title=title, label_config=config, description=description)
+    log.info("created Label Studio project %s (%s)", created.id, title)
+    assert created.id is not None
+    return int(created.id)
 
 
 def ensure_webhook(ls: LabelStudio, project_id: int, url: str, headers: dict[str, str]) -> int:
@@ -63,7 +65,8 @@ def import_tasks(
     started = time.perf_counter()
     for n, chunk in enumerate(chunks(tasks, chunk_size), start=1):
         response = ls.projects.import_tasks(project_id, request=list(chunk), return_task_ids=True)
-        ids.extend(int(i) for i in response.task_ids or [])
+        # `task_ids` is an extra field of the response (return_task_ids=True), not in the SDK's model.
+        ids.extend(int(i) for i in cast(Any, response).task_ids or [])
         rate = len(ids) / max(time.perf_counter() - started, 1e-9)
         log.info("imported chunk %d: %d/%d tasks (%.0f tasks/s)", n, len(ids), len(tasks), rate)
     if len(ids) != len(tasks):

@@ -19,7 +19,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 from include.bundle import read_bundle
 from include.serving.triton_config import (
@@ -41,7 +41,8 @@ STALE_STAGING_S = 3600.0
 class ModelRepository(Protocol):
     """The storage operations publishing needs; `LocalRepository` and `S3Repository` implement them."""
 
-    uri: str
+    @property
+    def uri(self) -> str: ...
 
     def versions(self, model: str) -> list[int]: ...
 
@@ -156,7 +157,9 @@ def open_repository(uri: str | Path, endpoint_url: str | None = None) -> ModelRe
 
 def as_repository(repo: ModelRepository | str | Path) -> ModelRepository:
     """`repo` itself when it is a repository object, else the repository at that path or URI."""
-    return repo if hasattr(repo, "add_version") else open_repository(repo)  # type: ignore[arg-type]
+    if hasattr(repo, "add_version"):
+        return cast(ModelRepository, repo)
+    return open_repository(repo)
 
 
 @dataclass(frozen=True)
