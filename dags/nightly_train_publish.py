@@ -12,6 +12,7 @@ bound the training budget.
 from __future__ import annotations
 
 import logging
+from typing import cast
 
 import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
@@ -60,10 +61,11 @@ def nightly_train_publish() -> None:
     def publish_reload_verify(outcome: dict) -> dict:
         return publish_and_reload(outcome)
 
+    # TaskFlow calls return XComArgs; each task receives the pulled dict at run time.
     run = start_run()
-    outcome = train_evaluate_export(run)
-    gold_ready(run) >> outcome
-    promoted(outcome) >> publish_reload_verify(outcome)
+    outcome = train_evaluate_export(cast(dict, run))
+    gold_ready(cast(dict, run)) >> outcome
+    promoted(cast(dict, outcome)) >> publish_reload_verify(cast(dict, outcome))
 
 
 nightly_train_publish()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import cast
 
 import pendulum
 from airflow.sdk import Param, dag, task
@@ -91,7 +92,8 @@ def prelabel_batch() -> None:
 
     discover >> engine() >> [spark_tables, extract]
     spark_tables >> extract >> infer >> import_tasks
-    summary(extract.output, infer.output, import_tasks.output)
+    # Operator outputs are XComArgs; summary receives the pulled values at run time.
+    summary(cast(list, extract.output), cast(dict, infer.output), cast(dict, import_tasks.output))
 
 
 prelabel_batch()

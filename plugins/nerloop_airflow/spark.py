@@ -45,7 +45,8 @@ class SparkTablesOperator(SparkSubmitOperator):
         self.source = source
         self.output_root = output_root or settings.spark_output_root
 
-    def execute(self, context: Any) -> dict[str, Any]:
+    # The base returns None; this one also returns the job's counts, which Airflow pushes to XCom.
+    def execute(self, context: Any) -> dict[str, Any]:  # type: ignore[override]
         from include.extract.parquet_records import ParquetRecords
 
         output = run_output_uri(self.output_root, context["run_id"])
