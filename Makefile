@@ -25,11 +25,13 @@ demo: venv ls-venv
 
 test: venv
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: venv
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 
 db-up: venv
 	$(PY) -m include.cli db up
