@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export LS_VENV
 
-.PHONY: venv ls-venv demo test lint db-up down status clean bench-webhook bench-prelabel bench-ls-import bench-train bench-triton-protocols bench-spark lineage
+.PHONY: venv ls-venv demo test lint db-up down status clean bench-webhook bench-prelabel bench-ls-import bench-train bench-bootstrap bench-triton-protocols bench-spark lineage
 
 venv:
 	@bash scripts/setup_venv.sh $(VENV)
@@ -56,6 +56,11 @@ bench-ls-import: venv ls-venv
 
 bench-train: venv
 	$(PY) bench/train_quality.py --fractions 0.25 0.5 1 --lr 1e-4 --epochs 3 --freeze-embeddings
+
+# Builds a bootstrap bundle in $(STATE_DIR)/bench-bootstrap (kept), then scores it on generated held-out documents.
+bench-bootstrap: venv
+	@[ -f $(STATE_DIR)/bench-bootstrap/onnx/VERSION.json ] || $(PY) -m include.training.bootstrap --out $(STATE_DIR)/bench-bootstrap
+	$(PY) bench/bootstrap_quality.py --bundle $(STATE_DIR)/bench-bootstrap
 
 bench-triton-protocols: venv
 	$(PY) bench/triton_protocols.py --rows 600

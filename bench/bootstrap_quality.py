@@ -18,9 +18,9 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
+from include.bundle import read_bundle
 from include.heldout import HELDOUT_INVOICES, HELDOUT_SEEDS, GoldRecord, column_name_ranges, heldout_gold
 from include.ner.backends import OnnxRuntimeBackend
-from include.ner.bundle import read_bundle
 from include.ner.client import NerClient
 from include.spans import Span
 from include.training.evaluate import Metrics, score_spans

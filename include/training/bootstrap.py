@@ -22,8 +22,9 @@ from pathlib import Path
 
 import torch
 
+from include.bundle import Bundle, BundleError
 from include.labels import DEFAULT_LABELS
-from include.training.bundle import BundleError, BundleInfo, build_bundle
+from include.training.bundle import build_bundle
 from include.training.dataset import WNUT17_FILES, WNUT17_TO_PROJECT, load_wnut17
 from include.training.evaluate import evaluate
 from include.training.sources import BASE_MODEL_NAME, wnut17_dir
@@ -66,7 +67,7 @@ def _manifest(plan: BootstrapPlan, counts: dict[str, int]) -> dict:
     return {"sha256": digest, "counts": counts, "sources": sources}
 
 
-def build_bootstrap(out_dir: Path, plan: BootstrapPlan | None = None) -> BundleInfo:
+def build_bootstrap(out_dir: Path, plan: BootstrapPlan | None = None) -> Bundle:
     """Train version 0 and write its bundle to out_dir (which must not hold a bundle yet)."""
     plan = plan or BootstrapPlan()
     if (Path(out_dir) / "onnx" / "VERSION.json").exists():

@@ -1,7 +1,4 @@
-"""A bundle from a trained model folder: export it to ONNX (parity-checked), then `include.bundle` writes it.
-
-`BundleError` and `BundleInfo` (= `include.bundle.Bundle`) are re-exported for include/training/bootstrap.py.
-"""
+"""A bundle from a trained model folder: export to ONNX (parity-checked), then `include.bundle` writes it."""
 
 from __future__ import annotations
 
@@ -13,9 +10,7 @@ from typing import Any
 from include.bundle import Bundle, BundleError, write_bundle
 from include.training.export import ExportResult, export_onnx
 
-BundleInfo = Bundle
-
-__all__ = ["BundleError", "BundleInfo", "build_bundle", "bundle_from_export"]
+__all__ = ["build_bundle", "bundle_from_export"]
 
 
 def bundle_from_export(
