@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import random
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -22,7 +23,7 @@ from pathlib import Path
 import torch
 
 from include.training.dataset import WNUT17_LABELS, load_wnut17
-from include.training.evaluate import evaluate
+from include.training.evaluate import load_client, score_client
 from include.training.train import TrainConfig, train
 
 
@@ -47,7 +48,12 @@ def run(fraction: float, case: bool, args: argparse.Namespace, work: Path) -> di
     began = time.monotonic()
     result = train(train_set, work / f"m-{fraction}-{case}", WNUT17_LABELS, config, dev_examples=dev)
     train_s = time.monotonic() - began
-    metrics = evaluate(result.model_dir, test)
+    client = load_client(result.model_dir)
+    metrics = score_client(client, test)
+    client.constrained = False
+    argmax = score_client(client, test)
+    if args.keep:
+        shutil.copytree(result.model_dir, args.keep / result.model_dir.name, dirs_exist_ok=True)
     return {
         "fraction": fraction,
         "train_texts": len(train_set),
@@ -58,6 +64,7 @@ def run(fraction: float, case: bool, args: argparse.Namespace, work: Path) -> di
         "test_f1": round(metrics.f1, 4),
         "test_precision": round(metrics.precision, 4),
         "test_recall": round(metrics.recall, 4),
+        "test_f1_argmax_decode": round(argmax.f1, 4),
         "per_label_f1": {k: round(v.f1, 3) for k, v in metrics.per_label.items()},
         "best_dev_f1": result.best_dev_f1 and round(result.best_dev_f1, 4),
         "epochs_run": result.epochs_run,
@@ -83,6 +90,7 @@ def main() -> None:
         "--freeze-embeddings", action=argparse.BooleanOptionalAction, default=False, help="freeze word rows"
     )
     parser.add_argument("--o-weight", type=float, default=1.0, help="loss weight of the O tag")
+    parser.add_argument("--keep", type=Path, default=None, help="copy the trained models into this folder")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -96,6 +104,7 @@ def main() -> None:
             rows.append(run(fraction, case, args, Path(tmp)))
             print(json.dumps(rows[-1]), flush=True)
     columns = ("fraction", "train_texts", "case_features", "test_f1", "test_precision", "test_recall")
+    columns += ("test_f1_argmax_decode",)
     columns += ("epochs_run", "train_seconds")
     print("\n" + " ".join(f"{c:>14}" for c in columns))
     for r in rows:

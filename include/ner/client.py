@@ -18,7 +18,7 @@ from include.bundle import read_bundle
 from include.ner import metrics
 from include.ner.backends import InferenceBackend, OnnxRuntimeBackend, triton_backend
 from include.ner.settings import NerSettings
-from include.ner.tags import tags_to_spans
+from include.ner.tags import constrained_tag_ids, tags_to_spans
 from include.ner.tokenizer import BundleTokenizer, Tokens, pad_rows
 from include.ner.windows import batches, split_windows
 from include.ner.words import Unit
@@ -107,6 +107,7 @@ class NerClient:
                 f"batch_size must be 1..{MAX_BATCH_SIZE} (the served max_batch_size), got {batch_size}"
             )
         self._tags = tuple(tags)
+        self.constrained = True
         self._model_version = model_version
         self.backend = backend
         self.batch_size = batch_size
@@ -236,7 +237,10 @@ class NerClient:
                 results.append([])
                 continue
             probs = softmax(logits)
-            tag_ids = probs.argmax(axis=-1)
+            if self.constrained:
+                tag_ids = constrained_tag_ids(probs, encoding.word_ids, self.tags)
+            else:
+                tag_ids = probs.argmax(axis=-1)
             results.append(
                 tags_to_spans(text, encoding.offsets, tag_ids, probs, self.tags, encoding.word_ids)
             )

@@ -70,7 +70,7 @@ def _close(text: str, span: _Open | None, out: list[Span]) -> None:
 def tags_to_spans(
     text: str,
     offsets: Sequence[tuple[int, int]],
-    tag_ids: Sequence[int],
+    tag_ids: Sequence[int] | np.ndarray,
     probs: np.ndarray,
     tags: Sequence[str],
     word_ids: Sequence[int | None] | None = None,
@@ -108,3 +108,45 @@ def task_score(spans: Sequence[Span]) -> float:
     shaky predictions come before empty ones.
     """
     return min((s.score for s in spans if s.score is not None), default=1.0)
+
+
+def allowed_transitions(tags: Sequence[str]) -> np.ndarray:
+    """allowed[prev, next]: I-X may only follow B-X or I-X; every other move is allowed."""
+    n = len(tags)
+    allowed = np.ones((n, n), dtype=bool)
+    for j, tag in enumerate(tags):
+        prefix, _, label = tag.partition("-")
+        if prefix == "I":
+            allowed[:, j] = [t in (f"B-{label}", f"I-{label}") for t in tags]
+    return allowed
+
+
+def constrained_tag_ids(probs: np.ndarray, word_ids: Sequence[int | None], tags: Sequence[str]) -> np.ndarray:
+    """Per token tag ids where each word's first token takes the most probable *valid* BIO sequence over
+    the words (Viterbi on log-probabilities, no I-X after O or another label, none at the start); other
+    tokens keep their argmax (they do not choose tags: a word takes its first piece's)."""
+    tag_ids = probs.argmax(axis=-1)
+    firsts: list[int] = []
+    last: int | None = None
+    for i, word in enumerate(word_ids):
+        if word is not None and word != last:
+            firsts.append(i)
+        last = word if word is not None else last
+    if not firsts:
+        return tag_ids
+    allowed = allowed_transitions(tags)
+    penalty = np.where(allowed, 0.0, -np.inf)
+    start_ok = np.array([not t.startswith("I-") for t in tags])
+    log_p = np.log(np.clip(probs[firsts], 1e-12, 1.0))
+    score = np.where(start_ok, log_p[0], -np.inf)
+    back = np.zeros((len(firsts), len(tags)), dtype=np.int64)
+    for k in range(1, len(firsts)):
+        candidates = score[:, None] + penalty
+        back[k] = candidates.argmax(axis=0)
+        score = candidates.max(axis=0) + log_p[k]
+    best = [int(score.argmax())]
+    for k in range(len(firsts) - 1, 0, -1):
+        best.append(int(back[k][best[-1]]))
+    tag_ids = tag_ids.copy()
+    tag_ids[firsts] = best[::-1]
+    return tag_ids

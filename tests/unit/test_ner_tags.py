@@ -144,3 +144,29 @@ def test_every_span_is_an_exact_trimmed_slice_of_the_text(text: str, seed: int, 
         assert span.start >= previous_end, "spans are ordered and never overlap"
         assert 0.0 <= span.score <= 1.0
         previous_end = span.end
+
+
+def test_constrained_decode_never_opens_with_i_and_keeps_valid_argmax() -> None:
+    from include.ner.tags import constrained_tag_ids
+
+    # Words: Ann | Lee | paid. Argmax says O I-PER I-PER (invalid); B-PER is close on the first word.
+    probs = np.array(
+        [
+            [0.50, 0.45, 0.01, 0.01, 0.01, 0.01, 0.01],
+            [0.05, 0.05, 0.80, 0.05, 0.03, 0.01, 0.01],
+            [0.90, 0.02, 0.02, 0.02, 0.02, 0.01, 0.01],
+        ],
+        dtype=np.float32,
+    )
+    assert list(constrained_tag_ids(probs, [0, 1, 2], TAGS)) == [B_PER, I_PER, OUT]
+    valid = one_hot([B_ORG, I_ORG, OUT, B_LOC])
+    assert list(constrained_tag_ids(valid, [0, 1, 2, 3], TAGS)) == [B_ORG, I_ORG, OUT, B_LOC]
+
+
+def test_constrained_decode_chooses_per_word_and_leaves_inner_pieces() -> None:
+    from include.ner.tags import constrained_tag_ids
+
+    # Tokens: [Wash, ##ington] [Post]; the inner piece's own argmax does not matter.
+    tag_ids = constrained_tag_ids(one_hot([I_ORG, B_PER, I_ORG]), [0, 0, 1], TAGS)
+    assert tag_ids[0] in (B_ORG, OUT) and tag_ids[0] != I_ORG and tag_ids[1] == B_PER
+    assert list(constrained_tag_ids(one_hot([]).reshape(0, len(TAGS)), [], TAGS)) == []
