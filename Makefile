@@ -55,7 +55,7 @@ bench-ls-import: venv ls-venv
 	$(PY) bench/ls_import.py --tasks 1000
 
 bench-train: venv
-	$(PY) bench/train_quality.py --fractions 0.25 0.5 1 --lr 1e-4 --epochs 3 --freeze-embeddings
+	$(PY) bench/train_quality.py --fractions 0.25 0.5 1 --lr 1e-4 --epochs 6 --patience 2 --freeze-embeddings
 
 # Builds a bootstrap bundle in $(STATE_DIR)/bench-bootstrap (kept), then scores it on generated held-out documents.
 bench-bootstrap: venv

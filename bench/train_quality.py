@@ -97,7 +97,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     rows = []
     with tempfile.TemporaryDirectory(prefix="train-quality-") as tmp:
-        plan = [(f, not args.no_case) for f in sorted(args.fractions)]
+        plan = [(f, not args.no_case) for f in sorted(args.fractions, reverse=True)]
         if args.compare_case:
             plan.append((1.0, args.no_case))
         for fraction, case in plan:
