@@ -20,7 +20,7 @@ _UNIT = re.compile(
       (?:https?://|www\.)\S+?(?=[.,;:!?)\]}"'>]*(?:\s|$))   # URL, trailing punctuation left off
     | [\w.+-]+@\w[\w-]*(?:\.[\w-]+)+                       # email
     | [@#]\w+                                             # @mention, #tag
-    | (?:[^\W\d_]\.){2,}                                  # abbreviation with dots: U.S., e.g.
+    | (?:[^\W\d_]\.){2,}(?![^\W\d_])                     # abbreviation with dots: U.S., e.g.
     | \w+(?:[^\w\s]+\w+)*                                 # word or number, inner punctuation kept
     | [^\w\s]                                             # one punctuation mark
     """,

@@ -22,6 +22,7 @@ def units(text: str, cuts: list[int] | None = None) -> list[str]:
         ("on 03/25/2016 at 12:30", ["on", "03/25/2016", "at", "12:30"]),
         ("AT&T don't INV-2024001", ["AT&T", "don't", "INV-2024001"]),
         ("the U.S. team", ["the", "U.S.", "team"]),
+        ("U.S.A and e.g.", ["U.S.A", "and", "e.g."]),
         ("Name: Ann | City: Oslo", ["Name", ":", "Ann", "|", "City", ":", "Oslo"]),
         ("", []),
     ],
