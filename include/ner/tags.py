@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -63,8 +64,11 @@ def _close(text: str, span: _Open | None, out: list[Span]) -> None:
         end -= 1
     if start >= end:
         return
-    score = float(np.clip(np.mean(span.probs), 0.0, 1.0))
-    out.append(Span(start=start, end=end, label=span.label, text=text[start:end], score=score))
+    score = min(1.0, max(0.0, sum(span.probs) / len(span.probs)))
+    # Valid by construction (start < end, text is the slice, score in [0, 1]): no validation needed.
+    out.append(
+        Span.model_construct(start=start, end=end, label=span.label, text=text[start:end], score=score)
+    )
 
 
 def tags_to_spans(
@@ -87,10 +91,13 @@ def tags_to_spans(
         word_ids = _word_ids_from_offsets(text, offsets)
     spans: list[Span] = []
     current: _Open | None = None
-    for first, start, end in _words(offsets, word_ids):
-        tag = tags[int(tag_ids[first])]
-        prob = float(probs[first][int(tag_ids[first])])
-        prefix, _, label = tag.partition("-")
+    words = _words(offsets, word_ids)
+    firsts = [w[0] for w in words]
+    chosen = np.asarray(tag_ids, dtype=np.int64)[firsts]
+    chosen_probs = np.asarray(probs)[firsts, chosen].tolist() if firsts else []
+    parts = [tag.partition("-") for tag in tags]
+    for (_, start, end), tag_id, prob in zip(words, chosen.tolist(), chosen_probs, strict=True):
+        prefix, _, label = parts[tag_id]
         if prefix == "I" and current is not None and current.label == label:
             current.end = end
             current.probs.append(prob)
@@ -110,7 +117,8 @@ def task_score(spans: Sequence[Span]) -> float:
     return min((s.score for s in spans if s.score is not None), default=1.0)
 
 
-def allowed_transitions(tags: Sequence[str]) -> np.ndarray:
+@functools.lru_cache(maxsize=8)
+def allowed_transitions(tags: tuple[str, ...]) -> np.ndarray:
     """allowed[prev, next]: I-X may only follow B-X or I-X; every other move is allowed."""
     n = len(tags)
     allowed = np.ones((n, n), dtype=bool)
@@ -121,22 +129,33 @@ def allowed_transitions(tags: Sequence[str]) -> np.ndarray:
     return allowed
 
 
-def constrained_tag_ids(probs: np.ndarray, word_ids: Sequence[int | None], tags: Sequence[str]) -> np.ndarray:
-    """Per token tag ids where each word's first token takes the most probable *valid* BIO sequence over
-    the words (Viterbi on log-probabilities, no I-X after O or another label, none at the start); other
-    tokens keep their argmax (they do not choose tags: a word takes its first piece's)."""
-    tag_ids = probs.argmax(axis=-1)
+def _first_pieces(word_ids: Sequence[int | None]) -> list[int]:
     firsts: list[int] = []
     last: int | None = None
     for i, word in enumerate(word_ids):
         if word is not None and word != last:
             firsts.append(i)
         last = word if word is not None else last
+    return firsts
+
+
+def constrained_tag_ids(probs: np.ndarray, word_ids: Sequence[int | None], tags: Sequence[str]) -> np.ndarray:
+    """Per token tag ids where each word's first token takes the most probable *valid* BIO sequence over
+    the words (Viterbi on log-probabilities, no I-X after O or another label, none at the start); other
+    tokens keep their argmax (they do not choose tags: a word takes its first piece's).
+
+    When the argmax sequence is already valid it is the constrained optimum too, and is returned as is.
+    """
+    tag_ids = probs.argmax(axis=-1)
+    firsts = _first_pieces(word_ids)
     if not firsts:
         return tag_ids
-    allowed = allowed_transitions(tags)
-    penalty = np.where(allowed, 0.0, -np.inf)
+    allowed = allowed_transitions(tuple(tags))
+    chosen = tag_ids[firsts]
     start_ok = np.array([not t.startswith("I-") for t in tags])
+    if start_ok[chosen[0]] and allowed[chosen[:-1], chosen[1:]].all():
+        return tag_ids
+    penalty = np.where(allowed, 0.0, -np.inf)
     log_p = np.log(np.clip(probs[firsts], 1e-12, 1.0))
     score = np.where(start_ok, log_p[0], -np.inf)
     back = np.zeros((len(firsts), len(tags)), dtype=np.int64)
