@@ -118,13 +118,6 @@ def load_client(path: Path, max_length: int = SERVING_MAX_LENGTH) -> NerClient:
     return torch_client(model, AutoTokenizer.from_pretrained(path), max_length)
 
 
-def onnx_predictor(path: Path, threads: int = 0):
-    """(input_ids, attention_mask) → logits of an ONNX file, on the serving session builder."""
-    from include.ner.backends import OnnxRuntimeBackend
-
-    return OnnxRuntimeBackend(path, threads).infer
-
-
 def predict_spans(client: NerClient, examples: Sequence[LabeledText]) -> list[list[Span]]:
     """Predicted spans per example, on the example's own units when it has them."""
     units = [e.units for e in examples]
