@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from include.bundle import read_bundle
+from include.bundle import Bundle, read_bundle
 from include.ner import metrics
 from include.ner.backends import InferenceBackend, OnnxRuntimeBackend, triton_backend
 from include.ner.settings import NerSettings
@@ -56,14 +56,15 @@ class NerClient:
 
     def __init__(
         self,
-        bundle_dir: Path,
+        bundle_dir: Path | Bundle,
         backend: InferenceBackend,
         batch_size: int = 16,
         max_length: int = 256,
         stride: int = 32,
         warmup: bool = True,
     ) -> None:
-        bundle = read_bundle(bundle_dir)
+        # A Bundle already read (and its files hashed) is not read again.
+        bundle = bundle_dir if isinstance(bundle_dir, Bundle) else read_bundle(bundle_dir)
         self._setup(
             BundleTokenizer.from_dir(bundle.tokenizer_dir),
             bundle.tags,
@@ -132,7 +133,7 @@ class NerClient:
         settings = settings or NerSettings()
         if settings.ner_bundle_dir is None:
             raise ValueError("NER_BUNDLE_DIR is not set: point it to a bundle folder (onnx/, tokenizer/)")
-        bundle_dir = settings.ner_bundle_dir
+        bundle = read_bundle(settings.ner_bundle_dir)
         backend: InferenceBackend
         if settings.ner_backend == "triton":
             grpc = settings.triton_protocol == "grpc"
@@ -147,9 +148,9 @@ class NerClient:
                 concurrency=settings.triton_concurrency,
             )
         else:
-            backend = OnnxRuntimeBackend(read_bundle(bundle_dir).model_path, settings.ner_intra_op_threads)
+            backend = OnnxRuntimeBackend(bundle.model_path, settings.ner_intra_op_threads)
         return cls(
-            bundle_dir,
+            bundle,
             backend,
             batch_size=settings.ner_batch_size,
             max_length=settings.ner_max_length,

@@ -111,7 +111,7 @@ def load_client(path: Path, max_length: int = SERVING_MAX_LENGTH) -> NerClient:
 
         bundle = read_bundle(path)
         backend = OnnxRuntimeBackend(bundle.model_path)
-        return NerClient(path, backend, max_length=max_length, stride=_stride(max_length), warmup=False)
+        return NerClient(bundle, backend, max_length=max_length, stride=_stride(max_length), warmup=False)
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
     model = AutoModelForTokenClassification.from_pretrained(path)
