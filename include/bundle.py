@@ -5,6 +5,11 @@ A bundle is a folder::
     onnx/model.onnx  onnx/config.pbtxt  onnx/VERSION.json  onnx/exporter_mode.txt
     tokenizer/tokenizer.json  tokenizer/tokenizer_config.json  (+ vocab.txt, special_tokens_map.json)
     labels.json
+    (optional) onnx/model.int8.onnx: the int8 flavour, described by VERSION.json's `int8` block
+
+The int8 flavour is served only where its gate passed (VERSION.json `int8.gate.passed`; see
+include/training/quantize.py): the block names its file (hashed in `files` like every other), the
+quantization settings and the gate's figures or the reason it failed.
 
 VERSION.json names the model version, its labels and tags, the data it learned from, and the sha256 of every
 other file (`files`). Bundles live under one root (`<state_dir>/bundles`): one `run-YYYYmmddTHHMMSS` folder
@@ -29,6 +34,8 @@ from typing import Any
 from include.labels import bio_tags
 
 MODEL = "onnx/model.onnx"
+MODEL_INT8 = "onnx/model.int8.onnx"
+PRECISIONS = ("fp32", "int8")
 CONFIG = "onnx/config.pbtxt"
 VERSION = "onnx/VERSION.json"
 EXPORTER_MODE = "onnx/exporter_mode.txt"
@@ -101,6 +108,32 @@ class Bundle:
     def onnx_path(self) -> Path:
         """The same file as `model_path` (the name evaluation uses)."""
         return self.model_path
+
+    @property
+    def int8(self) -> dict[str, Any] | None:
+        """VERSION.json's `int8` block (file, quantization, gate), or None when the bundle has none."""
+        block = self.version.get("int8")
+        return dict(block) if block else None
+
+    @property
+    def int8_path(self) -> Path | None:
+        """The int8 model file when the bundle carries one (whatever its gate said), else None."""
+        block = self.int8
+        return self.root / MODEL_INT8 if block and block.get("file") else None
+
+    @property
+    def int8_gate_passed(self) -> bool:
+        """True only when the bundle has an int8 file and its gate passed on the run's held-out split."""
+        block = self.int8
+        return bool(self.int8_path and block and block["gate"].get("passed") is True)
+
+    def flavour_path(self, precision: str) -> Path:
+        """The model file of `precision` ("fp32": model.onnx; "int8": model.int8.onnx, when present)."""
+        if precision == "fp32":
+            return self.model_path
+        if precision == "int8" and self.int8_path is not None:
+            return self.int8_path
+        raise BundleError(f"{self.root}: no {precision!r} flavour (precisions: {PRECISIONS})")
 
     @property
     def config_path(self) -> Path:
@@ -214,11 +247,15 @@ def write_bundle(
     extra: dict[str, Any] | None = None,
     flavour: str = "onnxruntime",
     max_batch_size: int = 16,
+    int8_onnx_path: Path | None = None,
+    int8: dict[str, Any] | None = None,
 ) -> Bundle:
     """Write a bundle from an exported model.onnx and a tokenizer folder, and return it read back strictly.
 
     The folder is assembled beside `out_dir` and renamed into place, so `out_dir` holds a whole bundle or
     nothing. `manifest` is {"sha256": ..., "counts": {...}} plus anything worth keeping (sources, run id).
+    `int8` ({"quantization": ..., "gate": {"passed": ..., "reason": ...}}) becomes VERSION.json's `int8`
+    block; `int8_onnx_path`, when given, is copied to onnx/model.int8.onnx and hashed like the rest.
     """
     from include.serving.triton_config import build_config
 
@@ -238,6 +275,10 @@ def write_bundle(
         (staging / "onnx").mkdir()
         (staging / TOKENIZER).mkdir()
         shutil.copyfile(onnx_path, staging / MODEL)
+        if int8_onnx_path is not None:
+            if not int8 or "gate" not in int8:
+                raise BundleError(f"{int8_onnx_path}: an int8 model needs its quantization and gate record")
+            shutil.copyfile(int8_onnx_path, staging / MODEL_INT8)
         for name in names:
             shutil.copyfile(tokenizer_dir / name, staging / TOKENIZER / name)
         (staging / LABELS).write_text(json.dumps({"labels": list(labels), "tags": tags}, indent=2) + "\n")
@@ -252,6 +293,9 @@ def write_bundle(
             )
         )
         hashed = [MODEL, CONFIG, EXPORTER_MODE, LABELS, *(f"{TOKENIZER}/{name}" for name in names)]
+        if int8_onnx_path is not None:
+            hashed.append(MODEL_INT8)
+        int8_block = {**(int8 or {}), "file": MODEL_INT8 if int8_onnx_path is not None else None}
         version = {
             "model_version": model_version,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -264,6 +308,8 @@ def write_bundle(
             "tags": tags,
             "files": {name: sha256_file(staging / name) for name in hashed},
             "code_revision": code_revision(),
+            "precision": "fp32",
+            **({"int8": int8_block} if int8 or int8_onnx_path is not None else {}),
             **(extra or {}),
         }
         (staging / VERSION).write_text(json.dumps(version, indent=2, default=str) + "\n")
@@ -320,9 +366,24 @@ def _check_hashes(root: Path, files: Any) -> None:
             raise BundleError(f"{path}: sha256 differs from VERSION.json (the file was changed)")
 
 
+def _check_int8(root: Path, version: dict[str, Any]) -> None:
+    """An `int8` block names model.int8.onnx (or no file), carries its gate, and its file is hashed."""
+    block = version.get("int8")
+    if block is None:
+        return
+    version_path = root / VERSION
+    if not isinstance(block, dict) or not isinstance(block.get("gate"), dict):
+        raise BundleError(f"{version_path}: 'int8' needs a 'gate' record")
+    if block.get("file") not in (None, MODEL_INT8):
+        raise BundleError(f"{version_path}: int8 file {block.get('file')!r} (expected {MODEL_INT8!r})")
+    if block.get("file") and MODEL_INT8 not in version["files"]:
+        raise BundleError(f"{version_path}: no sha256 for ['{MODEL_INT8}']")
+
+
 def read_bundle(root: Path) -> Bundle:
     """The bundle at `root`, checked: every file present, VERSION.json complete, labels.json, tags,
-    exporter_mode.txt and config.pbtxt consistent with it, and every file's sha256 as VERSION.json says."""
+    exporter_mode.txt and config.pbtxt consistent with it, and every file's sha256 as VERSION.json says
+    (the int8 flavour's too, when the bundle has one)."""
     root = Path(root)
     if not root.is_dir():
         raise BundleError(f"{root}: bundle folder not found")
@@ -349,6 +410,7 @@ def read_bundle(root: Path) -> Bundle:
     if version["tags"] != bio_tags(tuple(version["labels"])):
         raise BundleError(f"{version_path}: tags are not the BIO tags of its labels")
     _check_hashes(root, version["files"])
+    _check_int8(root, version)
     bundle = Bundle(root, version)
     _check_config(bundle)
     return bundle

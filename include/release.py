@@ -10,6 +10,7 @@ from pathlib import Path
 from include.bundle import BundleLayout, read_bundle
 from include.db import repository as repo
 from include.db.connection import transaction
+from include.ner.precision import triton_model_name
 from include.serving.reload import reload_and_verify
 from include.serving.repository import publish_bundle
 from include.serving.triton_config import Flavour
@@ -28,6 +29,7 @@ class Release:
     triton_version: int
     served_by: str
     current_link: str
+    int8_triton_version: int | None = None
 
 
 def release_bundle(
@@ -47,10 +49,16 @@ def release_bundle(
     BundleError naming the file before anything is published. When the new version fails to load or
     verify, Triton rolls back to the version it served and the model version is marked failed.
     `flavour` None publishes the bundle's config.pbtxt as it is; "python" (the default, as for the
-    tritonserver of the nvidia-pytriton wheel) runs it in the python backend.
+    tritonserver of the nvidia-pytriton wheel) runs it in the python backend. A bundle whose int8 flavour
+    passed its gate also publishes that flavour as `<model>_int8` (reloaded and verified the same way), so
+    clients with NER_PRECISION=auto on CPU find it.
     """
     bundle = read_bundle(bundle_dir)
     published = publish_bundle(bundle_dir, model_repository, model, flavour, keep)
+    int8 = None
+    if bundle.int8_gate_passed:
+        int8_model = triton_model_name(model, "int8")
+        int8 = publish_bundle(bundle_dir, model_repository, int8_model, flavour, keep, precision="int8")
     with transaction(conn):
         repo.set_model_version_status(
             conn,
@@ -63,6 +71,10 @@ def release_bundle(
     if triton_url:
         try:
             reload_and_verify(triton_url, model_repository, model, published.version, PROBE_TEXTS, bundle_dir)
+            if int8 is not None:
+                reload_and_verify(
+                    triton_url, model_repository, int8.model, int8.version, PROBE_TEXTS, bundle_dir, "int8"
+                )
         except Exception:
             with transaction(conn):
                 repo.set_model_version_status(conn, bundle.model_version, "failed")
@@ -72,4 +84,6 @@ def release_bundle(
     with transaction(conn):
         repo.set_model_version_status(conn, bundle.model_version, "serving")
     log.info("%s serves via %s; %s → %s", bundle.model_version, served_by, link, bundle_dir)
-    return Release(bundle.model_version, published.version, served_by, str(link))
+    return Release(
+        bundle.model_version, published.version, served_by, str(link), int8.version if int8 else None
+    )

@@ -17,6 +17,7 @@ import numpy as np
 from include.bundle import Bundle, read_bundle
 from include.ner import metrics
 from include.ner.backends import InferenceBackend, OnnxRuntimeBackend, triton_backend
+from include.ner.precision import Precision, choose_precision, triton_model_name
 from include.ner.settings import NerSettings
 from include.ner.tags import constrained_tag_ids, tags_to_spans
 from include.ner.tokenizer import BundleTokenizer, Tokens, pad_rows
@@ -62,7 +63,9 @@ class NerClient:
         max_length: int = 256,
         stride: int = 32,
         warmup: bool = True,
+        precision: Precision = "fp32",
     ) -> None:
+        """`precision` names the bundle flavour `backend` runs (reported; the backend already holds it)."""
         # A Bundle already read (and its files hashed) is not read again.
         bundle = bundle_dir if isinstance(bundle_dir, Bundle) else read_bundle(bundle_dir)
         self._setup(
@@ -74,6 +77,7 @@ class NerClient:
             max_length,
             stride,
         )
+        self.precision: Precision = precision
         if warmup:
             self.predict(["Warm up the model."])
 
@@ -108,6 +112,7 @@ class NerClient:
                 f"batch_size must be 1..{MAX_BATCH_SIZE} (the served max_batch_size), got {batch_size}"
             )
         self._tags = tuple(tags)
+        self.precision = "fp32"  # for_model clients; __init__ sets the bundle flavour it runs
         self.constrained = True
         self._model_version = model_version
         self.backend = backend
@@ -129,18 +134,23 @@ class NerClient:
 
     @classmethod
     def from_settings(cls, settings: NerSettings | None = None) -> NerClient:
-        """A client with the backend NER_BACKEND names, on the bundle NER_BUNDLE_DIR points to."""
+        """A client with the backend NER_BACKEND names, on the bundle NER_BUNDLE_DIR points to, in the
+        flavour NER_PRECISION and the bundle's int8 gate choose (include/ner/precision.py)."""
         settings = settings or NerSettings()
         if settings.ner_bundle_dir is None:
             raise ValueError("NER_BUNDLE_DIR is not set: point it to a bundle folder (onnx/, tokenizer/)")
         bundle = read_bundle(settings.ner_bundle_dir)
+        triton = settings.ner_backend == "triton"
+        # In-process ONNX Runtime runs on the CPU execution provider (include/ner/backends.py).
+        choice = choose_precision(bundle, settings.ner_precision, settings.triton_device if triton else "cpu")
+        log.info("%s serves %s: %s", bundle.model_version, choice.precision, choice.reason)
         backend: InferenceBackend
-        if settings.ner_backend == "triton":
+        if triton:
             grpc = settings.triton_protocol == "grpc"
             backend = triton_backend(
                 settings.triton_protocol,
                 settings.triton_grpc_url if grpc else settings.triton_url,
-                settings.triton_model_name,
+                triton_model_name(settings.triton_model_name, choice.precision),
                 model_version=settings.triton_model_version,
                 retries=settings.triton_retries,
                 backoff_s=settings.triton_backoff_s,
@@ -148,7 +158,7 @@ class NerClient:
                 concurrency=settings.triton_concurrency,
             )
         else:
-            backend = OnnxRuntimeBackend(bundle.model_path, settings.ner_intra_op_threads)
+            backend = OnnxRuntimeBackend(bundle.flavour_path(choice.precision), settings.ner_intra_op_threads)
         return cls(
             bundle,
             backend,
@@ -156,6 +166,7 @@ class NerClient:
             max_length=settings.ner_max_length,
             stride=settings.ner_stride,
             warmup=settings.ner_warmup,
+            precision=choice.precision,
         )
 
     def _call(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:

@@ -116,8 +116,10 @@ def reload_and_verify(
     new_version: int,
     probe_texts: list[str],
     bundle_dir: Path,
+    precision: str = "fp32",
 ) -> ServedModel:
-    """Serve `new_version` and check it answers the probe texts as the bundle does in ONNX Runtime.
+    """Serve `new_version` and check it answers the probe texts as the bundle does in ONNX Runtime (the
+    bundle's `precision` flavour: the model published as `<model>_int8` is checked against model.int8.onnx).
 
     On any failure the config is pinned back to the version served before (or the newest older one), that
     version is loaded and its answers verified against its own model.onnx, and ReloadError is raised.
@@ -132,7 +134,8 @@ def reload_and_verify(
     older = [v for v in repository.versions(model) if v < new_version]
     previous = before.version if before and before.version != new_version else (older[-1] if older else None)
     try:
-        return _load_and_verify(triton_url, repository, model, new_version, bundle.model_path, inputs)
+        model_path = bundle.flavour_path(precision)
+        return _load_and_verify(triton_url, repository, model, new_version, model_path, inputs)
     except Exception as error:
         failure = error
     log.error("%s version %d failed: %s", model, new_version, failure)

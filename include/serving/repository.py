@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, cast
 
-from include.bundle import read_bundle
+from include.bundle import BundleError, read_bundle
 from include.serving.triton_config import (
     Flavour,
     as_published,
@@ -212,8 +212,13 @@ def publish_bundle(
     flavour: Flavour | None = None,
     keep: int = 3,
     intra_op_threads: int = 2,
+    precision: str = "fp32",
 ) -> PublishedVersion:
     """Add the bundle as version n = latest + 1, pin config.pbtxt to it, keep the newest `keep` versions.
+
+    `precision` "int8" publishes the bundle's int8 flavour (its model.int8.onnx as the version's
+    model.onnx, `precision: int8` in the config's parameters) to its own model, by convention
+    `<model>_int8` (include/ner/precision.triton_model_name); a bundle whose int8 gate failed is refused.
 
     The bundle is read strictly first: a file whose sha256 differs from VERSION.json stops the publish
     before anything is written. The config published is the bundle's config.pbtxt, named `model`, pinned
@@ -225,14 +230,19 @@ def publish_bundle(
         raise ValueError(f"keep must be >= 1, got {keep}")
     repository = as_repository(repo)
     bundle = read_bundle(bundle_dir)
+    if precision == "int8" and not bundle.int8_gate_passed:
+        gate = (bundle.int8 or {}).get("gate", {}).get("reason", "the bundle has no int8 flavour")
+        raise BundleError(f"{bundle_dir}: int8 flavour not publishable: {gate}")
     bundle_config = bundle.config_path.read_text()
     flavour = flavour or flavour_of(parse_config(bundle_config))
     files = {
-        "model.onnx": bundle.model_path,
+        "model.onnx": bundle.flavour_path(precision),
         "VERSION.json": bundle.version_path,
         "exporter_mode.txt": bundle.exporter_mode_path,
     }
     parameters = {"model_version": bundle.model_version}
+    if precision != "fp32":
+        parameters["precision"] = precision
     if flavour == "python":
         files["model.py"] = PYTHON_MODEL
         parameters |= {"intra_op_thread_count": str(intra_op_threads), "inter_op_thread_count": "1"}

@@ -25,8 +25,11 @@ def bundle_from_export(
     metrics: dict[str, Any],
     extra: dict[str, Any] | None = None,
     flavour: str = "onnxruntime",
+    int8_onnx_path: Path | None = None,
+    int8: dict[str, Any] | None = None,
 ) -> Bundle:
-    """Write the bundle for an export already made (and scored) from `model_dir`."""
+    """Write the bundle for an export already made (and scored) from `model_dir`, with its int8 flavour
+    and gate record when given (include/training/quantize.py)."""
     return write_bundle(
         out_dir,
         onnx_path=export.path,
@@ -40,6 +43,8 @@ def bundle_from_export(
         exporter={"max_abs_diff": export.max_abs_diff, "fallback_reason": export.fallback_reason},
         extra=extra,
         flavour=flavour,
+        int8_onnx_path=int8_onnx_path,
+        int8=int8,
     )
 
 

@@ -16,7 +16,7 @@ from include.db.connection import transaction
 from include.labels import DEFAULT_LABELS, bio_tags
 from include.training.bundle import bundle_from_export
 from include.training.dataset import LabeledText
-from include.training.evaluate import evaluate, onnx_client, promotion_gate, score_client
+from include.training.evaluate import evaluate, onnx_client, predict_spans, promotion_gate, score_spans
 from include.training.export import export_onnx
 from include.training.gold import (
     Connection,
@@ -27,6 +27,7 @@ from include.training.gold import (
     select_gold,
     start_training,
 )
+from include.training.quantize import int8_flavour
 from include.training.sources import BASE_MODEL_NAME
 from include.training.train import TrainConfig, train
 
@@ -89,7 +90,9 @@ def train_run(
     passes.
 
     The new model and the one in service (current_bundle) are scored on the same held-out split (test,
-    or dev when test is empty), so the gate compares like with like. Every step lands in training_runs.
+    or dev when test is empty), so the gate compares like with like. The export's int8 flavour is scored
+    there too and gated against the new model's fp32 (include/training/quantize.py); the bundle carries
+    it with the verdict. Every step lands in training_runs.
     """
     with transaction(conn):
         start_training(conn, run_id)
@@ -111,8 +114,19 @@ def train_run(
             # The gate: the candidate's and the served model's exported ONNX, scored by the serving client
             # on the same held-out gold.
             export = export_onnx(result.model_dir, Path(tmp) / "onnx")
-            candidate = onnx_client(export.path, result.model_dir, bio_tags(tuple(labels)))
-            new = score_client(candidate, held_out) if held_out else None
+            tags = bio_tags(tuple(labels))
+            candidate = onnx_client(export.path, result.model_dir, tags)
+            predicted = predict_spans(candidate, held_out) if held_out else []
+            new = score_spans([e.spans for e in held_out], predicted) if held_out else None
+            int8_path, int8 = int8_flavour(
+                export.path,
+                result.model_dir,
+                tags,
+                held_out,
+                predicted,
+                Path(tmp) / "int8" / "model.int8.onnx",
+                held_out_name if held_out else None,
+            )
             current = evaluate(current_bundle, held_out) if current_bundle and held_out else None
             new_f1 = new.f1 if new else 0.0
             promoted, reason = promotion_gate(new_f1, current.f1 if current else None, tolerance)
@@ -124,6 +138,7 @@ def train_run(
                 "new": new.to_dict() if new else None,
                 "current": current.to_dict() if current else None,
                 "gate": reason,
+                "int8": int8["gate"],
                 "training": {
                     "steps": result.steps,
                     "seconds": result.seconds,
@@ -146,6 +161,8 @@ def train_run(
                         "training_run_id": run_id,
                     },
                     metrics=metrics,
+                    int8_onnx_path=int8_path,
+                    int8=int8,
                 )
         version = bundle.version if bundle else {"model_version": model_version, "metrics": metrics}
         with transaction(conn):

@@ -156,3 +156,32 @@ def tampered_bundle(source: Path, out_dir: Path, model_bytes: bytes) -> Path:
     (out_dir / "onnx" / "model.onnx").unlink()
     (out_dir / "onnx" / "model.onnx").write_bytes(model_bytes)
     return out_dir
+
+
+def int8_bundle(
+    source: Path, out_dir: Path, gate_passed: bool = True, model_version: str | None = None
+) -> Path:
+    """A copy of bundle `source` that also carries its int8 flavour (quantized here, as the nightly export
+    does) with a gate verdict that passed or failed (fixed figures; the real gate needs a trained model)."""
+    from include.bundle import read_bundle
+    from include.training.quantize import int8_gate, quantize_int8
+
+    bundle = read_bundle(source)
+    with tempfile.TemporaryDirectory(prefix="int8-export-") as tmp:
+        int8_path = Path(tmp) / "model.int8.onnx"
+        settings = quantize_int8(bundle.model_path, int8_path)
+        gate = int8_gate(0.90, 0.895 if gate_passed else 0.85, 0.99 if gate_passed else 0.90, records=200)
+        write_bundle(
+            Path(out_dir),
+            onnx_path=bundle.model_path,
+            exporter_mode=bundle.exporter_mode,
+            tokenizer_dir=bundle.tokenizer_dir,
+            labels=bundle.labels,
+            model_version=model_version or bundle.model_version,
+            base_model=str(bundle.version["base_model"]),
+            manifest=bundle.manifest,
+            metrics={},
+            int8_onnx_path=int8_path,
+            int8={"quantization": settings, "gate": gate.to_dict()},
+        )
+    return Path(out_dir)

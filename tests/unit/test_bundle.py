@@ -165,3 +165,49 @@ def test_bundle_and_serving_import_without_torch_or_transformers() -> None:
         [sys.executable, "-c", code], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def int8_placeholder(tmp_path: Path, gate: dict | None = None) -> Path:
+    int8 = tmp_path / "int8.onnx"
+    int8.write_bytes(b"onnx int8 m-1")
+    record = {
+        "quantization": {"weights": "QInt8, per channel"},
+        "gate": gate or {"passed": True, "reason": "ok"},
+    }
+    return placeholder_bundle(tmp_path / "b8", "m-1", int8_onnx_path=int8, int8=record)
+
+
+def test_the_int8_flavour_is_recorded_hashed_and_verified_by_the_strict_reader(tmp_path: Path) -> None:
+    bundle = int8_placeholder(tmp_path)
+    read = read_bundle(bundle)
+    assert read.version["precision"] == "fp32"
+    assert read.int8 is not None and read.int8["file"] == "onnx/model.int8.onnx"
+    assert read.int8["quantization"] == {"weights": "QInt8, per channel"}
+    assert read.int8_path == read.flavour_path("int8") == bundle / "onnx" / "model.int8.onnx"
+    assert read.version["files"]["onnx/model.int8.onnx"] == sha256_file(bundle / "onnx" / "model.int8.onnx")
+    assert read.int8_gate_passed
+    path = bundle / "onnx" / "model.int8.onnx"
+    path.write_bytes(b"another int8 model")
+    with pytest.raises(BundleError, match=r"model\.int8\.onnx: sha256 differs from VERSION\.json"):
+        read_bundle(bundle)
+    path.unlink()
+    with pytest.raises(BundleError, match=r"model\.int8\.onnx: missing"):
+        read_bundle(bundle)
+
+
+def test_an_int8_file_must_be_hashed_and_gated(tmp_path: Path) -> None:
+    bundle = int8_placeholder(tmp_path)
+    edit_version(bundle, lambda v: v["files"].pop("onnx/model.int8.onnx"))
+    with pytest.raises(BundleError, match=r"no sha256 for \['onnx/model\.int8\.onnx'\]"):
+        read_bundle(bundle)
+    edit_version(bundle, lambda v: v["int8"].pop("gate"))
+    with pytest.raises(BundleError, match=r"'int8' needs a 'gate' record"):
+        read_bundle(bundle)
+
+
+def test_a_bundle_without_int8_has_only_fp32(bundle: Path) -> None:
+    read = read_bundle(bundle)
+    assert (read.int8, read.int8_path, read.int8_gate_passed) == (None, None, False)
+    assert read.flavour_path("fp32") == read.model_path
+    with pytest.raises(BundleError, match="no 'int8' flavour"):
+        read.flavour_path("int8")
