@@ -39,6 +39,7 @@ from include.extract.records import ExtractedRecord, ExtractionError
 from include.extract.router import extract_document
 from include.extract.rows import normalize_value
 
+HEADER_ROWS_ALLOWED = 3
 _NUMBER_LIKE = re.compile(r"^[\s$€£(+\-]*\d[\d.,\s]*%?\)?$")
 
 
@@ -89,11 +90,15 @@ class Score:
 
 
 def header_rows(grid: Sequence[Sequence[str]]) -> int:
-    """Leading rows with no number-like cell are the header; a grid with no such row has none."""
-    for n, row in enumerate(grid):
-        if any(_NUMBER_LIKE.match(c) for c in row if c.strip()):
-            return n
-    return 0
+    """Leading title rows (one cell or none) and then at least one row: every row up to the first
+    one with a number-like cell."""
+    titles = 0
+    while titles < len(grid) - 1 and sum(1 for c in grid[titles] if c.strip()) <= 1:
+        titles += 1
+    for n in range(titles, len(grid)):
+        if any(_NUMBER_LIKE.match(c) for c in grid[n] if c.strip()):
+            return max(n, titles + 1)
+    return min(titles + 1, len(grid))
 
 
 def grid_expected(grid: list[list[str]], header_count: int | None = None) -> Expected:
@@ -170,13 +175,14 @@ def _tables(records: list[ExtractedRecord], page: int | None) -> list[list[Extra
 
 
 def _score_structure(records: list[ExtractedRecord], table: Expected, score: Score) -> None:
-    """Row recall of assertions about table shapes: a table whose count of row records (plus its
-    header) is the asserted row count is one hit per asserted row."""
+    """Row recall of assertions about table shapes: a table whose row records plus a header of one to
+    HEADER_ROWS_ALLOWED rows (pdfplumber counts each header row) make the asserted row count is one
+    hit per asserted row."""
     found = _tables(records, table.page)
     if table.table_rows is not None:
         for i, n in enumerate(table.table_rows):
             score.rows[1] += n - 1
-            if i < len(found) and len(found[i]) == n - 1:
+            if i < len(found) and n - HEADER_ROWS_ALLOWED <= len(found[i]) <= n - 1:
                 score.rows[0] += n - 1
     if table.each_table is not None:
         rows, needle = int(table.each_table["n_rows"]), table.each_table["every_cell_of_row_4_contains"]

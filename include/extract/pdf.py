@@ -10,24 +10,30 @@ from pathlib import Path
 from typing import Any
 
 from include.extract.docling_doc import docling_records
+from include.extract.grid import Grid, read_table
 from include.extract.layout import Line, group_paragraphs, paragraph_text
 from include.extract.office import convert_with
+from include.extract.pdf_tables import column_edges, table_grid
 from include.extract.records import ExtractedRecord, ExtractionError
-from include.extract.tables import table_records
+from include.extract.tables import grid_records
 from include.extract.text import DEFAULT_MAX_CHARS, paragraph_records
 
 ARTIFACTS_ENV = "DOCLING_ARTIFACTS_PATH"
 OCR_RESOLUTION = 200
 _BBOX_TOLERANCE = 1.0
+INSIDE_SHARE = 0.9
+CONTINUATION_TOLERANCE = 3.0  # points between matching column edges on consecutive pages
 
 
 @dataclass
 class PageTables:
-    """pdfplumber's view of one page: its table rows and boxes, and whether it has a text layer."""
+    """pdfplumber's view of one page: its table grids, boxes and column edges, and whether it has a
+    text layer."""
 
     number: int
-    rows: list[list[list[str | None]]] = field(default_factory=list)
+    grids: list[Grid] = field(default_factory=list)
     boxes: list[tuple[float, float, float, float]] = field(default_factory=list)
+    edges: list[list[float]] = field(default_factory=list)
     has_text: bool = True
 
 
@@ -60,17 +66,34 @@ def extract_pdf(
     doc = convert_with(native_converter(), data, filename, ".pdf")
     lines = _lines_by_page(doc)
     records: list[ExtractedRecord] = []
+    previous: tuple[str, list[float], list[str]] | None = None  # the last table: key, edges, names
     for page in pages:
         prefix = f"page={page.number}/"
         page_lines = [line for line in lines.get(page.number, []) if not _inside_any(line, page.boxes)]
         if page_lines:
             texts = [paragraph_text(p) for p in group_paragraphs(page_lines)]
             records += paragraph_records(texts, key_prefix=prefix, max_chars=max_chars, page=page.number)
-        elif not page.has_text and not page.rows:
+        elif not page.has_text and not page.grids:
             records += _ocr_page(data, page.number, max_chars)
-        for t, rows in enumerate(page.rows, start=1):
-            records += table_records(rows, f"{prefix}table={t}", page=page.number, table=t)
+        for t, (grid, edges) in enumerate(zip(page.grids, page.edges, strict=True), start=1):
+            key = f"{prefix}table={t}"
+            continues = previous if t == 1 and previous and _same_columns(previous[1], edges) else None
+            table = read_table(grid, header=continues[2] if continues else None)
+            meta: dict[str, object] = {"page": page.number, "table": t}
+            if continues:
+                meta["continues"] = continues[0]
+            records += grid_records(table, key, **meta)
+            previous = (continues[0] if continues else key, edges, table.names)
+        if not page.grids or (page_lines and page_lines[-1].top > page.boxes[-1][3]):
+            previous = None  # no table, or text after the last one: the next page starts afresh
     return records
+
+
+def _same_columns(before: list[float], after: list[float]) -> bool:
+    """True when two tables have the same number of columns at the same places (a page break)."""
+    return len(before) == len(after) and all(
+        abs(a - b) <= CONTINUATION_TOLERANCE for a, b in zip(before, after, strict=False)
+    )
 
 
 def read_pages(data: bytes, filename: str, with_tables: bool = True) -> list[PageTables]:
@@ -88,8 +111,9 @@ def read_pages(data: bytes, filename: str, with_tables: bool = True) -> list[Pag
                 pages.append(
                     PageTables(
                         number=page.page_number,
-                        rows=[table.extract() for table in found],
+                        grids=[table_grid(table, page.chars) for table in found],
                         boxes=[table.bbox for table in found],
+                        edges=[column_edges(table) for table in found],
                         has_text=bool(page.chars),
                     )
                 )
@@ -129,11 +153,15 @@ def _lines_by_page(doc: Any) -> dict[int, list[Line]]:
 
 
 def _inside_any(line: Line, boxes: list[tuple[float, float, float, float]]) -> bool:
-    cx, cy = (line.x0 + line.x1) / 2, line.center_y
+    """True when the line lies within a table box: its middle height inside, and all but a sliver of
+    its width (a line straddling the table's edge stays paragraph text, so none of it is lost)."""
     tol = _BBOX_TOLERANCE
-    return any(
-        x0 - tol <= cx <= x1 + tol and top - tol <= cy <= bottom + tol for x0, top, x1, bottom in boxes
-    )
+    width = max(line.x1 - line.x0, 1e-6)
+    for x0, top, x1, bottom in boxes:
+        overlap = min(line.x1, x1 + tol) - max(line.x0, x0 - tol)
+        if top - tol <= line.center_y <= bottom + tol and overlap >= INSIDE_SHARE * width:
+            return True
+    return False
 
 
 def _ocr_page(data: bytes, number: int, max_chars: int) -> list[ExtractedRecord]:

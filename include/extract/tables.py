@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import PurePath
 from typing import Any
 
+from include.extract.grid import ReadTable
 from include.extract.records import ExtractedRecord, ExtractionError
 from include.extract.rows import normalize_value, row_text, unique_names
 from include.extract.text import decode_text
@@ -68,6 +69,23 @@ def table_records(df_or_rows: Any, key_prefix: str, **meta: Any) -> list[Extract
     records = []
     for n, values in enumerate(body, start=1):
         record = row_record(f"{key_prefix}/row={n}", names, list(values), **meta, row=n)
+        if record is not None:
+            records.append(record)
+    return records
+
+
+def grid_records(read: ReadTable, key_prefix: str, **meta: Any) -> list[ExtractedRecord]:
+    """Records of a table read from a grid: its titles as `<key_prefix>/title=N` (kind preamble), its
+    body rows as `<key_prefix>/row=N` under its column names."""
+    records = [
+        ExtractedRecord(
+            record_key=f"{key_prefix}/title={n}", text=title, meta={"kind": "preamble", **meta, "title": n}
+        )
+        for n, title in enumerate(read.titles, start=1)
+    ]
+    names = unique_names(read.names)
+    for n, values in enumerate(read.rows, start=1):
+        record = row_record(f"{key_prefix}/row={n}", names, values, **meta, row=n)
         if record is not None:
             records.append(record)
     return records

@@ -1,0 +1,122 @@
+"""Ruled PDF tables (pdfplumber's boxes) to grids whose cell text comes from the characters themselves.
+
+pdfplumber finds the boxes; the text of each box is built here, because its default spacing joins words
+set with narrow spaces ("CITIBANK-TRAVELCBACARD") and keeps letter-spaced digits apart ("0 3 / 2 5").
+A space goes where the gap between two characters is clearly wider than the line's usual gap between
+letters, so both come out as people read them. Vertical text is read in its own direction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import pairwise
+from statistics import median
+from typing import Any
+
+from include.extract.grid import Grid
+
+WORD_GAP = 0.15  # of the font size, above the line's median letter gap
+_EDGE_TOLERANCE = 1.0
+
+Char = dict[str, Any]
+
+
+def cell_text(chars: Sequence[Char]) -> str:
+    """The text of one cell: its lines top to bottom (vertical text: in reading order) joined by newlines."""
+    upright = [ch for ch in chars if ch.get("upright", True)]
+    vertical = [ch for ch in chars if not ch.get("upright", True)]
+    lines = [_line_text(line, "x0", "x1") for line in _lines(upright, "top", "bottom")]
+    for column in _lines(vertical, "x0", "x1"):
+        upward = column[0].get("matrix", (1, 0, 0, 1))[1] > 0
+        ordered = sorted(column, key=lambda ch: -ch["bottom"] if upward else ch["top"])
+        if upward:
+            ordered = [{**ch, "a": -ch["bottom"], "b": -ch["top"]} for ch in ordered]
+        else:
+            ordered = [{**ch, "a": ch["top"], "b": ch["bottom"]} for ch in ordered]
+        lines.append(_line_text(ordered, "a", "b"))
+    return "\n".join(line for line in lines if line)
+
+
+def _lines(chars: Sequence[Char], start: str, end: str) -> list[list[Char]]:
+    """Characters grouped into lines: a character whose middle lies within the current line's extent
+    (on the axis `start`..`end`) joins it."""
+    lines: list[list[Char]] = []
+    extent = (0.0, 0.0)
+    for ch in sorted(chars, key=lambda ch: (ch[start] + ch[end]) / 2):
+        middle = (ch[start] + ch[end]) / 2
+        if lines and extent[0] <= middle <= extent[1]:
+            lines[-1].append(ch)
+        else:
+            lines.append([ch])
+            extent = (ch[start], ch[end])
+    return lines
+
+
+def _line_text(chars: Sequence[Char], start: str = "x0", end: str = "x1") -> str:
+    ordered = sorted(chars, key=lambda ch: ch[start]) if start == "x0" else list(chars)
+    glyphs = [ch for ch in ordered if ch["text"].strip()]
+    if not glyphs:
+        return ""
+    gaps = [b[start] - a[end] for a, b in pairwise(glyphs)]
+    usual = median(gaps) if gaps else 0.0
+    out = [glyphs[0]["text"]]
+    previous = glyphs[0]
+    for ch in ordered[ordered.index(glyphs[0]) + 1 :]:
+        if not ch["text"].strip():
+            if out[-1] != " ":
+                out.append(" ")
+            continue
+        size = max(float(ch.get("size", 0.0)), 1.0)
+        if out[-1] != " " and ch[start] - previous[end] > max(usual, 0.0) + WORD_GAP * size:
+            out.append(" ")
+        out.append(ch["text"])
+        previous = ch
+    return "".join(out).strip()
+
+
+def table_grid(table: Any, chars: Sequence[Char]) -> Grid:
+    """A grid from a pdfplumber Table: one column per distinct cell left edge, one row per distinct
+    top edge; a cell's box says which slots it spans; text from the characters centred in it."""
+    boxes = [b for b in table.cells if b is not None]
+    xs = _edges(b[0] for b in boxes)
+    tops = _edges(b[1] for b in boxes)
+    cells: list[list[str | None]] = [[None] * len(xs) for _ in tops]
+    origin: list[list[tuple[int, int]]] = [[(r, c) for c in range(len(xs))] for r in range(len(tops))]
+    for x0, top, x1, bottom in sorted(boxes, key=lambda b: (b[1], b[0])):
+        r0, c0 = _index(tops, top), _index(xs, x0)
+        cells[r0][c0] = cell_text([ch for ch in chars if _centred_in(ch, (x0, top, x1, bottom))])
+        for r in range(r0, len(tops)):
+            if tops[r] >= bottom - _EDGE_TOLERANCE:
+                break
+            for c in range(c0, len(xs)):
+                if xs[c] >= x1 - _EDGE_TOLERANCE:
+                    break
+                origin[r][c] = (r0, c0)
+    for r, row in enumerate(cells):
+        for c, text in enumerate(row):
+            if text is None and origin[r][c] == (r, c):
+                row[c] = ""
+    return Grid(cells, origin)
+
+
+def column_edges(table: Any) -> list[float]:
+    """The left edges of a table's columns and its right edge: how a continuation is recognised."""
+    boxes = [b for b in table.cells if b is not None]
+    return [*_edges(b[0] for b in boxes), max(b[2] for b in boxes)]
+
+
+def _edges(values: Any) -> list[float]:
+    edges: list[float] = []
+    for value in sorted(values):
+        if not edges or value - edges[-1] > _EDGE_TOLERANCE:
+            edges.append(value)
+    return edges
+
+
+def _index(edges: list[float], value: float) -> int:
+    return min(range(len(edges)), key=lambda i: abs(edges[i] - value))
+
+
+def _centred_in(ch: Char, box: tuple[float, float, float, float]) -> bool:
+    x0, top, x1, bottom = box
+    return x0 <= (ch["x0"] + ch["x1"]) / 2 <= x1 and top <= (ch["top"] + ch["bottom"]) / 2 <= bottom

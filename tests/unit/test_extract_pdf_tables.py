@@ -1,0 +1,196 @@
+"""Ruled PDF tables as people read them: spacing from the characters, titles, multi-row headers,
+spanning cells, tables running over pages, stacked visual rows and text at the table's edge."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+from reportlab.pdfgen import canvas
+
+from include.extract.grid import Grid, read_table, visual_rows
+from include.extract.pdf import extract_pdf
+from include.extract.pdf_tables import cell_text
+from include.extract.records import ExtractedRecord
+
+Cell = str | tuple[str, float]  # text, or (text, character spacing)
+PAGE_TOP = 760.0
+ROW_H = 18.0
+
+
+def draw_table(
+    sheet: canvas.Canvas,
+    rows: Sequence[Sequence[Cell]],
+    widths: Sequence[float],
+    top: float = PAGE_TOP,
+    left: float = 60.0,
+    row_h: float = ROW_H,
+    size: float = 9.0,
+) -> None:
+    """A fully ruled table; a cell is text drawn as words with narrow gaps and no space glyphs (the
+    way some report writers set text), or (text, char_space) drawn letter-spaced."""
+    xs = [left]
+    for w in widths:
+        xs.append(xs[-1] + w)
+    ys = [top]
+    for row in rows:
+        lines = max(len((c if isinstance(c, str) else c[0]).split("\n")) for c in row)
+        ys.append(ys[-1] - row_h - (lines - 1) * (size + 1))
+    for y in ys:
+        sheet.line(xs[0], y, xs[-1], y)
+    for x in xs:
+        sheet.line(x, ys[0], x, ys[-1])
+    for r, row in enumerate(rows):
+        for c, cell in enumerate(row):
+            text, spacing = (cell, 0.0) if isinstance(cell, str) else cell
+            lines = text.split("\n")
+            for i, line in enumerate(lines):
+                y = ys[r] - 11 - i * (size + 1)
+                draw_words(sheet, line, xs[c] + 3, y, size, spacing)
+
+
+def draw_words(sheet: canvas.Canvas, text: str, x: float, y: float, size: float, spacing: float) -> None:
+    sheet.setFont("Helvetica", size)
+    if spacing:
+        t = sheet.beginText(x, y)
+        t.setFont("Helvetica", size)
+        t.setCharSpace(spacing)
+        t.textOut(text)
+        sheet.drawText(t)
+        return
+    for word in text.split(" "):
+        sheet.drawString(x, y, word)
+        x += sheet.stringWidth(word, "Helvetica", size) + 0.28 * size  # a narrow space, no glyph
+
+
+def pdf_of(*pages: Sequence[Sequence[Cell]], widths: Sequence[float] = (150, 90, 90)) -> bytes:
+    buffer = io.BytesIO()
+    sheet = canvas.Canvas(buffer, invariant=1)
+    for rows in pages:
+        draw_table(sheet, rows, widths)
+        sheet.showPage()
+    sheet.save()
+    return buffer.getvalue()
+
+
+def values(record: ExtractedRecord) -> dict[str, str]:
+    return {name: record.text[start:end] for name, (start, end) in record.meta["columns"].items()}
+
+
+def rows_of(records: list[ExtractedRecord]) -> list[dict[str, str]]:
+    return [values(r) for r in records if r.meta["kind"] == "row"]
+
+
+def test_words_set_with_narrow_gaps_keep_their_spaces() -> None:
+    data = pdf_of([["Card name", "Purpose", "Amount"], ["CITIBANK - TRAVEL CBA CARD", "MEALS", "$51.24"]])
+    assert rows_of(extract_pdf(data, "narrow.pdf")) == [
+        {"Card name": "CITIBANK - TRAVEL CBA CARD", "Purpose": "MEALS", "Amount": "$51.24"}
+    ]
+
+
+def test_letter_spaced_text_closes_up() -> None:
+    data = pdf_of([["Policy", "Effective", "Premium"], ["Home", ("03/25/2016", 3.0), ("1,200", 2.5)]])
+    assert rows_of(extract_pdf(data, "spaced.pdf")) == [
+        {"Policy": "Home", "Effective": "03/25/2016", "Premium": "1,200"}
+    ]
+
+
+def test_title_rows_above_the_header_are_preamble_not_column_names() -> None:
+    grid = Grid.from_rows(
+        [
+            ["DISCLOSURE REPORT", None, None],
+            ["Calendar Year 2012", None, None],
+            ["Name", "City", "Amount"],
+            ["AALAEI, BEHZAD", "HIGHLAND, IN", "$51.24"],
+        ]
+    )
+    table = read_table(grid)
+    assert table.titles == ["DISCLOSURE REPORT", "Calendar Year 2012"]
+    assert table.names == ["Name", "City", "Amount"]
+    assert table.rows == [["AALAEI, BEHZAD", "HIGHLAND, IN", "$51.24"]]
+
+
+def test_header_over_several_rows_names_each_column_under_its_group() -> None:
+    rows: list[list[str | None]] = [
+        ["Cycle Name", "Distance", "Percent Fuel Savings", None],
+        [None, None, "Improved Speed", "Decreased Idle"],
+        ["2012_2", "1.3", "5.9%", "17.4%"],
+    ]
+    origin = [[(0, 0), (0, 1), (0, 2), (0, 2)], [(0, 0), (0, 1), (1, 2), (1, 3)], [(2, c) for c in range(4)]]
+    table = read_table(Grid(rows, origin))
+    assert table.names == [
+        "Cycle Name",
+        "Distance",
+        "Percent Fuel Savings Improved Speed",
+        "Percent Fuel Savings Decreased Idle",
+    ]
+    assert table.rows == [["2012_2", "1.3", "5.9%", "17.4%"]]
+
+
+def test_a_cell_spanning_rows_gives_its_text_to_each_row_and_empty_columns_go() -> None:
+    rows: list[list[str | None]] = [
+        ["Plan Type", "", "County", "Totals"],
+        ["GMC", "", "Sacramento", "164,380"],
+        [None, "", "San Diego", "71,831"],
+    ]
+    origin = [[(r, c) for c in range(4)] for r in range(3)]
+    origin[2][0] = (1, 0)
+    table = read_table(Grid(rows, origin))
+    assert table.names == ["Plan Type", "County", "Totals"]
+    assert table.rows == [["GMC", "Sacramento", "164,380"], ["GMC", "San Diego", "71,831"]]
+
+
+def test_stacked_lines_in_a_cell_are_one_record_each() -> None:
+    data = pdf_of(
+        [["Region", "State", "Sites"], ["West", "Oregon\nNevada\nUtah", "12\n7\n3"], ["East", "Maine", "4"]]
+    )
+    assert rows_of(extract_pdf(data, "stacked.pdf")) == [
+        {"Region": "West", "State": "Oregon", "Sites": "12"},
+        {"Region": "West", "State": "Nevada", "Sites": "7"},
+        {"Region": "West", "State": "Utah", "Sites": "3"},
+        {"Region": "East", "State": "Maine", "Sites": "4"},
+    ]
+
+
+def test_wrapped_text_in_one_cell_stays_one_value() -> None:
+    assert visual_rows([["AARON, JOSHUA"], ["REGIONAL PULMONARY &", "SLEEP MEDICINE"], ["$4,700.00"]]) == [
+        ["AARON, JOSHUA", "REGIONAL PULMONARY & SLEEP MEDICINE", "$4,700.00"]
+    ]
+
+
+def test_a_table_running_over_pages_keeps_its_header() -> None:
+    header = ["Date", "Payee", "Amount"]
+    page_1 = [header, ["07/01/2015", "Acme", "1,200"], ["07/09/2015", "Initech", "310"]]
+    page_2 = [["07/17/2015", "Globex", "4,864"], ["07/20/2015", "Hooli", "75"]]
+    page_3 = [header, ["08/02/2015", "Umbrella", "990"]]
+    records = extract_pdf(pdf_of(page_1, page_2, page_3), "ledger.pdf")
+    rows = [r for r in records if r.meta["kind"] == "row"]
+    assert [values(r)["Amount"] for r in rows] == ["1,200", "310", "4,864", "75", "990"]
+    assert all(set(values(r)) == set(header) for r in rows)
+    first = "page=1/table=1"
+    assert [r.meta.get("continues") for r in rows] == [None, None, first, first, first]
+    assert len({r.record_key for r in records}) == len(records)
+
+
+def test_a_line_straddling_the_table_edge_is_kept() -> None:
+    buffer = io.BytesIO()
+    sheet = canvas.Canvas(buffer, invariant=1)
+    draw_table(sheet, [["Item", "Qty", "Note"], ["Bolts", "40", "boxed"]], (150, 90, 90))
+    sheet.setFont("Helvetica", 9)
+    sheet.drawString(300, PAGE_TOP - ROW_H - 10, "Stock as counted on 2 May, see the annex for losses")
+    sheet.save()
+    records = extract_pdf(buffer.getvalue(), "edge.pdf")
+    assert any("see the annex for losses" in r.text for r in records)
+
+
+def test_vertical_text_reads_in_its_own_direction() -> None:
+    def char(text: str, top: float) -> dict[str, object]:
+        return {"text": text, "x0": 10.0, "x1": 16.0, "top": top, "bottom": top + 6, "size": 6.0}
+
+    up = (0.0, 1.0, -1.0, 0.0, 0.0, 0.0)
+    down = (0.0, -1.0, 1.0, 0.0, 0.0, 0.0)
+    word = "JOBCTL"
+    going_up = [{**char(ch, 100 - 6 * i), "upright": False, "matrix": up} for i, ch in enumerate(word)]
+    going_down = [{**char(ch, 10 + 6 * i), "upright": False, "matrix": down} for i, ch in enumerate(word)]
+    assert cell_text(list(reversed(going_up))) == word
+    assert cell_text(going_down) == word
