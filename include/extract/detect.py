@@ -75,6 +75,7 @@ def detect_type(head: bytes, filename: str) -> DocType:
 
     Content wins where it proves a type; a claimed binary type (PDF, image, XLSX, DOCX) that the
     content contradicts raises ExtractionError, and so does a text extension on a binary format.
+    Text whose lines split into the same fields (a pipe-delimited `.txt`) is `csv`.
     """
     by_content = type_from_content(head)
     by_extension = type_from_extension(filename)
@@ -88,9 +89,20 @@ def detect_type(head: bytes, filename: str) -> DocType:
         return by_content
     if by_extension is not None and by_extension not in _TEXT_TYPES:
         raise ExtractionError(filename, f"content is not {by_extension}: no {by_extension} signature")
-    if by_extension is not None:
-        return by_extension
-    return _sniff_text(head)
+    sniffed = by_extension if by_extension is not None else _sniff_text(head)
+    if sniffed == "text" and _delimited(head):
+        return "csv"
+    return sniffed
+
+
+def _delimited(head: bytes) -> bool:
+    """True when text content is delimited rows (a pipe-separated `.txt`): sniff it, not the name."""
+    from include.extract.tables import looks_delimited
+
+    text = head.decode("utf-8", errors="replace")
+    if len(head) >= HEAD_BYTES and "\n" in text:
+        text = text[: text.rindex("\n")]  # the last line may be cut
+    return looks_delimited(text)
 
 
 def _describe(doc_type: DocType) -> str:

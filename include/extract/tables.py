@@ -16,6 +16,7 @@ from include.extract.text import decode_text
 
 SNIFF_CHARS = 64 * 1024
 HEADER_SEARCH_ROWS = 10
+MIN_DELIMITED_LINES = 3
 _DELIMITERS = (",", ";", "\t", "|")
 
 
@@ -112,6 +113,19 @@ def sniff_dialect(text: str, filename: str) -> tuple[str, str]:
         return sniffed, quotechar
     best = max(order, key=lambda d: (scores[d], -order.index(d)))
     return (preferred if scores[best][1] < 2 else best), quotechar
+
+
+def looks_delimited(text: str) -> bool:
+    """True when text is a table in delimited form whatever its extension says: at least
+    MIN_DELIMITED_LINES lines, and nine in ten of them split into the same number of fields (two or
+    more on tab, pipe or semicolon, three or more on comma, which prose also uses)."""
+    lines = [line for line in text[:SNIFF_CHARS].splitlines() if line.strip()]
+    if len(lines) < MIN_DELIMITED_LINES:
+        return False
+    sample = "\n".join(lines)
+    delimiter, quotechar = sniff_dialect(sample, "sample.txt")
+    share, width = _consistency(sample, delimiter, quotechar)
+    return share >= 0.9 and width >= (3 if delimiter == "," else 2)
 
 
 def _consistency(sample: str, delimiter: str, quotechar: str) -> tuple[float, int]:
