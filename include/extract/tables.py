@@ -7,6 +7,7 @@ import io
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import PurePath
+from statistics import median
 from typing import Any
 
 from include.extract.grid import ReadTable
@@ -16,6 +17,8 @@ from include.extract.text import decode_text
 
 SNIFF_CHARS = 64 * 1024
 HEADER_SEARCH_ROWS = 10
+HEADER_LOOKAHEAD = 20
+HEADER_SHARE = 0.6
 MIN_DELIMITED_LINES = 3
 _DELIMITERS = (",", ";", "\t", "|")
 
@@ -173,8 +176,9 @@ def extract_csv(data: bytes, filename: str) -> list[ExtractedRecord]:
 
 
 def extract_xlsx(data: bytes, filename: str) -> list[ExtractedRecord]:
-    """Row records of every worksheet: `sheet=<name>/row=<excel row>`. Merged ranges give their
-    top-left value to every cell; rows above the detected header become `preamble` records."""
+    """Row records of every worksheet: `sheet=<name>/row=<excel row>`, or `sheet=<name>/table=T/row=<excel
+    row>` where tables sit side by side. Merged ranges give their top-left value to every cell; rows
+    above the detected header, and one-cell notes below the table, become `preamble` records."""
     import openpyxl
 
     try:
@@ -188,6 +192,8 @@ def extract_xlsx(data: bytes, filename: str) -> list[ExtractedRecord]:
 
 
 def _sheet_records(sheet: Any) -> list[ExtractedRecord]:
+    """A sheet's tables side by side (split at columns empty in every row) and each table's rows;
+    records of a hidden sheet carry `hidden: true`."""
     grid = [list(row) for row in sheet.iter_rows(min_row=1, min_col=1, values_only=True)]
     for merged in sheet.merged_cells.ranges:
         top_left = grid[merged.min_row - 1][merged.min_col - 1] if merged.min_row <= len(grid) else None
@@ -196,24 +202,87 @@ def _sheet_records(sheet: Any) -> list[ExtractedRecord]:
                 if c <= len(grid[r - 1]):
                     grid[r - 1][c - 1] = top_left
     width = max((i + 1 for row in grid for i, v in enumerate(row) if normalize_value(v)), default=0)
-    grid = [row[:width] for row in grid]
-    header_at = next(
-        (i for i, row in enumerate(grid[:HEADER_SEARCH_ROWS]) if _is_header_row(row, width)), None
-    )
-    names = unique_names(grid[header_at] if header_at is not None else [""] * width)
-    prefix = f"sheet={sheet.title}"
+    grid = [row[:width] + [None] * (width - len(row)) for row in grid]
+    meta: dict[str, Any] = {"sheet": sheet.title}
+    if sheet.sheet_state != "visible":
+        meta["hidden"] = True
+    blocks = table_blocks(grid)
     records = []
+    for t, (start, end) in enumerate(blocks, start=1):
+        prefix, block_meta = f"sheet={sheet.title}", dict(meta)
+        if len(blocks) > 1:
+            prefix, block_meta["table"] = f"{prefix}/table={t}", t
+        records += _block_records([row[start:end] for row in grid], prefix, block_meta)
+    return records
+
+
+def table_blocks(grid: Sequence[Sequence[object]]) -> list[tuple[int, int]]:
+    """Column ranges [start, end) of the tables side by side on a sheet: runs of columns separated
+    by a column empty in every row; a run with fewer than two filled rows (a note) joins the next."""
+    width = max((len(row) for row in grid), default=0)
+    filled = [any(normalize_value(row[c]) for row in grid if c < len(row)) for c in range(width)]
+    runs: list[list[int]] = []
+    for c, used in enumerate(filled):
+        if used and runs and runs[-1][1] == c:
+            runs[-1][1] = c + 1
+        elif used:
+            runs.append([c, c + 1])
+    blocks: list[list[int]] = []
+    pending: int | None = None
+    for start, end in runs:
+        rows = sum(1 for row in grid if any(normalize_value(v) for v in row[start:end]))
+        if rows < 2:
+            pending = start if pending is None else pending
+            continue
+        blocks.append([start if pending is None else pending, end])
+        pending = None
+    if pending is not None and blocks:
+        blocks[-1][1] = width
+    return [(start, end) for start, end in blocks] or [(0, width)]
+
+
+def _block_records(grid: list[list[object]], prefix: str, meta: dict[str, Any]) -> list[ExtractedRecord]:
+    width = max((len(row) for row in grid), default=0)
+    header_at = _header_index(grid, width)
+    names = unique_names(grid[header_at] if header_at is not None else [""] * width)
+    records = []
+    after_gap = False
     for index, values in enumerate(grid):
         excel_row = index + 1
         key = f"{prefix}/row={excel_row}"
+        filled = _filled(values)
         if header_at is not None and index <= header_at:
-            if index < header_at and (record := _preamble_record(key, values, sheet.title, excel_row)):
+            if index < header_at and (record := _preamble_record(key, values, meta, excel_row)):
                 records.append(record)
             continue
-        record = row_record(key, names, values, sheet=sheet.title, row=excel_row)
+        if filled == 0:
+            after_gap = after_gap or any(r.meta["kind"] == "row" for r in records)
+            continue
+        if after_gap and filled == 1 and width > 1:  # a note under the table
+            if record := _preamble_record(key, values, meta, excel_row):
+                records.append(record)
+            continue
+        record = row_record(key, names, values, **meta, row=excel_row)
         if record is not None:
             records.append(record)
     return records
+
+
+def _filled(values: Sequence[object]) -> int:
+    return len({normalize_value(v) for v in values} - {""})
+
+
+def _header_index(grid: Sequence[Sequence[object]], width: int) -> int | None:
+    """The header row: the first row (of the first HEADER_SEARCH_ROWS) that looks like a header and
+    fills at least HEADER_SHARE of the columns the rows below it usually fill, so a note above the
+    table is not taken for the header."""
+    for i, row in enumerate(grid[:HEADER_SEARCH_ROWS]):
+        if not _is_header_row(row, width):
+            continue
+        below = [n for r in grid[i + 1 : i + 1 + HEADER_LOOKAHEAD] if (n := _filled(r))]
+        if not below or _filled(row) >= HEADER_SHARE * median(below):
+            return i
+    return None
 
 
 def _is_header_row(values: Sequence[object], width: int) -> bool:
@@ -221,7 +290,9 @@ def _is_header_row(values: Sequence[object], width: int) -> bool:
     return looks_like_header(values) and len(distinct) >= min(2, width)
 
 
-def _preamble_record(key: str, values: Sequence[object], sheet: str, row: int) -> ExtractedRecord | None:
+def _preamble_record(
+    key: str, values: Sequence[object], meta: dict[str, Any], row: int
+) -> ExtractedRecord | None:
     texts: list[str] = []
     for value in values:
         text = normalize_value(value)
@@ -230,5 +301,5 @@ def _preamble_record(key: str, values: Sequence[object], sheet: str, row: int) -
     if not texts:
         return None
     return ExtractedRecord(
-        record_key=key, text=" | ".join(texts), meta={"kind": "preamble", "sheet": sheet, "row": row}
+        record_key=key, text=" | ".join(texts), meta={"kind": "preamble", **meta, "row": row}
     )
