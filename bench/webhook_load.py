@@ -11,6 +11,7 @@ import argparse
 import hashlib
 import http.client
 import json
+import os
 import socket
 import statistics
 import tempfile
@@ -18,6 +19,7 @@ import threading
 import time
 from pathlib import Path
 
+import psutil
 from tqdm import tqdm
 
 from include.db import repository as repo
@@ -99,6 +101,38 @@ def make_events(url: str, n_events: int, per_record: int = 4, run_no: int = 0) -
     return groups
 
 
+def tree_cpu_s(pid: int | None) -> float:
+    """User + system CPU seconds of a process and its children, now."""
+    if pid is None:
+        return 0.0
+    procs = [psutil.Process(pid)]
+    procs += procs[0].children(recursive=True)
+    total = 0.0
+    for proc in procs:
+        try:
+            t = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += t.user + t.system
+    return total
+
+
+def statements_executed(url: str) -> tuple[int, int]:
+    """Statements the server has run: (sent by clients, all including those inside functions)."""
+    conn = connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT coalesce(sum(calls) FILTER (WHERE toplevel), 0), coalesce(sum(calls), 0) "
+                "FROM pg_stat_statements "
+                "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            )
+            top, total = cur.fetchone()
+            return int(top), int(total)
+    finally:
+        conn.close()
+
+
 def run(port: int, path: str, groups: list[list[bytes]], senders: int, label: str) -> dict:
     latencies: list[float] = []
     statuses: dict[int, int] = {}
@@ -145,6 +179,14 @@ def run(port: int, path: str, groups: list[list[bytes]], senders: int, label: st
     }
 
 
+def _cpu_ms_per_event(
+    before: tuple[float, float, float], shim_pid: int | None, pg_pid: int | None, events: int
+) -> dict[str, float]:
+    now = (tree_cpu_s(shim_pid), tree_cpu_s(pg_pid), time.process_time())
+    names = ("shim", "postgres", "senders")
+    return {name: 1000 * (b - a) / events for name, a, b in zip(names, before, now, strict=True)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -162,10 +204,20 @@ def main() -> None:
     modes = ["on", "off"] if args.synchronous_commit == "both" else [args.synchronous_commit]
     results: dict[str, tuple[dict, dict, int]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-webhook-") as tmp:
-        pg = EmbeddedPostgres(root=Path(tmp) / "pg", port=free_port())
+        pg = EmbeddedPostgres(
+            root=Path(tmp) / "pg",
+            port=free_port(),
+            settings=(
+                ("shared_preload_libraries", "pg_stat_statements"),
+                ("pg_stat_statements.track", "all"),
+            ),
+        )
         url = pg.start(database="bench")
         conn = connect(url, statement_timeout_ms=0)
         apply_migrations(conn)
+        with conn.cursor() as cur:
+            cur.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        conn.commit()
         conn.close()
         try:
             for mode in modes:
@@ -185,8 +237,19 @@ def main() -> None:
                         }
                     )
                     groups = make_events(url, args.events, run_no=len(results))
+                    shim_pid, pg_pid = shim.process.pid(), pg.pid()
+                    cpu = (tree_cpu_s(shim_pid), tree_cpu_s(pg_pid), time.process_time())
                     bare = run(shim.port, "/webhooks/bare", groups, args.senders, f"bare ({mode})")
+                    bare["cpu_ms"] = _cpu_ms_per_event(cpu, shim_pid, pg_pid, args.events)
+                    statements = statements_executed(url)
+                    cpu = (tree_cpu_s(shim_pid), tree_cpu_s(pg_pid), time.process_time())
                     real = run(shim.port, "/webhooks/label-studio", groups, args.senders, f"shim ({mode})")
+                    real["cpu_ms"] = _cpu_ms_per_event(cpu, shim_pid, pg_pid, args.events)
+                    # Less the one statements_executed itself adds.
+                    after = statements_executed(url)
+                    real["statements"] = tuple(
+                        (a - b - 1) / args.events for a, b in zip(after, statements, strict=True)
+                    )
                 finally:
                     shim.stop()
                 check = connect(url)
@@ -199,15 +262,20 @@ def main() -> None:
             pg.stop()
     print(
         f"\nwebhook load: {args.events} events per mode, {args.senders} senders, "
-        f"gunicorn {args.workers} workers x 4 threads"
+        f"gunicorn {args.workers} workers x 4 threads, load average {os.getloadavg()[0]:.2f} at the end"
     )
     for mode, (bare, real, stored) in results.items():
         print(f" synchronous_commit={mode}")
         for name, r in (("bare endpoint", bare), ("shim + Postgres", real)):
+            cpu = "  ".join(f"{k} {v:.2f}" for k, v in r["cpu_ms"].items())
             print(
                 f"  {name:16s} {r['req_per_s']:8.0f} req/s  p50 {r['p50_ms']:6.1f} ms  "
-                f"p99 {r['p99_ms']:6.1f} ms  statuses {r['statuses']}"
+                f"p99 {r['p99_ms']:6.1f} ms  statuses {r['statuses']}  CPU ms/event: {cpu}"
             )
+        top, total = real["statements"]
+        print(
+            f"  SQL statements per event (pg_stat_statements): {top:.1f} sent, {total:.1f} with nested ones"
+        )
         print(f"  ratio shim/bare req/s: {real['req_per_s'] / bare['req_per_s']:.2f}  (goal >= 0.5)")
         print(f"  p99 goal <= 100 ms: {'met' if real['p99_ms'] <= 100 else 'NOT met'}")
         print(f"  record versions stored: {stored} of {args.events} events")

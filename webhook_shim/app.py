@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from include import canonical
-from include.db.connection import database_url, transaction
+from include.db.connection import database_url
 from include.label_studio.events import ApplyConfig, apply_event, parse_event
 from include.label_studio.payloads import contains_nul
 from include.settings import get_settings
@@ -51,6 +51,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         statement_timeout_ms=app.config["DB_TIMEOUT_MS"],
         connect_timeout_s=1,
         synchronous_commit=app.config["SYNCHRONOUS_COMMIT"],
+        autocommit=True,
     )
     app.extensions["apply_config"] = ApplyConfig(
         field_map=app.config["FIELD_MAP"], phone_region=app.config["PHONE_REGION"]
@@ -130,7 +131,8 @@ def _handle() -> tuple[Response, int]:
         ]
         return _error(422, "payload does not match its action", action=g.action, fields=fields)
     try:
-        with current_app.extensions["db_pool"].connection() as conn, transaction(conn):
+        # The pool's connections autocommit: the event is one statement, so one round trip, no COMMIT.
+        with current_app.extensions["db_pool"].connection() as conn:
             outcome = apply_event(conn, event, payload, current_app.extensions["apply_config"])
     except DatabaseUnavailable as exc:
         metrics.ERRORS.labels("database_unavailable").inc()
@@ -143,14 +145,16 @@ def _handle() -> tuple[Response, int]:
         metrics.ITEMS.labels(g.action, kind).inc(count)
     if outcome.versions_written:
         metrics.VERSIONS_WRITTEN.labels("webhook").inc(outcome.versions_written)
-    log.info(
+    # Every event's outcome is stored with it (webhook_events); the log names only what needs a look.
+    log.log(
+        logging.DEBUG if outcome.outcome in ("applied", "duplicate") else logging.INFO,
         "webhook %s event=%s outcome=%s counts=%s",
         g.action,
         outcome.event_id,
         outcome.outcome,
         dict(outcome.counts),
     )
-    return jsonify(outcome.as_json()), 200
+    return Response(json.dumps(outcome.as_json()), mimetype="application/json"), 200
 
 
 @bp.get("/healthz")

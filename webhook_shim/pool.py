@@ -25,7 +25,9 @@ class ConnectionPool:
         connect_timeout_s: int = 2,
         size: int = 8,
         synchronous_commit: str | None = None,
+        autocommit: bool = False,
     ):
+        self._autocommit = autocommit
         self._dsn = dsn
         self._synchronous_commit = synchronous_commit
         self._statement_timeout_ms = statement_timeout_ms
@@ -36,7 +38,7 @@ class ConnectionPool:
 
     def _new(self) -> psycopg2.extensions.connection:
         try:
-            return connect(
+            conn = connect(
                 self._dsn,
                 connect_timeout_s=self._connect_timeout_s,
                 statement_timeout_ms=self._statement_timeout_ms,
@@ -45,6 +47,8 @@ class ConnectionPool:
             )
         except psycopg2.OperationalError as exc:
             raise DatabaseUnavailable(_first_line(exc)) from exc
+        conn.autocommit = self._autocommit
+        return conn
 
     @contextmanager
     def connection(self) -> Iterator[psycopg2.extensions.connection]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from include.db.repository import Connection
+from include.db.common import Connection
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,9 @@
-"""Turn one Label Studio webhook event into stored rows: record versions, links, tombstones. Idempotent."""
+"""Turn one Label Studio webhook event into stored rows: record versions, links, tombstones. Idempotent.
+
+The event is validated once, turned into a plan (what each item asks for, spans checked and canonical
+fields parsed here, where the Python libraries are) and applied by the database in one round trip
+(`include.db.labelling.apply_plan`, the `nerloop_apply_event` function).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from include.canonical import canonical_fields
-from include.db import repository as repo
+from include.db import labelling
+from include.db.common import Connection
 from include.label_studio.payloads import (
     EVENT_MODELS,
     TASK_DOCUMENT_SHA256,
@@ -26,10 +32,13 @@ from include.label_studio.payloads import (
     Task,
     TasksCreatedEvent,
     TasksDeletedEvent,
+    result_sha256,
     strip_secrets,
 )
 from include.labels import FROM_NAME
 from include.spans import Span, span_problems
+
+TEXT_DIFFERS_FLAG = "task_text_differs_from_record_text"
 
 
 @dataclass(frozen=True)
@@ -67,58 +76,71 @@ class EventOutcome:
             "unmatched": self.unmatched[:50],
         }
 
+    @classmethod
+    def from_json(cls, detail: dict[str, Any]) -> EventOutcome:
+        return cls(
+            event_id=int(detail["event_id"]),
+            action=str(detail["action"]),
+            counts=Counter({str(k): int(v) for k, v in detail["counts"].items()}),
+            unmatched=[str(u) for u in detail["unmatched"]],
+            versions_written=int(detail["versions_written"]),
+        )
+
 
 def parse_event(payload: Any) -> BaseModel:
-    """Validate a payload against the model of its action; raises pydantic ValidationError."""
+    """Validate a payload, once, against the model of its action; raises pydantic ValidationError."""
     if not isinstance(payload, dict):
         raise ValidationError.from_exception_data(
             "AnyEvent", [{"type": "dict_type", "loc": (), "input": payload}]
         )
-    base = AnyEvent.model_validate(payload)
-    model = EVENT_MODELS.get(base.action, AnyEvent)
+    action = payload.get("action")
+    model = EVENT_MODELS.get(action, AnyEvent) if isinstance(action, str) else AnyEvent
     return model.model_validate(payload)
 
 
 def apply_event(
-    conn: repo.Connection, event: BaseModel, payload: dict[str, Any], cfg: ApplyConfig
+    conn: Connection, event: BaseModel, payload: dict[str, Any], cfg: ApplyConfig
 ) -> EventOutcome:
     """Store the raw event (secrets stripped) and apply it, in the caller's transaction."""
-    clean = strip_secrets(payload)
-    body = json.dumps(clean, sort_keys=True, separators=(",", ":"))
+    body = json.dumps(strip_secrets(payload), sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256(body.encode()).hexdigest()
     project_id = _project_id(payload)
-    event_id = repo.insert_webhook_event(
-        conn,
-        action=event.action,  # type: ignore[attr-defined]
-        ls_project_id=project_id,
-        payload=clean,
-        payload_sha256=hashlib.sha256(body.encode()).hexdigest(),
-    )
-    out = EventOutcome(event_id=event_id, action=event.action)  # type: ignore[attr-defined]
+    plan = _plan(event, project_id, cfg)
+    detail = labelling.apply_plan(conn, plan, body, digest)
+    if "retry" in detail:
+        # Spans were checked against the task's text; these records hold another text: check against it.
+        texts: dict[str, str] = detail["retry"]
+        plan = _plan(event, project_id, cfg, record_texts={int(k): v for k, v in texts.items()})
+        detail = labelling.apply_plan(conn, plan, body, digest)
+        if "retry" in detail:
+            raise RuntimeError(f"record texts changed while applying {event.action}")  # type: ignore[attr-defined]
+    return EventOutcome.from_json(detail)
+
+
+def _plan(
+    event: BaseModel, project_id: int | None, cfg: ApplyConfig, record_texts: dict[int, str] | None = None
+) -> dict[str, Any]:
+    items: list[dict[str, Any]] = []
+    kind = "none"
     if isinstance(event, AnnotationEvent):
-        _apply_annotation(conn, event.annotation, event.task, project_id, cfg, out)
+        kind = "annotations"
+        items.append(_annotation_item(event.annotation, event.task, project_id, cfg, record_texts))
     elif isinstance(event, AnnotationsCreatedEvent):
+        kind = "annotations"
         tasks = {t.id: t for t in event.task}
         for annotation in event.annotation:
             task = tasks.get(annotation.task) or Task(id=annotation.task)
-            _apply_annotation(conn, annotation, task, project_id, cfg, out)
+            items.append(_annotation_item(annotation, task, project_id, cfg, record_texts))
     elif isinstance(event, AnnotationsDeletedEvent):
-        for item in event.annotations:
-            _apply_delete(conn, item.id, out)
+        kind = "delete_annotations"
+        items = [{"id": item.id} for item in event.annotations]
     elif isinstance(event, TasksCreatedEvent):
-        for task in event.tasks:
-            _link_task(conn, task, project_id, out)
+        kind = "link_tasks"
+        items = [_link_item(task, project_id) for task in event.tasks]
     elif isinstance(event, TasksDeletedEvent):
-        for item in event.tasks:
-            if project_id is None:
-                out.counts["unmatched"] += 1
-                out.unmatched.append(f"task {item.id}: no project in payload")
-                continue
-            found = repo.unlink_ls_task(conn, ls_project_id=project_id, ls_task_id=item.id)
-            out.counts["applied" if found else "unmatched"] += 1
-            if not found:
-                out.unmatched.append(f"task {item.id}: not linked to a record")
-    repo.set_webhook_outcome(conn, event_id, out.outcome, out.as_json())
-    return out
+        kind = "unlink_tasks"
+        items = [{"id": item.id} for item in event.tasks]
+    return {"action": event.action, "project_id": project_id, "kind": kind, "items": items}  # type: ignore[attr-defined]
 
 
 def _project_id(payload: dict[str, Any]) -> int | None:
@@ -127,39 +149,71 @@ def _project_id(payload: dict[str, Any]) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63 else None
 
 
-def _resolve_record(conn: repo.Connection, task: Task, project_id: int | None) -> repo.Record | None:
-    sha = task.data.get(TASK_DOCUMENT_SHA256)
-    key = task.data.get(TASK_RECORD_KEY)
+def _task_keys(task: Task) -> tuple[str | None, str | None]:
+    sha, key = task.data.get(TASK_DOCUMENT_SHA256), task.data.get(TASK_RECORD_KEY)
     if isinstance(sha, str) and isinstance(key, str):
-        try:
-            record = repo.find_record(conn, document_sha256=sha, record_key=key)
-        except repo.RepositoryError:
-            record = None
-        if record is not None:
-            return record
-    if project_id is not None:
-        return repo.record_for_ls_task(conn, ls_project_id=project_id, ls_task_id=task.id)
-    return None
+        return sha, key
+    return None, None
 
 
-def _link_task(conn: repo.Connection, task: Task, project_id: int | None, out: EventOutcome) -> None:
-    project_id = task.project or project_id
-    record = _resolve_record(conn, task, None)
-    if record is None or project_id is None:
-        out.counts["unmatched"] += 1
-        out.unmatched.append(f"task {task.id}: no record for {task.data.get(TASK_RECORD_KEY)!r}")
-        return
+def _link_item(task: Task, project_id: int | None) -> dict[str, Any]:
     predictions = getattr(task, "predictions", None) or []
     model_version = next(
         (p.get("model_version") for p in predictions if isinstance(p, dict) and p.get("model_version")),
         task.data.get(TASK_MODEL_VERSION),
     )
-    if not isinstance(model_version, str):
-        model_version = None
-    linked = repo.link_ls_task(
-        conn, record.id, ls_project_id=project_id, ls_task_id=task.id, model_version=model_version
-    )
-    out.counts["applied" if linked else "duplicate"] += 1
+    sha, key = _task_keys(task)
+    return {
+        "task_id": task.id,
+        "project_id": task.project or project_id,
+        "document_sha256": sha,
+        "record_key": key,
+        "model_version": model_version if isinstance(model_version, str) else None,
+        "unmatched_note": f"task {task.id}: no record for {task.data.get(TASK_RECORD_KEY)!r}",
+    }
+
+
+def _annotation_item(
+    annotation: Annotation,
+    task: Task,
+    project_id: int | None,
+    cfg: ApplyConfig,
+    record_texts: dict[int, str] | None,
+) -> dict[str, Any]:
+    task_text = task.data.get(TASK_TEXT)
+    record_text = (record_texts or {}).get(annotation.id)
+    checked = record_text if record_text is not None else task_text
+    # Without a task text to check against, the database sends the record's text back (no md5 matches).
+    spans, flags = spans_from_result(annotation, checked if isinstance(checked, str) else "")
+    if isinstance(task_text, str) and task_text != checked:
+        flags.append(TEXT_DIFFERS_FLAG)
+    fields, field_flags = canonical_fields(spans, cfg.field_map, phone_region=cfg.phone_region)
+    sha, key = _task_keys(task)
+    result = [r.model_dump(mode="json") for r in annotation.result]
+    return {
+        "id": annotation.id,
+        "project_id": annotation.project or task.project or project_id,
+        "task_id": annotation.task,
+        "document_sha256": sha,
+        "record_key": key,
+        "text_md5": (
+            hashlib.md5(checked.encode(), usedforsecurity=False).hexdigest()
+            if isinstance(checked, str)
+            else None
+        ),
+        "result": result,
+        "spans": [s.model_dump(exclude_none=True) for s in spans],
+        "fields": fields,
+        "spans_valid": not flags,
+        "flags": flags + field_flags,
+        "was_cancelled": annotation.was_cancelled,
+        "prediction_id": annotation.parent_prediction,
+        "completed_by": annotation.completed_by,
+        "lead_time": annotation.lead_time,
+        "created_at": annotation.created_at.isoformat() if annotation.created_at else None,
+        "updated_at": annotation.updated_at.isoformat() if annotation.updated_at else None,
+        "result_sha256": result_sha256(result, annotation.was_cancelled),
+    }
 
 
 def spans_from_result(annotation: Annotation, record_text: str) -> tuple[list[Span], list[str]]:
@@ -182,128 +236,3 @@ def spans_from_result(annotation: Annotation, record_text: str) -> tuple[list[Sp
             spans.append(Span(start=v.start, end=v.end, label=label, text=text))
     flags += [f"span_mismatch:{p}" for p in span_problems(spans, record_text)]
     return spans, flags
-
-
-def _apply_annotation(
-    conn: repo.Connection,
-    annotation: Annotation,
-    task: Task,
-    project_id: int | None,
-    cfg: ApplyConfig,
-    out: EventOutcome,
-) -> None:
-    project_id = annotation.project or task.project or project_id
-    record = _resolve_record(conn, task, project_id)
-    stored = repo.lock_annotation(
-        conn,
-        ls_annotation_id=annotation.id,
-        ls_project_id=project_id or 0,
-        ls_task_id=annotation.task,
-        record_id=record.id if record else None,
-    )
-    result_json = [r.model_dump(mode="json") for r in annotation.result]
-    if record is None:
-        repo.update_annotation(
-            conn,
-            ls_annotation_id=annotation.id,
-            ls_task_id=annotation.task,
-            record_id=None,
-            result=result_json,
-            state="unmatched",
-            completed_by=annotation.completed_by,
-            ls_updated_at=annotation.updated_at,
-        )
-        out.counts["unmatched"] += 1
-        out.unmatched.append(f"annotation {annotation.id}: task {annotation.task} matches no record")
-        return
-    if _is_stale(stored, annotation):
-        out.counts["stale"] += 1
-        return
-    if project_id is not None and record.ls_task_id is None:
-        repo.link_ls_task(conn, record.id, ls_project_id=project_id, ls_task_id=annotation.task)
-
-    spans, flags = spans_from_result(annotation, record.text)
-    task_text = task.data.get(TASK_TEXT)
-    if isinstance(task_text, str) and task_text != record.text:
-        flags.append("task_text_differs_from_record_text")
-    fields, field_flags = canonical_fields(spans, cfg.field_map, phone_region=cfg.phone_region)
-    version = repo.append_record_version(
-        conn,
-        record.id,
-        repo.NewRecordVersion(
-            source="annotation",
-            spans=spans,
-            canonical_fields=fields,
-            spans_valid=not flags,
-            flags=flags + field_flags,
-            was_cancelled=annotation.was_cancelled,
-            ls_project_id=project_id,
-            ls_task_id=annotation.task,
-            ls_annotation_id=annotation.id,
-            ls_prediction_id=annotation.parent_prediction,
-            model_version=repo.prediction_model_version(conn, record.id, annotation.parent_prediction),
-            completed_by=annotation.completed_by,
-            lead_time=annotation.lead_time,
-            ls_updated_at=annotation.updated_at,
-            result_sha256=annotation.result_sha256(),
-            webhook_event_id=out.event_id,
-        ),
-    )
-    if version is None:
-        out.counts["duplicate"] += 1
-        return
-    state: repo.AnnotationState = (
-        "skipped" if annotation.was_cancelled else ("submitted" if stored.inserted else "updated")
-    )
-    repo.update_annotation(
-        conn,
-        ls_annotation_id=annotation.id,
-        ls_task_id=annotation.task,
-        record_id=record.id,
-        result=result_json,
-        state=state,
-        completed_by=annotation.completed_by,
-        ls_updated_at=annotation.updated_at,
-    )
-    out.counts["applied"] += 1
-    out.versions_written += 1
-
-
-def _is_stale(stored: repo.StoredAnnotation, annotation: Annotation) -> bool:
-    """An update older than what is stored, or a late copy of a deleted annotation, must not become latest.
-
-    A deleted annotation comes back only as a new annotation that reuses its id (LS on SQLite does),
-    which LS created after the deletion was stored here.
-    """
-    if stored.inserted:
-        return False
-    if stored.state == "deleted":
-        return annotation.created_at is None or annotation.created_at <= stored.updated_at
-    if stored.ls_updated_at is None or annotation.updated_at is None:
-        return False
-    return annotation.updated_at < stored.ls_updated_at
-
-
-def _apply_delete(conn: repo.Connection, ls_annotation_id: int, out: EventOutcome) -> None:
-    before = repo.mark_annotation_deleted(conn, ls_annotation_id)
-    if before is None or before.record_id is None:
-        out.counts["unmatched"] += 1
-        out.unmatched.append(f"annotation {ls_annotation_id}: unknown, nothing to tombstone")
-        return
-    if before.state == "deleted":
-        out.counts["duplicate"] += 1
-        return
-    repo.append_record_version(
-        conn,
-        before.record_id,
-        repo.NewRecordVersion(
-            source="tombstone",
-            ls_project_id=before.ls_project_id,
-            ls_task_id=before.ls_task_id,
-            ls_annotation_id=ls_annotation_id,
-            ls_updated_at=before.ls_updated_at,
-            webhook_event_id=out.event_id,
-        ),
-    )
-    out.counts["applied"] += 1
-    out.versions_written += 1

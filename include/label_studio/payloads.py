@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
+from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
@@ -79,12 +80,13 @@ class Annotation(_Loose):
 
     def result_sha256(self) -> str:
         """Hash of what the SME submitted (result + skip flag): the identity of one delivery."""
-        body = json.dumps(
-            {"result": [r.model_dump(mode="json") for r in self.result], "cancelled": self.was_cancelled},
-            sort_keys=True,
-            separators=(",", ":"),
-        )
-        return hashlib.sha256(body.encode()).hexdigest()
+        return result_sha256([r.model_dump(mode="json") for r in self.result], self.was_cancelled)
+
+
+def result_sha256(result: list[dict[str, Any]], was_cancelled: bool) -> str:
+    """`Annotation.result_sha256` of an already dumped result."""
+    body = json.dumps({"result": result, "cancelled": was_cancelled}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest()
 
 
 class Task(_Loose):
@@ -161,14 +163,17 @@ _SECRET_WORDS = ("token", "secret", "password", "api_key", "apikey", "authorizat
 def strip_secrets(payload: Any) -> Any:
     """A copy with every key that looks like a secret removed, at any depth (LS projects carry tokens)."""
     if isinstance(payload, dict):
-        return {
-            k: strip_secrets(v)
-            for k, v in payload.items()
-            if not any(word in str(k).lower() for word in _SECRET_WORDS)
-        }
+        return {k: strip_secrets(v) for k, v in payload.items() if not _is_secret_key(k)}
     if isinstance(payload, list):
         return [strip_secrets(v) for v in payload]
     return payload
+
+
+@lru_cache(maxsize=4096)
+def _is_secret_key(key: object) -> bool:
+    # Webhook payloads repeat the same few dozen keys: each is judged once.
+    lowered = str(key).lower()
+    return any(word in lowered for word in _SECRET_WORDS)
 
 
 def contains_nul(payload: Any) -> bool:

@@ -33,6 +33,8 @@ class EmbeddedPostgres:
     root: Path
     port: int
     host: str = "127.0.0.1"
+    # Extra server settings (name -> value), e.g. the benchmark's pg_stat_statements.
+    settings: tuple[tuple[str, str], ...] = ()
 
     @property
     def data_dir(self) -> Path:
@@ -119,6 +121,7 @@ class EmbeddedPostgres:
                     "set EMBEDDED_PG_PORT to a free port or DATABASE_URL to use that server"
                 )
             opts = f"-h {self.host} -p {self.port} -k {self.data_dir} -c max_connections=200"
+            opts += "".join(f" -c {name}={value}" for name, value in self.settings)
             res = self._run(
                 "pg_ctl",
                 "-D",
