@@ -1,4 +1,4 @@
-"""Images: OCR with RapidOCR (its bundled ONNX models) into paragraph records in reading order."""
+"""Images: OCR with RapidOCR (its bundled ONNX models) into table rows and paragraphs in reading order."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ from functools import lru_cache
 from statistics import fmean
 from typing import TYPE_CHECKING, Any
 
+from include.extract.grid import read_table
+from include.extract.image_tables import find_table
 from include.extract.layout import Line, group_paragraphs, merge_into_lines, paragraph_text
 from include.extract.records import ExtractedRecord, ExtractionError
+from include.extract.tables import grid_records
 from include.extract.text import DEFAULT_MAX_CHARS, paragraph_parts
 
 if TYPE_CHECKING:
@@ -25,10 +28,15 @@ def ocr_engine() -> Any:
 
 def ocr_lines(image: Image) -> list[Line]:
     """OCR lines of an image in reading order, each with its mean recognition score."""
+    return merge_into_lines(ocr_boxes(image))
+
+
+def ocr_boxes(image: Image) -> list[Line]:
+    """The OCR engine's text boxes of an image, each with its recognition score."""
     result = ocr_engine()(_as_rgb(image))
     if result.boxes is None or result.txts is None:
         return []
-    boxes = [
+    return [
         Line(
             text=text,
             x0=float(min(x for x, _ in box)),
@@ -40,16 +48,30 @@ def ocr_lines(image: Image) -> list[Line]:
         for box, text, score in zip(result.boxes, result.txts, result.scores, strict=True)
         if text.strip()
     ]
-    return merge_into_lines(boxes)
 
 
 def ocr_records(
     image: Image, key_prefix: str, max_chars: int = DEFAULT_MAX_CHARS, **meta: Any
 ) -> list[ExtractedRecord]:
-    """Paragraph records of one image or rendered page: `<key_prefix>para=N`, meta kind=ocr and the
-    paragraph's mean OCR score."""
+    """Records of one image or rendered page: a table built from the OCR boxes (see image_tables) as
+    `<key_prefix>table=1/row=R`, the text around it as paragraphs `<key_prefix>para=N` with meta
+    kind=ocr and the paragraph's mean OCR score."""
+    boxes = ocr_boxes(image)
+    table = find_table(image, boxes) if boxes else None
+    read = read_table(table.grid) if table is not None else None
+    if table is None or read is None or not read.rows:
+        return _paragraph_records(merge_into_lines(boxes), key_prefix, max_chars, **meta)
+    used = {id(box) for box in table.used}
+    around = merge_into_lines([b for b in boxes if id(b) not in used])
+    records = _paragraph_records(around, key_prefix, max_chars, **meta)
+    return records + grid_records(read, f"{key_prefix}table=1", **meta, table=1, source="ocr")
+
+
+def _paragraph_records(
+    lines: list[Line], key_prefix: str, max_chars: int, **meta: Any
+) -> list[ExtractedRecord]:
     records = []
-    for n, paragraph in enumerate(group_paragraphs(ocr_lines(image)), start=1):
+    for n, paragraph in enumerate(group_paragraphs(lines), start=1):
         scores = [line.score for line in paragraph if line.score is not None]
         score = round(fmean(scores), 4) if scores else None
         records += paragraph_parts(
@@ -70,7 +92,8 @@ def _as_rgb(image: Image) -> Image:
 
 
 def extract_image(data: bytes, filename: str, max_chars: int = DEFAULT_MAX_CHARS) -> list[ExtractedRecord]:
-    """Records of an image document: `page=N/para=M`, one page per frame (multi-page TIFF)."""
+    """Records of an image document: `page=N/para=M` and `page=N/table=1/row=R`, one page per frame
+    (multi-page TIFF)."""
     from PIL import Image as PILImage
     from PIL import ImageSequence, UnidentifiedImageError
 

@@ -7,10 +7,12 @@ import io
 from collections.abc import Callable
 
 import openpyxl
+from PIL import Image, ImageDraw, ImageFont
 
 from include.extract.detect import detect_type
 from include.extract.records import ExtractedRecord
 from include.extract.router import extract_document
+from include.samples import DEJAVU
 
 
 def values(record: ExtractedRecord) -> dict[str, str]:
@@ -111,4 +113,65 @@ def test_a_hidden_sheet_is_marked() -> None:
     assert [(r.meta["sheet"], r.meta.get("hidden", False)) for r in records] == [
         ("Sheet", False),
         ("Lookup", True),
+    ]
+
+
+def table_image(rows: list[list[str]], widths: list[int], ruled: bool, span_first_row: bool = False) -> bytes:
+    """A table drawn as pixels: each row 60 px high; with `span_first_row`, the first row's last cell
+    spans the last two columns (no rule between them)."""
+    font = ImageFont.truetype(str(DEJAVU), 24) if DEJAVU.exists() else ImageFont.load_default(size=24)
+    xs = [40]
+    for w in widths:
+        xs.append(xs[-1] + w)
+    ys = [40 + 60 * i for i in range(len(rows) + 1)]
+    image = Image.new("L", (xs[-1] + 40, ys[-1] + 40), color=255)
+    draw = ImageDraw.Draw(image)
+    if ruled:
+        for y in ys:
+            draw.line([(xs[0], y), (xs[-1], y)], fill=0, width=2)
+        for i, x in enumerate(xs):
+            top = ys[1] if span_first_row and i == len(xs) - 2 else ys[0]
+            draw.line([(x, top), (x, ys[-1])], fill=0, width=2)
+    for r, row in enumerate(rows):
+        for c, text in enumerate(row):
+            draw.text((xs[c] + 10, ys[r] + 16), text, fill=0, font=font)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_ruled_table_image_comes_out_as_rows_with_a_spanning_group_header() -> None:
+    rows = [
+        ["Site", "Staff", "Results", ""],
+        ["", "", "Passed", "Failed"],
+        ["Oslo", "12", "10", "2"],
+        ["Lima", "7", "5", "2"],
+    ]
+    records = extract_document(
+        table_image(rows, [160, 120, 160, 160], ruled=True, span_first_row=True), "t.png"
+    )
+    assert [(r.record_key, values(r)) for r in records if r.meta["kind"] == "row"] == [
+        (
+            "page=1/table=1/row=1",
+            {"Site": "Oslo", "Staff": "12", "Results Passed": "10", "Results Failed": "2"},
+        ),
+        (
+            "page=1/table=1/row=2",
+            {"Site": "Lima", "Staff": "7", "Results Passed": "5", "Results Failed": "2"},
+        ),
+    ]
+
+
+def test_table_image_without_rules_is_built_from_the_box_alignment() -> None:
+    rows = [
+        ["City", "Visits", "Share"],
+        ["Oslo", "314", "12%"],
+        ["Lima", "27", "3%"],
+        ["Kyiv", "1208", "85%"],
+    ]
+    records = extract_document(table_image(rows, [220, 220, 220], ruled=False), "plain.png")
+    assert [values(r) for r in records if r.meta["kind"] == "row"] == [
+        {"City": "Oslo", "Visits": "314", "Share": "12%"},
+        {"City": "Lima", "Visits": "27", "Share": "3%"},
+        {"City": "Kyiv", "Visits": "1208", "Share": "85%"},
     ]
