@@ -13,8 +13,9 @@ DIR holds documents in sub-folders (`pdf/`, `xlsx/`, `csv/`, `png/` ...) and `ex
 
 Per file: word recall (expected words found in the records' text, as a multiset), cell recall (expected
 data cells found as a column value of some row record), row recall (expected data rows whose cells all
-come out together in one record), header accuracy (found cells whose column name contains the column's
-bottom-most expected header cell), and the extraction time. Cells compare after collapsing whitespace.
+come out together in one record; a header repeated inside the body, as where two tables are written back
+to back, counts when its cells are the column names of a record), header accuracy (found cells whose
+column name contains the column's bottom-most expected header cell), and the extraction time. Cells compare after collapsing whitespace.
 """
 
 from __future__ import annotations
@@ -203,6 +204,9 @@ def score_document(records: list[ExtractedRecord], expected: list[Expected]) -> 
         pool = [r for r in records if table.sheet is None or r.meta.get("sheet") == table.sheet]
         values = [_record_cells(r) for r in pool]
         found_cells = Counter(v for cells in values for v in cells.values())
+        headers = [
+            Counter(cell_key(n) for n in r.meta["columns"]) for r in pool if r.meta.get("kind") == "row"
+        ]
         if table.words:
             want = Counter(w for row in table.rows for c in row for w in words(c))
             want.update(w for c in table.headers if c and table.sheet is None for w in words(c))
@@ -215,6 +219,10 @@ def score_document(records: list[ExtractedRecord], expected: list[Expected]) -> 
             score.cells[1] += len(cells)
             score.cells[0] += sum(1 for c in cells if found_cells[c] > 0)
             score.rows[1] += 1
+            if any(not Counter(cells) - names for names in headers) and len(cells) > 1:
+                score.cells[0] += len(cells)  # a header repeated in the body: it names the columns
+                score.rows[0] += 1
+                continue
             match = next((v for v in values if not Counter(cells) - Counter(v.values())), None)
             if match is not None:
                 score.rows[0] += 1

@@ -4,9 +4,9 @@ A grid slot holds the text of the cell that starts there, or None where a spanni
 (`origin` says which). The rules, each independent of any one document:
 - a column where no cell has text is dropped;
 - leading rows holding one text across the table are titles (preamble), not column names;
-- the header is every leading row up to the first row with a number in it (at most MAX_HEADER_ROWS;
-  at least one row): a column's name joins its header cells top to bottom, a cell spanning columns
-  naming each column it spans;
+- the header is every leading row up to the first row that reads as data (see `is_data_row`; at
+  most MAX_HEADER_ROWS, at least one row): a column's name joins its header cells top to bottom, a
+  cell spanning columns naming each column it spans;
 - in the body a cell spanning rows gives its text to every row it spans (each record stands alone),
   a cell spanning columns gives it once; a body row equal to the header (repeated after a page or
   section break) is not a record.
@@ -20,11 +20,22 @@ from dataclasses import dataclass, field
 
 MAX_HEADER_ROWS = 6
 _NUMBER = re.compile(r"^[\s$€£¥(+\-−]*\d[\d.,\s/:\-]*%?\)?$")
+_AMOUNT = re.compile(r"^[\s$€£¥(+\-−]*\d[\d.,\s]*%?\)?$")
+_YEAR = re.compile(r"^(19|20)\d\d$")
 
 
 def is_number_like(text: str) -> bool:
     """True for amounts, counts, percentages and dates written with digits ("$1,200.50", "(35,8)")."""
     return bool(_NUMBER.match(text))
+
+
+def is_data_row(texts: Sequence[str]) -> bool:
+    """True when a row reads as data, not header: it holds an amount, count or percentage (a bare
+    year such as 2011 heads columns as often as it fills them), or half its cells are number-like
+    (dates, fractions like 11/12 head columns too)."""
+    filled = [t for t in texts if t]
+    amounts = [t for t in filled if _AMOUNT.match(t) and not _YEAR.match(t.strip())]
+    return bool(amounts) or (bool(filled) and 2 * sum(map(is_number_like, filled)) >= len(filled))
 
 
 @dataclass
@@ -177,7 +188,7 @@ def _is_title_row(grid: Grid, r: int) -> bool:
 
 def _header_count(grid: Grid, top: int) -> int:
     for r in range(top, min(top + MAX_HEADER_ROWS, len(grid.cells)) + 1):
-        if r == len(grid.cells) or any(is_number_like(t) for t in _row_texts(grid, r)):
+        if r == len(grid.cells) or is_data_row(_row_texts(grid, r)):
             return max(1, r - top) if r < len(grid.cells) else 1
     return 1
 

@@ -108,11 +108,12 @@ def read_pages(data: bytes, filename: str, with_tables: bool = True) -> list[Pag
             pages = []
             for page in pdf.pages:
                 found = [t for t in page.find_tables() if _is_table(t)] if with_tables else []
+                grids = [table_grid(table, page.chars) for table in found]
                 pages.append(
                     PageTables(
                         number=page.page_number,
-                        grids=[table_grid(table, page.chars) for table in found],
-                        boxes=[table.bbox for table in found],
+                        grids=[grid for grid, _ in grids],
+                        boxes=[box for _, box in grids],
                         edges=[column_edges(table) for table in found],
                         has_text=bool(page.chars),
                     )

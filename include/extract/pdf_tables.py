@@ -17,6 +17,7 @@ from include.extract.grid import Grid
 
 WORD_GAP = 0.15  # of the font size, above the line's median letter gap
 _EDGE_TOLERANCE = 1.0
+SIDE_REACH = 36.0  # points: text this close beside a ruled table, on half its rows, is a column of it
 
 Char = dict[str, Any]
 
@@ -74,10 +75,13 @@ def _line_text(chars: Sequence[Char], start: str = "x0", end: str = "x1") -> str
     return "".join(out).strip()
 
 
-def table_grid(table: Any, chars: Sequence[Char]) -> Grid:
-    """A grid from a pdfplumber Table: one column per distinct cell left edge, one row per distinct
-    top edge; a cell's box says which slots it spans; text from the characters centred in it."""
+def table_grid(table: Any, chars: Sequence[Char]) -> tuple[Grid, tuple[float, float, float, float]]:
+    """A grid from a pdfplumber Table, and the box it covers: one column per distinct cell left edge,
+    one row per distinct top edge; a cell's box says which slots it spans; text from the characters
+    centred in it. Text beside the ruled box on its rows (a table without an outer frame) is a column
+    of its own on that side, so a first or last column without rules is not lost."""
     boxes = [b for b in table.cells if b is not None]
+    chars = _pull_in_straddling_words(chars, table.bbox)
     xs = _edges(b[0] for b in boxes)
     tops = _edges(b[1] for b in boxes)
     cells: list[list[str | None]] = [[None] * len(xs) for _ in tops]
@@ -92,11 +96,78 @@ def table_grid(table: Any, chars: Sequence[Char]) -> Grid:
                 if xs[c] >= x1 - _EDGE_TOLERANCE:
                     break
                 origin[r][c] = (r0, c0)
+    left, top, right, bottom = table.bbox
+    bands, stops = [*tops, bottom], [*xs, right]
     for r, row in enumerate(cells):
         for c, text in enumerate(row):
-            if text is None and origin[r][c] == (r, c):
-                row[c] = ""
-    return Grid(cells, origin)
+            if text is None and origin[r][c] == (r, c):  # no ruled box here: text lying there is kept
+                slot = (stops[c], bands[r], stops[c + 1], bands[r + 1])
+                row[c] = cell_text([ch for ch in chars if _centred_in(ch, slot)])
+    for side in ("left", "right"):
+        column = _side_column(chars, (left, top, right, bottom), bands, side)
+        if column is None:
+            continue
+        texts, edge = column
+        for r in range(len(cells)):
+            if side == "left":
+                cells[r].insert(0, texts[r])
+                origin[r] = [(r, 0)] + [(r0, c0 + 1) for r0, c0 in origin[r]]
+            else:
+                cells[r].append(texts[r])
+                origin[r].append((r, len(cells[r]) - 1))
+        left, right = (edge, right) if side == "left" else (left, edge)
+    return Grid(cells, origin), (left, top, right, bottom)
+
+
+def _pull_in_straddling_words(chars: Sequence[Char], box: tuple[float, float, float, float]) -> list[Char]:
+    """The characters with every word that starts inside the table but runs over its left or right
+    edge moved inside that edge (its letters keep their order), so the word stays whole in its cell."""
+    left, top, right, bottom = box
+    band = sorted(
+        (i for i, ch in enumerate(chars) if top <= (ch["top"] + ch["bottom"]) / 2 <= bottom),
+        key=lambda i: (round(chars[i]["top"]), chars[i]["x0"]),
+    )
+    moved = list(chars)
+    for prev, i in pairwise(band):
+        a, b = chars[prev], chars[i]
+        same_line = abs(a["top"] - b["top"]) < 1.0 and b["text"].strip() and a["text"].strip()
+        glued = same_line and b["x0"] - a["x1"] <= WORD_GAP * max(float(b.get("size", 0.0)), 1.0)
+        inside = left <= (moved[prev]["x0"] + moved[prev]["x1"]) / 2 <= right
+        if glued and inside and (b["x0"] + b["x1"]) / 2 > right:
+            step = min((b["x1"] - b["x0"]) / 100, 0.01)
+            start = min(moved[prev]["x1"], right - 3 * _EDGE_TOLERANCE)
+            moved[i] = {**b, "x0": start + step, "x1": start + 2 * step}
+    return moved
+
+
+def _side_column(
+    chars: Sequence[Char], box: tuple[float, float, float, float], bands: list[float], side: str
+) -> tuple[list[str], float] | None:
+    """The text beside a table on one side, one entry per row band, and its outer edge; None unless
+    it sits within SIDE_REACH of the table on at least half of the table's rows."""
+    left, top, right, bottom = box
+    beside = [
+        ch
+        for ch in chars
+        if top <= (ch["top"] + ch["bottom"]) / 2 <= bottom
+        and (ch["x1"] <= left + _EDGE_TOLERANCE if side == "left" else ch["x0"] >= right - _EDGE_TOLERANCE)
+    ]
+    if not beside:
+        return None
+    rows: list[list[Char]] = [[] for _ in range(len(bands) - 1)]
+    for ch in beside:
+        middle = (ch["top"] + ch["bottom"]) / 2
+        r = max(i for i in range(len(bands) - 1) if bands[i] <= middle + _EDGE_TOLERANCE)
+        rows[r].append(ch)
+    filled = [row for row in rows if row]
+    near = min(
+        left - max(ch["x1"] for ch in row) if side == "left" else min(ch["x0"] for ch in row) - right
+        for row in filled
+    )
+    if len(filled) * 2 < len(rows) or near > SIDE_REACH:
+        return None
+    edge = min(ch["x0"] for ch in beside) if side == "left" else max(ch["x1"] for ch in beside)
+    return [cell_text(row) for row in rows], edge
 
 
 def column_edges(table: Any) -> list[float]:

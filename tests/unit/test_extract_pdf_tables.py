@@ -194,3 +194,25 @@ def test_vertical_text_reads_in_its_own_direction() -> None:
     going_down = [{**char(ch, 10 + 6 * i), "upright": False, "matrix": down} for i, ch in enumerate(word)]
     assert cell_text(list(reversed(going_up))) == word
     assert cell_text(going_down) == word
+
+
+def test_columns_outside_a_table_without_outer_frame_are_kept() -> None:
+    buffer = io.BytesIO()
+    sheet = canvas.Canvas(buffer, invariant=1)
+    rows = [["Product", "2012", "2013", "Change"], ["COTTON", "1.393,4", "886,7", "(35,8)"]]
+    rows += [["RICE", "2.426,7", "2.389,7", "(1,3)"], ["WHEAT", "5.788,6", "4.379,5", "(24,3)"]]
+    xs, ys = [150.0, 220.0, 290.0], [PAGE_TOP - ROW_H * i for i in range(len(rows) + 1)]
+    for y in ys:
+        sheet.line(xs[0], y, xs[-1], y)
+    for x in xs:
+        sheet.line(x, ys[0], x, ys[-1])
+    for r, row in enumerate(rows):
+        label, first, second, change = row
+        draw_words(sheet, label, 80, ys[r] - 12, 9, 0)
+        draw_words(sheet, first, xs[0] + 3, ys[r] - 12, 9, 0)
+        draw_words(sheet, second, xs[1] + 3, ys[r] - 12, 9, 0)
+        draw_words(sheet, change, xs[2] + 8, ys[r] - 12, 9, 0)
+    sheet.save()
+    assert rows_of(extract_pdf(buffer.getvalue(), "frameless.pdf")) == [
+        dict(zip(rows[0], row, strict=True)) for row in rows[1:]
+    ]
