@@ -15,7 +15,8 @@ Per file: word recall (expected words found in the records' text, as a multiset)
 data cells found as a column value of some row record), row recall (expected data rows whose cells all
 come out together in one record; a header repeated inside the body, as where two tables are written back
 to back, counts when its cells are the column names of a record), header accuracy (found cells whose
-column name contains the column's bottom-most expected header cell), and the extraction time. Cells compare after collapsing whitespace.
+column name contains the column's bottom-most expected header cell), and the extraction time. Cells
+compare after collapsing whitespace.
 """
 
 from __future__ import annotations
