@@ -187,10 +187,21 @@ def _is_title_row(grid: Grid, r: int) -> bool:
 
 
 def _header_count(grid: Grid, top: int) -> int:
-    for r in range(top, min(top + MAX_HEADER_ROWS, len(grid.cells)) + 1):
-        if r == len(grid.cells) or is_data_row(_row_texts(grid, r)):
-            return max(1, r - top) if r < len(grid.cells) else 1
-    return 1
+    """Header rows from `top`: up to the first row that reads as data (at least one), and then on
+    through every row a header cell spans down into."""
+    n_rows = len(grid.cells)
+    h = 1
+    for r in range(top, min(top + MAX_HEADER_ROWS, n_rows)):
+        if is_data_row(_row_texts(grid, r)):
+            h = max(1, r - top)
+            break
+    while top + h < n_rows - 1 and h < MAX_HEADER_ROWS and _spanned_into(grid, top, top + h):
+        h += 1
+    return h
+
+
+def _spanned_into(grid: Grid, top: int, r: int) -> bool:
+    return any(top <= r0 < r for r0, _ in grid.origin[r])
 
 
 def _column_names(grid: Grid, top: int, end: int) -> list[str]:

@@ -27,7 +27,10 @@ def cell_text(chars: Sequence[Char]) -> str:
     upright = [ch for ch in chars if ch.get("upright", True)]
     vertical = [ch for ch in chars if not ch.get("upright", True)]
     lines = [_line_text(line, "x0", "x1") for line in _lines(upright, "top", "bottom")]
-    for column in _lines(vertical, "x0", "x1"):
+    columns = _lines(vertical, "x0", "x1")
+    if vertical and vertical[0].get("matrix", (1, 0, 0, 1))[1] < 0:
+        columns.reverse()  # text running down: its first line is the rightmost
+    for column in columns:
         upward = column[0].get("matrix", (1, 0, 0, 1))[1] > 0
         ordered = sorted(column, key=lambda ch: -ch["bottom"] if upward else ch["top"])
         if upward:
@@ -103,6 +106,9 @@ def table_grid(table: Any, chars: Sequence[Char]) -> tuple[Grid, tuple[float, fl
             if text is None and origin[r][c] == (r, c):  # no ruled box here: text lying there is kept
                 slot = (stops[c], bands[r], stops[c + 1], bands[r + 1])
                 row[c] = cell_text([ch for ch in chars if _centred_in(ch, slot)])
+    turn = _sideways(chars, table.bbox)
+    if turn:
+        return turned(Grid(cells, origin), turn), table.bbox
     for side in ("left", "right"):
         column = _side_column(chars, (left, top, right, bottom), bands, side)
         if column is None:
@@ -117,6 +123,40 @@ def table_grid(table: Any, chars: Sequence[Char]) -> tuple[Grid, tuple[float, fl
                 origin[r].append((r, len(cells[r]) - 1))
         left, right = (edge, right) if side == "left" else (left, edge)
     return Grid(cells, origin), (left, top, right, bottom)
+
+
+def _sideways(chars: Sequence[Char], box: tuple[float, float, float, float]) -> int:
+    """0 for a table set upright; 1 when most of its text runs down the page (turned clockwise), -1
+    when most runs up (turned anticlockwise)."""
+    inside = [ch for ch in chars if _centred_in(ch, box) and ch["text"].strip()]
+    turned_chars = [ch for ch in inside if not ch.get("upright", True)]
+    if len(turned_chars) * 2 <= len(inside):
+        return 0
+    down = sum(1 for ch in turned_chars if ch.get("matrix", (1, 0, 0, 1))[1] < 0)
+    return 1 if down * 2 >= len(turned_chars) else -1
+
+
+def turned(grid: Grid, turn: int) -> Grid:
+    """A sideways table as its reader turns it upright: text running down the page (turn 1) has its
+    first row at the right and its first column at the top; text running up (turn -1) has its first
+    row at the left and its first column at the bottom."""
+    height, width = len(grid.cells), len(grid.cells[0]) if grid.cells else 0
+
+    def place(r: int, c: int) -> tuple[int, int]:
+        return (width - 1 - c, r) if turn > 0 else (c, height - 1 - r)
+
+    groups: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for r in range(height):
+        for c in range(width):
+            groups.setdefault(grid.origin[r][c], []).append(place(r, c))
+    cells: list[list[str | None]] = [[None] * height for _ in range(width)]
+    origin: list[list[tuple[int, int]]] = [[(i, j) for j in range(height)] for i in range(width)]
+    for (r0, c0), spots in groups.items():
+        first = min(spots)
+        for i, j in spots:
+            origin[i][j] = first
+        cells[first[0]][first[1]] = grid.cells[r0][c0] or ""
+    return Grid(cells, origin)
 
 
 def _pull_in_straddling_words(chars: Sequence[Char], box: tuple[float, float, float, float]) -> list[Char]:

@@ -216,3 +216,30 @@ def test_columns_outside_a_table_without_outer_frame_are_kept() -> None:
     assert rows_of(extract_pdf(buffer.getvalue(), "frameless.pdf")) == [
         dict(zip(rows[0], row, strict=True)) for row in rows[1:]
     ]
+
+
+def test_a_table_set_sideways_reads_upright_with_its_header_first() -> None:
+    rows = [["State", "1975", "2011"], ["Kerala", "5,738", "8,297"], ["Orissa", "3,756", "8,473"]]
+    for angle in (-90, 90):  # turned clockwise (text runs down the page) and anticlockwise
+        buffer = io.BytesIO()
+        sheet = canvas.Canvas(buffer, invariant=1)
+        sheet.translate(300, 400)
+        sheet.rotate(angle)
+        draw_table(sheet, rows, (90, 70, 70), top=0, left=-115)
+        sheet.save()
+        assert rows_of(extract_pdf(buffer.getvalue(), "sideways.pdf")) == [
+            {"State": "Kerala", "1975": "5,738", "2011": "8,297"},
+            {"State": "Orissa", "1975": "3,756", "2011": "8,473"},
+        ], angle
+
+
+def test_a_header_cell_spanning_down_keeps_the_rows_it_spans_in_the_header() -> None:
+    rows: list[list[str | None]] = [
+        ["State", "Assessment", None],
+        [None, "1975-79", "1988-90"],
+        ["Kerala", "5738", "6633"],
+    ]
+    origin = [[(0, 0), (0, 1), (0, 1)], [(0, 0), (1, 1), (1, 2)], [(2, 0), (2, 1), (2, 2)]]
+    table = read_table(Grid(rows, origin))
+    assert table.names == ["State", "Assessment 1975-79", "Assessment 1988-90"]
+    assert table.rows == [["Kerala", "5738", "6633"]]
