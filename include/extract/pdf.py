@@ -13,6 +13,7 @@ from include.extract.docling_doc import docling_records
 from include.extract.grid import Grid, read_table
 from include.extract.layout import Line, group_paragraphs, paragraph_text
 from include.extract.office import convert_with
+from include.extract.pdf_stream import stream_tables
 from include.extract.pdf_tables import column_edges, table_grid
 from include.extract.records import ExtractedRecord, ExtractionError
 from include.extract.tables import grid_records
@@ -97,8 +98,9 @@ def _same_columns(before: list[float], after: list[float]) -> bool:
 
 
 def read_pages(data: bytes, filename: str, with_tables: bool = True) -> list[PageTables]:
-    """Every page's ruled tables through pdfplumber (at least 2 rows and 2 columns: a lone ruled box
-    stays paragraph text); also the check that the PDF opens at all."""
+    """Every page's tables, top to bottom: ruled ones through pdfplumber (at least 2 rows and 2
+    columns: a lone ruled box stays paragraph text) and unruled ones from how the text lines up
+    (pdf_stream); also the check that the PDF opens at all."""
     import pdfplumber
 
     try:
@@ -108,13 +110,15 @@ def read_pages(data: bytes, filename: str, with_tables: bool = True) -> list[Pag
             pages = []
             for page in pdf.pages:
                 found = [t for t in page.find_tables() if _is_table(t)] if with_tables else []
-                grids = [table_grid(table, page.chars) for table in found]
+                ruled = [(*table_grid(table, page.chars), column_edges(table)) for table in found]
+                unruled = stream_tables(page.chars, [box for _, box, _ in ruled]) if with_tables else []
+                tables = sorted(ruled + [(t.grid, t.box, t.edges) for t in unruled], key=lambda t: t[1][1])
                 pages.append(
                     PageTables(
                         number=page.page_number,
-                        grids=[grid for grid, _ in grids],
-                        boxes=[box for _, box in grids],
-                        edges=[column_edges(table) for table in found],
+                        grids=[grid for grid, _, _ in tables],
+                        boxes=[box for _, box, _ in tables],
+                        edges=[edges for _, _, edges in tables],
                         has_text=bool(page.chars),
                     )
                 )

@@ -26,8 +26,8 @@ def cell_text(chars: Sequence[Char]) -> str:
     """The text of one cell: its lines top to bottom (vertical text: in reading order) joined by newlines."""
     upright = [ch for ch in chars if ch.get("upright", True)]
     vertical = [ch for ch in chars if not ch.get("upright", True)]
-    lines = [_line_text(line, "x0", "x1") for line in _lines(upright, "top", "bottom")]
-    columns = _lines(vertical, "x0", "x1")
+    lines = [_line_text(line, "x0", "x1") for line in char_lines(upright, "top", "bottom")]
+    columns = char_lines(vertical, "x0", "x1")
     if vertical and vertical[0].get("matrix", (1, 0, 0, 1))[1] < 0:
         columns.reverse()  # text running down: its first line is the rightmost
     for column in columns:
@@ -41,7 +41,7 @@ def cell_text(chars: Sequence[Char]) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def _lines(chars: Sequence[Char], start: str, end: str) -> list[list[Char]]:
+def char_lines(chars: Sequence[Char], start: str, end: str) -> list[list[Char]]:
     """Characters grouped into lines: a character whose middle lies within the current line's extent
     (on the axis `start`..`end`) joins it."""
     lines: list[list[Char]] = []
@@ -56,26 +56,31 @@ def _lines(chars: Sequence[Char], start: str, end: str) -> list[list[Char]]:
     return lines
 
 
-def _line_text(chars: Sequence[Char], start: str = "x0", end: str = "x1") -> str:
+def line_words(chars: Sequence[Char], start: str = "x0", end: str = "x1") -> list[tuple[str, float, float]]:
+    """The words of one line as (text, start, end): a word ends at a space character or where the gap
+    to the next character is wider than the line's usual letter gap by WORD_GAP font sizes."""
     ordered = sorted(chars, key=lambda ch: ch[start]) if start == "x0" else list(chars)
     glyphs = [ch for ch in ordered if ch["text"].strip()]
-    if not glyphs:
-        return ""
     gaps = [b[start] - a[end] for a, b in pairwise(glyphs)]
-    usual = median(gaps) if gaps else 0.0
-    out = [glyphs[0]["text"]]
-    previous = glyphs[0]
-    for ch in ordered[ordered.index(glyphs[0]) + 1 :]:
+    usual = max(median(gaps), 0.0) if gaps else 0.0
+    words: list[list[Any]] = []
+    previous: Char | None = None
+    for ch in ordered:
         if not ch["text"].strip():
-            if out[-1] != " ":
-                out.append(" ")
+            previous = None if words else previous
             continue
         size = max(float(ch.get("size", 0.0)), 1.0)
-        if out[-1] != " " and ch[start] - previous[end] > max(usual, 0.0) + WORD_GAP * size:
-            out.append(" ")
-        out.append(ch["text"])
+        if previous is None or ch[start] - previous[end] > usual + WORD_GAP * size:
+            words.append([ch["text"], ch[start], ch[end]])
+        else:
+            words[-1][0] += ch["text"]
+            words[-1][2] = ch[end]
         previous = ch
-    return "".join(out).strip()
+    return [(text, float(x0), float(x1)) for text, x0, x1 in words]
+
+
+def _line_text(chars: Sequence[Char], start: str = "x0", end: str = "x1") -> str:
+    return " ".join(text for text, _, _ in line_words(chars, start, end))
 
 
 def table_grid(table: Any, chars: Sequence[Char]) -> tuple[Grid, tuple[float, float, float, float]]:

@@ -243,3 +243,31 @@ def test_a_header_cell_spanning_down_keeps_the_rows_it_spans_in_the_header() -> 
     table = read_table(Grid(rows, origin))
     assert table.names == ["State", "Assessment 1975-79", "Assessment 1988-90"]
     assert table.rows == [["Kerala", "5738", "6633"]]
+
+
+def test_an_unruled_table_is_found_from_how_its_text_lines_up() -> None:
+    buffer = io.BytesIO()
+    sheet = canvas.Canvas(buffer, invariant=1)
+    sheet.setFont("Helvetica", 9)
+    sheet.drawString(60, 760, "Table 4. Participation by system, 2011 (a caption running over the columns)")
+    header = [("", "Share of", "Weighted"), ("Education system", "coverage", "response rate")]
+    rows = [
+        ("Australia", "100", "93"),
+        ("Belgium (French)-BEL", "97", "82"),
+        ("Iran, Islamic Rep. Of", "100", "99"),
+    ]
+    y = 740.0
+    for line in [*header, *rows]:
+        sheet.drawString(60, y, line[0])
+        sheet.drawRightString(260, y, line[1])
+        sheet.drawRightString(360, y, line[2])
+        y -= 12
+    sheet.drawString(60, y - 30, "Source: a ministry survey of all schools, published in the spring.")
+    sheet.save()
+    records = extract_pdf(buffer.getvalue(), "stream.pdf")
+    assert rows_of(records) == [
+        {"Education system": name, "Share of coverage": share, "Weighted response rate": rate}
+        for name, share, rate in rows
+    ]
+    assert any(r.meta["kind"] == "paragraph" and r.text.startswith("Table 4.") for r in records)
+    assert any(r.meta["kind"] == "paragraph" and r.text.startswith("Source:") for r in records)
