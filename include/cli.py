@@ -8,8 +8,9 @@ import logging
 import os
 import shutil
 import sys
+from contextlib import closing
 
-from include.db import repository
+from include.db import documents, repository
 from include.db.connection import connect, database_url
 from include.db.migrate import MigrationError, apply_migrations
 from include.services.embedded_postgres import PostgresStartError
@@ -113,7 +114,7 @@ def demo(stack: Stack) -> None:
     os.environ.setdefault("NER_BACKEND", "triton")
     url = db_up(stack)
     if not stack.settings.database_url:
-        from include.services.embedded_postgres import create_database
+        from include.db.server import create_database
 
         create_database(stack.postgres.url(), "airflow")
     stack.shim.start()
@@ -139,11 +140,8 @@ def demo(stack: Stack) -> None:
     dags = "prelabel_batch, gold_extract, nightly_train_publish, reconcile_label_studio"
     print(f"airflow: UI at {stack.airflow.url} (DAGs {dags})")
     prelabel_samples(stack)
-    conn = connect(url)
-    with conn.cursor() as cur:
-        cur.execute("SELECT count(*) FROM records WHERE ls_project_id = %s", (project_id,))
-        waiting = cur.fetchone()[0]
-    conn.close()
+    with closing(connect(url)) as conn:
+        waiting = documents.count_records(conn, ls_project_id=project_id)
     print(
         "\nNext:\n"
         f"  1. open {ls.url}/projects/{project_id} — {waiting} tasks wait, prelabeled by {model_version};\n"

@@ -13,11 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import psycopg2.extras
 from prometheus_client import Counter
 
+from include.db import documents, labelling
 from include.db import repository as repo
 from include.db.connection import transaction
+from include.db.documents import PendingRecord
 from include.extract.records import ExtractedRecord, ExtractionError
 from include.extract.router import extract_document
 from include.ingest import read_object
@@ -55,27 +56,22 @@ def extract_records(
     """Extract a registered document into records; a bad file fails alone with its reason stored.
 
     With `prepared`, a document it covers takes its records from there instead of being read again."""
-    with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
-        cur.execute("SELECT id, uri, doc_type, status, error FROM documents WHERE id = %s", (document_id,))
-        doc = cur.fetchone()
-    conn.commit()
-    if doc is None:
-        raise repo.RepositoryError(f"document_id: no document {document_id}")
-    if doc["status"] == "failed":
-        return ExtractOutcome(document_id, doc["uri"], "failed", error=doc["error"])
-    if doc["status"] in ("extracted", "prelabeled"):
-        with conn.cursor() as cur:
-            cur.execute("SELECT count(*) FROM records WHERE document_id = %s", (document_id,))
-            n = cur.fetchone()[0]
-        conn.commit()
-        return ExtractOutcome(document_id, doc["uri"], doc["status"], records=n)
-    name = doc["uri"].rsplit("/", 1)[-1]
+    with transaction(conn):
+        doc = documents.get_document_by_id(conn, document_id)
+        if doc is None:
+            raise repo.RepositoryError(f"document_id: no document {document_id}")
+        if doc.status in ("extracted", "prelabeled"):
+            n = documents.count_records(conn, document_id=document_id)
+            return ExtractOutcome(document_id, doc.uri, doc.status, records=n)
+    if doc.status == "failed":
+        return ExtractOutcome(document_id, doc.uri, "failed", error=doc.error)
+    name = doc.uri.rsplit("/", 1)[-1]
     started = time.perf_counter()
     try:
-        doc_type = None if doc["doc_type"] == "unknown" else doc["doc_type"]
-        extracted = prepared.records_for(doc["uri"], doc_type) if prepared is not None else None
+        doc_type = None if doc.doc_type == "unknown" else doc.doc_type
+        extracted = prepared.records_for(doc.uri, doc_type) if prepared is not None else None
         if extracted is None:
-            extracted = extract_document(read_object(doc["uri"], s3_client), name, doc_type)
+            extracted = extract_document(read_object(doc.uri, s3_client), name, doc_type)
         if not extracted:
             raise ExtractionError(name, "no text found")
     except ExtractionError as exc:
@@ -83,13 +79,13 @@ def extract_records(
             repo.set_document_status(conn, document_id, "failed", str(exc))
         log.warning("extract failed: %s", exc)
         DOCUMENTS.labels("failed").inc()
-        return ExtractOutcome(document_id, doc["uri"], "failed", error=str(exc))
+        return ExtractOutcome(document_id, doc.uri, "failed", error=str(exc))
     except OSError as exc:
         message = f"{name}: cannot read ({exc})"
         with transaction(conn):
             repo.set_document_status(conn, document_id, "failed", message)
         DOCUMENTS.labels("failed").inc()
-        return ExtractOutcome(document_id, doc["uri"], "failed", error=message)
+        return ExtractOutcome(document_id, doc.uri, "failed", error=message)
     with transaction(conn):
         repo.add_records(
             conn,
@@ -100,59 +96,38 @@ def extract_records(
     DOCUMENTS.labels("extracted").inc()
     RECORDS.labels("extracted").inc(len(extracted))
     log.info("extracted %s: %d records in %.2fs", name, len(extracted), time.perf_counter() - started)
-    return ExtractOutcome(document_id, doc["uri"], "extracted", records=len(extracted))
-
-
-@dataclass
-class PendingRecord:
-    record_id: int
-    record_key: str
-    text: str
-    meta: dict[str, Any]
-    document_id: int
-    document_sha256: str
-    document_uri: str
-    s3_key: str | None
-    doc_type: str
+    return ExtractOutcome(document_id, doc.uri, "extracted", records=len(extracted))
 
 
 def pending_records(conn: repo.Connection, document_ids: Sequence[int] | None = None) -> list[PendingRecord]:
     """Records of extracted documents that have no live LS task yet, in document/record order."""
-    with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
-        cur.execute(
-            """SELECT r.id AS record_id, r.record_key, r.text, r.meta, d.id AS document_id,
-                      d.sha256 AS document_sha256, d.uri AS document_uri, d.s3_key, d.doc_type
-               FROM records r JOIN documents d ON d.id = r.document_id
-               WHERE r.ls_task_id IS NULL AND d.status IN ('extracted', 'prelabeled')
-                 AND (%(ids)s::bigint[] IS NULL OR d.id = ANY(%(ids)s::bigint[]))
-               ORDER BY d.id, r.id""",
-            {"ids": list(document_ids) if document_ids is not None else None},
-        )
-        rows = [PendingRecord(**row) for row in cur.fetchall()]
-    conn.commit()
-    return rows
+    with transaction(conn):
+        return documents.pending_records(conn, document_ids)
 
 
 def relink_existing_tasks(conn: repo.Connection, ls: Any, project_id: int) -> int:
-    """Link LS tasks that exist but are not linked here (a crash after import): no duplicates on rerun."""
-    linked = 0
+    """Link LS tasks that exist but are not linked here (a crash after import): no duplicates on rerun.
+
+    Reads the project's task list only when an earlier import to it never linked its tasks.
+    """
+    with transaction(conn):
+        unfinished = documents.unfinished_ls_imports(conn, project_id)
+    if not unfinished:
+        return 0
+    links: list[tuple[int, int, str | None]] = []
     for task in ls.tasks.list(project=project_id, fields="all"):
         data = task.data or {}
         sha, key = data.get(TASK_DOCUMENT_SHA256), data.get(TASK_RECORD_KEY)
         if not (isinstance(sha, str) and isinstance(key, str)):
             continue
-        record = repo.find_record(conn, document_sha256=sha, record_key=key)
+        with transaction(conn):
+            record = repo.find_record(conn, document_sha256=sha, record_key=key)
         if record is not None and record.ls_task_id is None:
-            with transaction(conn):
-                repo.link_ls_task(
-                    conn,
-                    record.id,
-                    ls_project_id=project_id,
-                    ls_task_id=int(task.id),
-                    model_version=data.get("model_version"),
-                )
-            linked += 1
-    conn.commit()
+            links.append((record.id, int(task.id), data.get("model_version")))
+    with transaction(conn):
+        linked = documents.link_ls_tasks(conn, project_id, links)
+        documents.finish_ls_imports(conn, unfinished)
+    log.info("LS project %d: %d tasks of %d interrupted imports linked", project_id, linked, len(unfinished))
     return linked
 
 
@@ -178,11 +153,10 @@ def predict_pending(
     Returns (records predicted, spans). Predictions live in the database, so the import step (and a
     rerun) reads them back instead of running the model again.
     """
-    pending = [
-        p
-        for p in pending_records(conn, document_ids)
-        if _latest_prediction(conn, p.record_id, ner.model_version) is None
-    ]
+    candidates = pending_records(conn, document_ids)
+    with transaction(conn):
+        predicted = labelling.latest_predictions(conn, [p.record_id for p in candidates], ner.model_version)
+    pending = [p for p in candidates if p.record_id not in predicted]
     if not pending:
         return 0, 0
     started = time.perf_counter()
@@ -197,12 +171,9 @@ def predict_pending(
                 f"predicted and stored (a rerun predicts only the rest): {type(error).__name__}: {error}"
             ) from error
         with transaction(conn):
-            for p, s in zip(chunk, spans, strict=True):
-                repo.append_record_version(
-                    conn,
-                    p.record_id,
-                    repo.NewRecordVersion(source="prediction", spans=s, model_version=ner.model_version),
-                )
+            labelling.append_predictions(
+                conn, [(p.record_id, s) for p, s in zip(chunk, spans, strict=True)], ner.model_version
+            )
         n_spans += sum(len(s) for s in spans)
         RECORDS.labels("predicted").inc(len(chunk))
         done = start + len(chunk)
@@ -214,20 +185,6 @@ def predict_pending(
             ner.model_version,
         )
     return len(pending), n_spans
-
-
-def _latest_prediction(conn: repo.Connection, record_id: int, model_version: str | None) -> dict | None:
-    with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
-        cur.execute(
-            """SELECT spans, model_version FROM record_versions
-               WHERE record_id = %s AND source = 'prediction'
-                 AND (%s::text IS NULL OR model_version = %s)
-               ORDER BY version DESC LIMIT 1""",
-            (record_id, model_version, model_version),
-        )
-        row = cur.fetchone()
-    conn.commit()
-    return row
 
 
 @dataclass
@@ -255,13 +212,11 @@ def import_pending(
     summary = ImportSummary()
     started = time.perf_counter()
     summary.relinked = relink_existing_tasks(conn, ls, project_id)
-    work: list[tuple[PendingRecord, dict]] = []
-    for p in pending_records(conn, document_ids):
-        prediction = _latest_prediction(conn, p.record_id, None)
-        if prediction is None:
-            summary.without_prediction += 1
-            continue
-        work.append((p, prediction))
+    pending = pending_records(conn, document_ids)
+    with transaction(conn):
+        predictions = labelling.latest_predictions(conn, [p.record_id for p in pending])
+    work = [(p, predictions[p.record_id]) for p in pending if p.record_id in predictions]
+    summary.without_prediction = len(pending) - len(work)
     summary.records = len(work)
     for start in range(0, len(work), chunk_size):
         chunk = work[start : start + chunk_size]
@@ -274,23 +229,22 @@ def import_pending(
                 document_uri=p.document_uri,
                 s3_key=p.s3_key,
                 doc_type=p.doc_type,
-                spans=[Span(**s) for s in pred["spans"]],
-                model_version=pred["model_version"],
+                spans=[Span(**s) for s in pred.spans],
+                model_version=pred.model_version or "",
             )
             for p, pred in chunk
         ]
+        with transaction(conn):
+            import_id = documents.begin_ls_import(conn, project_id, [p.record_id for p, _ in chunk])
         task_ids = ls_client.import_tasks(ls, project_id, tasks, chunk_size=chunk_size)
         with transaction(conn):
-            for (p, pred), task_id in zip(chunk, task_ids, strict=True):
-                repo.link_ls_task(
-                    conn,
-                    p.record_id,
-                    ls_project_id=project_id,
-                    ls_task_id=task_id,
-                    model_version=pred["model_version"],
-                )
-            for document_id in {p.document_id for p, _ in chunk}:
-                repo.set_document_status(conn, document_id, "prelabeled")
+            links = [
+                (p.record_id, task_id, pred.model_version)
+                for (p, pred), task_id in zip(chunk, task_ids, strict=True)
+            ]
+            documents.link_ls_tasks(conn, project_id, links)
+            documents.set_documents_status(conn, sorted({p.document_id for p, _ in chunk}), "prelabeled")
+            documents.finish_ls_imports(conn, [import_id])
         summary.imported += len(chunk)
         RECORDS.labels("imported").inc(len(chunk))
         log.info(

@@ -19,7 +19,8 @@ import pytest
 
 from include.db.connection import connect
 from include.db.migrate import apply_migrations
-from include.services.embedded_postgres import EmbeddedPostgres, create_database, drop_database
+from include.db.server import create_database, drop_database
+from include.services.embedded_postgres import EmbeddedPostgres
 
 if TYPE_CHECKING:
     from include.services.label_studio import LabelStudioServer

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from include import canonical
-from include.db.connection import database_url
+from include.db.connection import database_url, ping
 from include.label_studio.events import ApplyConfig, apply_event, parse_event
 from include.label_studio.payloads import contains_nul
 from include.settings import get_settings
@@ -160,9 +160,8 @@ def _handle() -> tuple[Response, int]:
 @bp.get("/healthz")
 def healthz() -> tuple[Response, int]:
     try:
-        with current_app.extensions["db_pool"].connection() as conn, conn.cursor() as cur:
-            cur.execute("SELECT 1")
-            cur.fetchone()
+        with current_app.extensions["db_pool"].connection() as conn:
+            ping(conn)
     except DatabaseUnavailable as exc:
         return _error(503, "database unavailable", reason=str(exc)[:200])
     return jsonify({"status": "ok", "database": "ok"}), 200

@@ -54,3 +54,10 @@ def transaction(conn: psycopg2.extensions.connection) -> Iterator[psycopg2.exten
     except BaseException:
         conn.rollback()
         raise
+
+
+def ping(conn: psycopg2.extensions.connection) -> None:
+    """Raise unless the server answers a trivial query on this connection."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1")
+        cur.fetchone()

@@ -19,9 +19,9 @@ class Document(BaseModel):
     sha256: str
     uri: str
     s3_key: str | None
-    doc_type: str
+    doc_type: DocType
     size_bytes: int
-    status: str
+    status: DocStatus
     error: str | None
     created: bool = False
 
@@ -187,3 +187,111 @@ def unlink_ls_task(conn: Connection, *, ls_project_id: int, ls_task_id: int) -> 
         cur.execute("SELECT nerloop_unlink_task(%s, %s)", (ls_project_id, ls_task_id))
         record_id: int | None = cur.fetchone()[0]
     return record_id
+
+
+def get_document_by_id(conn: Connection, document_id: int) -> Document | None:
+    with dict_cursor(conn) as cur:
+        cur.execute("SELECT * FROM documents WHERE id = %s", (document_id,))
+        row = cur.fetchone()
+    return Document(**row) if row else None
+
+
+def count_records(
+    conn: Connection, *, document_id: int | None = None, ls_project_id: int | None = None
+) -> int:
+    """Records of a document, or records live-linked to tasks of an LS project."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT count(*) FROM records
+               WHERE (%(doc)s::bigint IS NULL OR document_id = %(doc)s)
+                 AND (%(project)s::bigint IS NULL OR ls_project_id = %(project)s)""",
+            {"doc": document_id, "project": ls_project_id},
+        )
+        n: int = cur.fetchone()[0]
+    return n
+
+
+def set_documents_status(conn: Connection, document_ids: Sequence[int], status: DocStatus) -> None:
+    """Move documents to a status in one statement."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "UPDATE documents SET status = %s, updated_at = now() WHERE id = ANY(%s::bigint[])",
+            (status, list(document_ids)),
+        )
+
+
+class PendingRecord(BaseModel):
+    """A record of an extracted document with no live LS task, and what its task needs of its document."""
+
+    record_id: int
+    record_key: str
+    text: str
+    meta: dict[str, Any]
+    document_id: int
+    document_sha256: str
+    document_uri: str
+    s3_key: str | None
+    doc_type: str
+
+
+def pending_records(conn: Connection, document_ids: Sequence[int] | None = None) -> list[PendingRecord]:
+    """Records of extracted documents that have no live LS task yet, in document/record order."""
+    with dict_cursor(conn) as cur:
+        cur.execute(
+            """SELECT r.id AS record_id, r.record_key, r.text, r.meta, d.id AS document_id,
+                      d.sha256 AS document_sha256, d.uri AS document_uri, d.s3_key, d.doc_type
+               FROM records r JOIN documents d ON d.id = r.document_id
+               WHERE r.ls_task_id IS NULL AND d.status IN ('extracted', 'prelabeled')
+                 AND (%(ids)s::bigint[] IS NULL OR d.id = ANY(%(ids)s::bigint[]))
+               ORDER BY d.id, r.id""",
+            {"ids": list(document_ids) if document_ids is not None else None},
+        )
+        return [PendingRecord(**row) for row in cur.fetchall()]
+
+
+def link_ls_tasks(conn: Connection, ls_project_id: int, links: Sequence[tuple[int, int, str | None]]) -> int:
+    """Link records to LS tasks — (record id, task id, model version) each — in one statement; how many
+    links are new."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT count(*) FILTER (WHERE nerloop_link_task(l.record_id, %s, l.task_id, l.model_version))
+               FROM jsonb_to_recordset(%s::jsonb)
+                    AS l(record_id bigint, task_id bigint, model_version text)""",
+            (
+                ls_project_id,
+                json.dumps([{"record_id": r, "task_id": t, "model_version": m} for r, t, m in links]),
+            ),
+        )
+        n: int = cur.fetchone()[0]
+    return n
+
+
+# -- LS imports: what an import step sent to LS, until its tasks are linked ---------------------
+
+
+def begin_ls_import(conn: Connection, ls_project_id: int, record_ids: Sequence[int]) -> int:
+    """Note, before sending them, the records an import sends to LS; the caller commits first."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO ls_imports (ls_project_id, record_ids) VALUES (%s, %s) RETURNING id",
+            (ls_project_id, list(record_ids)),
+        )
+        import_id: int = cur.fetchone()[0]
+    return import_id
+
+
+def finish_ls_imports(conn: Connection, import_ids: Sequence[int]) -> None:
+    with conn.cursor() as cur:
+        cur.execute(
+            "UPDATE ls_imports SET finished_at = now() WHERE id = ANY(%s::bigint[])", (list(import_ids),)
+        )
+
+
+def unfinished_ls_imports(conn: Connection, ls_project_id: int) -> list[int]:
+    """Imports to the project that never linked their tasks (the worker died after sending them)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT id FROM ls_imports WHERE ls_project_id = %s AND finished_at IS NULL ORDER BY id",
+            (ls_project_id,),
+        )
+        return [row[0] for row in cur.fetchall()]

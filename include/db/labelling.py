@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -118,3 +119,51 @@ def apply_plan(
         )
         result: dict[str, Any] = cur.fetchone()[0]
     return result
+
+
+class Prediction(BaseModel):
+    spans: list[dict[str, Any]]
+    model_version: str | None
+
+
+def latest_predictions(
+    conn: Connection, record_ids: Sequence[int], model_version: str | None = None
+) -> dict[int, Prediction]:
+    """The latest prediction version of each record (of `model_version` when given), in one query."""
+    with dict_cursor(conn) as cur:
+        cur.execute(
+            """SELECT DISTINCT ON (record_id) record_id, spans, model_version FROM record_versions
+               WHERE record_id = ANY(%(ids)s::bigint[]) AND source = 'prediction'
+                 AND (%(mv)s::text IS NULL OR model_version = %(mv)s)
+               ORDER BY record_id, version DESC""",
+            {"ids": list(record_ids), "mv": model_version},
+        )
+        return {
+            row["record_id"]: Prediction(spans=row["spans"], model_version=row["model_version"])
+            for row in cur.fetchall()
+        }
+
+
+def append_predictions(
+    conn: Connection, predictions: Sequence[tuple[int, Sequence[Span]]], model_version: str
+) -> int:
+    """Append a prediction version to each record — (record id, spans) each — in one statement."""
+    rows = [
+        {
+            "record_id": record_id,
+            "v": {
+                "source": "prediction",
+                "spans": [s.model_dump(exclude_none=True) for s in spans],
+                "model_version": model_version,
+            },
+        }
+        for record_id, spans in predictions
+    ]
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT count((nerloop_append_version(p.record_id, p.v)).id)
+               FROM jsonb_to_recordset(%s::jsonb) AS p(record_id bigint, v jsonb)""",
+            (json.dumps(rows),),
+        )
+        n: int = cur.fetchone()[0]
+    return n

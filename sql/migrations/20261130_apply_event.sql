@@ -305,3 +305,14 @@ BEGIN
     RETURN v_detail;
 END
 $$;
+
+-- What an import step sent to Label Studio, noted before sending and closed once its tasks are linked:
+-- only an import left open (the worker died in between) makes the next run list the project's tasks.
+CREATE TABLE IF NOT EXISTS ls_imports (
+    id             bigserial PRIMARY KEY,
+    ls_project_id  bigint NOT NULL,
+    record_ids     bigint[] NOT NULL,
+    started_at     timestamptz NOT NULL DEFAULT now(),
+    finished_at    timestamptz
+);
+CREATE INDEX IF NOT EXISTS ls_imports_open ON ls_imports (ls_project_id) WHERE finished_at IS NULL;

@@ -9,7 +9,7 @@ import pytest
 
 from include.db.connection import connect
 from include.db.migrate import Migration, MigrationError, apply_migrations, discover
-from include.services.embedded_postgres import create_database
+from include.db.server import create_database
 
 
 def _fresh_db(pg_server: str, name: str) -> str:
