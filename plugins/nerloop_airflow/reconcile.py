@@ -20,11 +20,8 @@ def reconcile_label_studio_project(project: str, full: bool = False) -> dict[str
     project_id = find_project(ls, project)
     if project_id is None:
         raise AirflowSkipException(f"Label Studio has no project titled {project!r}: nothing to reconcile")
-    conn = hooks.db_connection()
-    try:
+    with hooks.db() as conn:
         report = reconcile_project(conn, ls, project_id, ReconcileConfig.from_settings(full=full))
-    finally:
-        conn.close()
     if not report.webhook.ok:
         log.warning("webhook check failed for %r: %s", project, report.webhook.detail)
     log.info(

@@ -19,7 +19,7 @@ from include.db import repository as repo
 from include.db.connection import connect, transaction
 from include.db.migrate import apply_migrations
 from include.label_studio import client as ls_client
-from include.reconcile import DELIVERED_BY
+from include.reconcile_plan import DELIVERED_BY
 from include.services.embedded_postgres import EmbeddedPostgres
 from include.services.shim import ShimServer
 from tests.conftest import PROJECT_ROOT, free_port
