@@ -115,7 +115,8 @@ def table_grid(table: Any, chars: Sequence[Char]) -> tuple[Grid, tuple[float, fl
     if turn:
         return turned(Grid(cells, origin), turn), table.bbox
     for side in ("left", "right"):
-        column = _side_column(chars, (left, top, right, bottom), bands, side)
+        filled = [r for r, row in enumerate(cells) if any(row)]
+        column = _side_column(chars, (left, top, right, bottom), bands, side, filled)
         if column is None:
             continue
         texts, edge = column
@@ -186,10 +187,14 @@ def _pull_in_straddling_words(chars: Sequence[Char], box: tuple[float, float, fl
 
 
 def _side_column(
-    chars: Sequence[Char], box: tuple[float, float, float, float], bands: list[float], side: str
+    chars: Sequence[Char],
+    box: tuple[float, float, float, float],
+    bands: list[float],
+    side: str,
+    filled_rows: list[int],
 ) -> tuple[list[str], float] | None:
     """The text beside a table on one side, one entry per row band, and its outer edge; None unless
-    it sits within SIDE_REACH of the table on at least half of the table's rows."""
+    it sits within SIDE_REACH of the table on at least half of the rows holding text."""
     left, top, right, bottom = box
     beside = [
         ch
@@ -209,7 +214,7 @@ def _side_column(
         left - max(ch["x1"] for ch in row) if side == "left" else min(ch["x0"] for ch in row) - right
         for row in filled
     )
-    if len(filled) * 2 < len(rows) or near > SIDE_REACH:
+    if len(filled) * 2 < len(filled_rows) or near > SIDE_REACH:
         return None
     edge = min(ch["x0"] for ch in beside) if side == "left" else max(ch["x1"] for ch in beside)
     return [cell_text(row) for row in rows], edge
