@@ -17,6 +17,8 @@ from include.extract.grid import Grid
 
 WORD_GAP = 0.15  # of the font size, above the line's median letter gap
 _EDGE_TOLERANCE = 1.0
+COLUMN_GAP = 1.5
+CROWDED_SHARE = 0.25
 SIDE_REACH = 36.0  # points: text this close beside a ruled table, on half its rows, is a column of it
 
 Char = dict[str, Any]
@@ -218,6 +220,23 @@ def _side_column(
         return None
     edge = min(ch["x0"] for ch in beside) if side == "left" else max(ch["x1"] for ch in beside)
     return [cell_text(row) for row in rows], edge
+
+
+def boxes_fit_text(table: Any, chars: Sequence[Char]) -> bool:
+    """False when a ruled table's boxes do not match its text: more than CROWDED_SHARE of its
+    characters sit in boxes whose lines hold runs set a column apart (gaps of COLUMN_GAP font sizes),
+    as where shading or stray rules make boxes that span whole rows of a table set in columns."""
+    total = crowded = 0
+    for box in (b for b in table.cells if b is not None):
+        inside = [ch for ch in chars if _centred_in(ch, box) and ch["text"].strip()]
+        total += len(inside)
+        for line in char_lines(inside, "top", "bottom"):
+            words = line_words(line)
+            size = max(float(line[0].get("size", 0.0)), 1.0)
+            if any(b[1] - a[2] > COLUMN_GAP * size for a, b in pairwise(words)):
+                crowded += len(inside)
+                break
+    return total == 0 or crowded <= CROWDED_SHARE * total
 
 
 def column_edges(table: Any) -> list[float]:

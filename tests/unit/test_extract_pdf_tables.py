@@ -271,3 +271,23 @@ def test_an_unruled_table_is_found_from_how_its_text_lines_up() -> None:
     ]
     assert any(r.meta["kind"] == "paragraph" and r.text.startswith("Table 4.") for r in records)
     assert any(r.meta["kind"] == "paragraph" and r.text.startswith("Source:") for r in records)
+
+
+def test_boxes_that_do_not_match_the_columns_give_way_to_the_text_alignment() -> None:
+    buffer = io.BytesIO()
+    sheet = canvas.Canvas(buffer, invariant=1)
+    sheet.setFont("Helvetica", 9)
+    rows = [("State", "Revenue", "Capital", "Total"), ("Assam", "14,874", "161", "17,590")]
+    rows += [("Bihar", "21,016", "5,329", "30,677"), ("Goa", "4,055", "330", "4,495")]
+    top = 700.0
+    for r, row in enumerate(rows):  # one shaded-style box per row: a label box and one wide box
+        y = top - 16 * r
+        sheet.rect(60, y - 16, 100, 16)
+        sheet.rect(160, y - 16, 300, 16)
+        sheet.drawString(64, y - 12, row[0])
+        for x, value in zip((260, 360, 450), row[1:], strict=True):
+            sheet.drawRightString(x, y - 12, value)
+    sheet.save()
+    assert rows_of(extract_pdf(buffer.getvalue(), "shaded.pdf")) == [
+        dict(zip(rows[0], row, strict=True)) for row in rows[1:]
+    ]
