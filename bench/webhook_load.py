@@ -179,6 +179,39 @@ def run(port: int, path: str, groups: list[list[bytes]], senders: int, label: st
     }
 
 
+def count_versions(url: str) -> int:
+    conn = connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM record_versions")
+            return int(cur.fetchone()[0])
+    finally:
+        conn.close()
+
+
+def nested_statements(url: str, port: int, run_no: int, events: int = 200) -> float:
+    """Statements per event with those inside functions and triggers, from a separate, short run (tracking
+    nested statements costs the server time, so the timed runs count only what clients send)."""
+
+    def track(what: str) -> None:
+        conn = connect(url)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(f"ALTER SYSTEM SET pg_stat_statements.track = '{what}'")
+            cur.execute("SELECT pg_reload_conf()")
+        conn.close()
+        time.sleep(0.5)
+
+    groups = make_events(url, events, run_no=run_no)
+    track("all")
+    try:
+        before = statements_executed(url)[1]
+        run(port, "/webhooks/label-studio", groups, 1, "nested statements")
+        return (statements_executed(url)[1] - before - 1) / events
+    finally:
+        track("top")
+
+
 def _cpu_ms_per_event(
     before: tuple[float, float, float], shim_pid: int | None, pg_pid: int | None, events: int
 ) -> dict[str, float]:
@@ -207,10 +240,8 @@ def main() -> None:
         pg = EmbeddedPostgres(
             root=Path(tmp) / "pg",
             port=free_port(),
-            settings=(
-                ("shared_preload_libraries", "pg_stat_statements"),
-                ("pg_stat_statements.track", "all"),
-            ),
+            # pg_stat_statements.track stays at its default, top: nested_statements changes it for its run.
+            settings=(("shared_preload_libraries", "pg_stat_statements"),),
         )
         url = pg.start(database="bench")
         conn = connect(url, statement_timeout_ms=0)
@@ -241,22 +272,16 @@ def main() -> None:
                     cpu = (tree_cpu_s(shim_pid), tree_cpu_s(pg_pid), time.process_time())
                     bare = run(shim.port, "/webhooks/bare", groups, args.senders, f"bare ({mode})")
                     bare["cpu_ms"] = _cpu_ms_per_event(cpu, shim_pid, pg_pid, args.events)
-                    statements = statements_executed(url)
+                    statements, versions = statements_executed(url), count_versions(url)
                     cpu = (tree_cpu_s(shim_pid), tree_cpu_s(pg_pid), time.process_time())
                     real = run(shim.port, "/webhooks/label-studio", groups, args.senders, f"shim ({mode})")
                     real["cpu_ms"] = _cpu_ms_per_event(cpu, shim_pid, pg_pid, args.events)
                     # Less the one statements_executed itself adds.
-                    after = statements_executed(url)
-                    real["statements"] = tuple(
-                        (a - b - 1) / args.events for a, b in zip(after, statements, strict=True)
-                    )
+                    real["round_trips"] = (statements_executed(url)[0] - statements[0] - 1) / args.events
+                    stored = count_versions(url) - versions
+                    real["statements"] = nested_statements(url, shim.port, run_no=100 + len(results))
                 finally:
                     shim.stop()
-                check = connect(url)
-                with check.cursor() as cur:
-                    cur.execute("SELECT count(*) FROM record_versions")
-                    stored = cur.fetchone()[0] - sum(r[2] for r in results.values())
-                check.close()
                 results[mode] = (bare, real, stored)
         finally:
             pg.stop()
@@ -272,9 +297,9 @@ def main() -> None:
                 f"  {name:16s} {r['req_per_s']:8.0f} req/s  p50 {r['p50_ms']:6.1f} ms  "
                 f"p99 {r['p99_ms']:6.1f} ms  statuses {r['statuses']}  CPU ms/event: {cpu}"
             )
-        top, total = real["statements"]
         print(
-            f"  SQL statements per event (pg_stat_statements): {top:.1f} sent, {total:.1f} with nested ones"
+            f"  SQL statements per event (pg_stat_statements): {real['round_trips']:.1f} sent by the shim, "
+            f"{real['statements']:.1f} with those inside functions and triggers"
         )
         print(f"  ratio shim/bare req/s: {real['req_per_s'] / bare['req_per_s']:.2f}  (goal >= 0.5)")
         print(f"  p99 goal <= 100 ms: {'met' if real['p99_ms'] <= 100 else 'NOT met'}")
