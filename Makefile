@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export LS_VENV
 
-.PHONY: venv ls-venv demo test lint db-up down status clean bench-webhook bench-prelabel bench-ls-import bench-train bench-bootstrap bench-triton-protocols bench-spark lineage
+.PHONY: venv ls-venv demo test lint db-up down status clean bench-webhook bench-prelabel bench-ls-import bench-train bench-bootstrap bench-triton-protocols bench-spark bench-tables lineage
 
 venv:
 	@bash scripts/setup_venv.sh $(VENV)
@@ -47,6 +47,12 @@ clean: down
 
 bench-webhook: venv
 	$(PY) bench/webhook_load.py --events 5000 --senders 4
+
+# Table fidelity of the extractor on a folder of documents with their expected tables in expected/:
+# `make bench-tables DIR=<folder>` (no default: the development corpus lives outside the repo).
+bench-tables: venv
+	@test -n "$(DIR)" || { echo "usage: make bench-tables DIR=<folder of documents with expected/>"; exit 2; }
+	$(PY) bench/table_fidelity.py "$(DIR)"
 
 bench-prelabel: venv
 	$(PY) bench/prelabel_throughput.py --rows 20000
