@@ -101,7 +101,8 @@ def drift_weekly(conn: Connection) -> list[DriftRow]:
 
 
 def learning_curve(conn: Connection) -> list[RunPoint]:
-    return [RunPoint(**row) for row in _rows(conn, "SELECT * FROM quality_learning_curve ORDER BY training_run_id")]
+    rows = _rows(conn, "SELECT * FROM quality_learning_curve ORDER BY training_run_id")
+    return [RunPoint(**row) for row in rows]
 
 
 def label_curve(conn: Connection) -> list[LabelPoint]:

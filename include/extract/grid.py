@@ -72,8 +72,9 @@ class Grid:
         return cls(cells, origin)
 
     def text(self, r: int, c: int) -> str:
+        """The text covering slot r, c on one line (see `join_lines`)."""
         r0, c0 = self.origin[r][c]
-        return " ".join((self.cells[r0][c0] or "").split())
+        return join_lines((self.cells[r0][c0] or "").split("\n"))
 
 
 @dataclass
@@ -100,7 +101,7 @@ def read_table(grid: Grid, header: Sequence[str] | None = None) -> ReadTable:
     if header is not None:
         names = list(header)
         h = 0
-        while top + h < n_rows and [_join(x) for x in _slots(grid, top + h)] == names:
+        while top + h < n_rows and [join_lines(x) for x in _slots(grid, top + h)] == names:
             h += 1
     else:
         h = _header_count(grid, top)
@@ -123,12 +124,18 @@ def visual_rows(slots: Sequence[Sequence[str]]) -> list[list[str]]:
         and (every or any(all(map(is_number_like, s)) for s in stacked))
     ):
         (k,) = counts
-        return [[lines[i] if len(lines) == k else _join(lines) for lines in slots] for i in range(k)]
-    return [[_join(lines) for lines in slots]]
+        return [[lines[i] if len(lines) == k else join_lines(lines) for lines in slots] for i in range(k)]
+    return [[join_lines(lines) for lines in slots]]
 
 
-def _join(lines: Sequence[str]) -> str:
-    return " ".join(lines)
+def join_lines(lines: Sequence[str]) -> str:
+    """A cell's lines as one line: whitespace collapsed, a line ending in "/" running on without a
+    space ("Incomplete/" + "Terminated")."""
+    out = ""
+    for line in (" ".join(line.split()) for line in lines):
+        if line:
+            out = f"{out}{line}" if not out or out.endswith("/") else f"{out} {line}"
+    return out
 
 
 def _slots(grid: Grid, r: int) -> list[list[str]]:

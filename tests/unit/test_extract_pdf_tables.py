@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from reportlab.pdfgen import canvas
 
-from include.extract.grid import Grid, read_table, visual_rows
+from include.extract.grid import Grid, join_lines, read_table, visual_rows
 from include.extract.pdf import extract_pdf
 from include.extract.pdf_tables import cell_text
 from include.extract.records import ExtractedRecord
@@ -291,3 +291,8 @@ def test_boxes_that_do_not_match_the_columns_give_way_to_the_text_alignment() ->
     assert rows_of(extract_pdf(buffer.getvalue(), "shaded.pdf")) == [
         dict(zip(rows[0], row, strict=True)) for row in rows[1:]
     ]
+
+
+def test_a_line_ending_in_a_slash_runs_on_into_the_next() -> None:
+    assert join_lines(["Ballots Incomplete/", "Terminated"]) == "Ballots Incomplete/Terminated"
+    assert join_lines(["REGIONAL  PULMONARY &", "SLEEP MEDICINE"]) == "REGIONAL PULMONARY & SLEEP MEDICINE"
