@@ -46,10 +46,10 @@ _NUMBER_LIKE = re.compile(r"^[\s$€£(+\-]*\d[\d.,\s]*%?\)?$")
 
 
 def cell_key(value: object) -> str:
-    """A cell as compared: rendered like the extractor renders it, whitespace collapsed, a line-break
-    hyphen joined ("Preva-\\nlence" and "Preva- lence" compare equal)."""
+    """A cell as compared: rendered like the extractor renders it, whitespace collapsed, a line break
+    after a hyphen or slash joined ("Preva-\\nlence" and "Preva- lence" compare equal)."""
     text = value if isinstance(value, str) else normalize_value(value)
-    return re.sub(r"-\s+", "-", " ".join(text.split()))
+    return re.sub(r"([-/])\s+", r"\1", " ".join(text.split()))
 
 
 def words(text: str) -> list[str]:
