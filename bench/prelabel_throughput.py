@@ -48,27 +48,37 @@ from include.training.quantize import int8_gate, quantize_int8, span_agreement
 from include.training.synthetic import synthetic_gold
 from tests.helpers.bundle import build_tiny_bundle
 
+HEADER = ["invoice", "customer", "company", "city", "date", "amount", "email", "phone"]
 
-def make_csv(rows: int, seed: int = 7) -> bytes:
-    fake = Faker("en_US")
-    Faker.seed(seed)
+
+def to_csv(rows: list[list[str]]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["invoice", "customer", "company", "city", "date", "amount", "email", "phone"])
-    for i in tqdm(range(rows), desc="generate", unit="row"):
-        writer.writerow(
-            [
-                f"INV-{i:06d}",
-                fake.name(),
-                fake.company(),
-                fake.city(),
-                fake.date(),
-                f"${fake.pydecimal(left_digits=4, right_digits=2, positive=True)}",
-                fake.email(),
-                fake.phone_number(),
-            ]
-        )
+    writer.writerow(HEADER)
+    writer.writerows(rows)
     return out.getvalue().encode()
+
+
+def make_csv(rows: int, seed: int = 7) -> bytes:
+    return to_csv(make_rows(rows, seed))
+
+
+def make_rows(rows: int, seed: int = 7) -> list[list[str]]:
+    fake = Faker("en_US")
+    Faker.seed(seed)
+    return [
+        [
+            f"INV-{i:06d}",
+            fake.name(),
+            fake.company(),
+            fake.city(),
+            fake.date(),
+            f"${fake.pydecimal(left_digits=4, right_digits=2, positive=True)}",
+            fake.email(),
+            fake.phone_number(),
+        ]
+        for i in tqdm(range(rows), desc="generate", unit="row")
+    ]
 
 
 def end_to_end(data: bytes, ner: NerClient) -> tuple[float, int]:
@@ -112,6 +122,10 @@ def held_out_splits() -> dict[str, list[LabeledText]]:
     return {GATE_SPLIT: synthetic_gold(300, seed=1), "wnut17 dev": load_wnut17("dev")}
 
 
+def mean(values: list[float]) -> float:
+    return sum(values) / len(values)
+
+
 def load() -> float:
     """The 1-minute load average (other work on the machine shares its cores)."""
     return os.getloadavg()[0]
@@ -138,11 +152,15 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--precision", choices=("fp32", "int8", "both"), default="fp32")
     parser.add_argument("--bundle", type=Path, help="a trained bundle (default: untrained 6-layer MiniLM)")
+    parser.add_argument("--chunks", type=int, default=10, help="CSVs the rows are cut into, run in turn")
     args = parser.parse_args()
     print(f"start: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
-    data = make_csv(args.rows)
-    rates: dict[str, dict[str, float]] = {}
-    loads: dict[str, dict[str, float]] = {}
+    rows = make_rows(args.rows)
+    size = -(-len(rows) // args.chunks)
+    chunks = [to_csv(rows[i : i + size]) for i in range(0, len(rows), size)]
+    seconds: dict[str, dict[str, float]] = {}
+    loads: dict[str, dict[str, list[float]]] = {}
+    payload_bytes = 0
     held: dict[str, dict[str, list]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-prelabel-") as tmp:
         bundle = args.bundle or build_tiny_bundle(Path(tmp) / "bundle", "bench-0", seed=0, num_layers=6)
@@ -158,24 +176,36 @@ def main() -> None:
             )
             for precision, path in flavours(bundle, args.precision, Path(tmp)).items()
         }
-        texts = [r.text for r in extract_document(data, "bench.csv")]
+        chunk_texts = [[r.text for r in extract_document(data, "bench.csv")] for data in chunks]
+        texts = [text for part in chunk_texts for text in part]
         for ner in clients.values():  # ONNX Runtime's first calls at new shapes are slow: not measured
             raw_forward(texts[:512], ner.tokenizer, ner.backend, args.batch)
-        for phase in ("raw", "e2e"):
-            for precision, ner in clients.items():
-                loads.setdefault(precision, {})[phase] = load()
-                if phase == "raw":
-                    seconds, note = raw_forward(texts, ner.tokenizer, ner.backend, args.batch), ""
-                else:
-                    seconds, payload_bytes = end_to_end(data, ner)
-                    note = f", {payload_bytes / 1e6:.1f} MB of tasks"
-                rows_per_s = rates.setdefault(precision, {})[phase] = len(texts) / seconds
-                note += f", load {load():.2f}"
-                print(f"  {precision} {phase}: {rows_per_s:.1f} rows/s ({seconds:.1f} s{note})")
+        # Chunk by chunk, each phase of each flavour in turn (the order flipped every other chunk), so a
+        # change in the machine's load falls on both flavours alike.
+        for i, (data, part) in enumerate(tqdm(list(zip(chunks, chunk_texts, strict=True)), desc="chunks")):
+            order = list(clients.items()) if i % 2 == 0 else list(clients.items())[::-1]
+            for phase in ("raw", "e2e"):
+                for precision, ner in order:
+                    loads.setdefault(precision, {}).setdefault(phase, []).append(load())
+                    if phase == "raw":
+                        took = raw_forward(part, ner.tokenizer, ner.backend, args.batch)
+                    else:
+                        took, size_bytes = end_to_end(data, ner)
+                        payload_bytes += size_bytes if precision == order[0][0] else 0
+                    seconds.setdefault(precision, {}).setdefault(phase, 0.0)
+                    seconds[precision][phase] += took
+        rates = {
+            p: {phase: len(texts) / s for phase, s in by_phase.items()} for p, by_phase in seconds.items()
+        }
+        for precision, by_phase in seconds.items():
+            for phase, took in by_phase.items():
+                busy = f"{took:.1f} s, mean load {mean(loads[precision][phase]):.2f}"
+                print(f"  {precision} {phase}: {rates[precision][phase]:.1f} rows/s ({busy})")
         splits = held_out_splits()
         for precision, ner in clients.items():
             held[precision] = {name: predict_spans(ner, split) for name, split in splits.items()}
-    setup = f"batch {args.batch}, {args.threads} ORT threads, {model}"
+    setup = f"batch {args.batch}, {args.threads} ORT threads, {model}, {len(chunks)} chunks"
+    print(f"\n{payload_bytes / 1e6:.1f} MB of LS task JSON per flavour")
     print(f"\nprelabel throughput: {len(texts)} CSV rows, {setup}")
     header = f"{'raw rows/s':>10} {'e2e rows/s':>10} {'e2e/raw':>8} {'F1 held-out':>11}"
     print(f"  {'precision':<9} {header}  load 1m raw/e2e")
@@ -185,9 +215,10 @@ def main() -> None:
         for p, by_split in held.items()
     }
     for precision, rate in rates.items():
+        busy = f"{mean(loads[precision]['raw']):.2f}/{mean(loads[precision]['e2e']):.2f}"
         print(
             f"  {precision:<9} {rate['raw']:10.1f} {rate['e2e']:10.1f} {rate['e2e'] / rate['raw']:8.2f} "
-            f"{f1[precision][GATE_SPLIT]:11.4f}  {loads[precision]['raw']:.2f}/{loads[precision]['e2e']:.2f}"
+            f"{f1[precision][GATE_SPLIT]:11.4f}  {busy}"
         )
     for precision, rate in rates.items():
         print(f"  ratio end-to-end / raw ({precision}): {rate['e2e'] / rate['raw']:.2f}  (goal >= 0.9)")
