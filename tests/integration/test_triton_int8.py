@@ -1,0 +1,68 @@
+"""The int8 flavour through the real tritonserver (nvidia-pytriton wheel, python backend running ORT).
+
+A tiny bundle (1 MiniLM layer, untrained seeded head) with its int8 flavour: published as `ner` and
+`ner_int8`, loaded and verified through Triton's repository API, then asked by the serving client that
+NER_PRECISION=auto on CPU sends to `ner_int8`; Triton's metrics show the batches it formed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from include.ner.backends import OnnxRuntimeBackend
+from include.ner.client import NerClient
+from include.ner.settings import NerSettings
+from include.serving.reload import reload_and_verify, served_model
+from include.serving.repository import publish_bundle
+from include.serving.triton_metrics import batch_stats
+from tests.helpers.bundle import int8_bundle, tiny_bundle
+from tests.helpers.triton import running_triton
+
+TEXTS = [
+    "Ann Lee joined Acme Corp in Paris.",
+    "Invoice 1,200 USD due 3 May 2021",
+    "Call +1 555 0100 or mail ann@example.com",
+    "",
+    " ".join(f"Record {i} names Ann Lee of Acme in Washington" for i in range(25)),
+]
+
+
+def test_triton_serves_the_int8_flavour_as_its_own_model(tmp_path: Path):
+    bundle = int8_bundle(tiny_bundle(), tmp_path / "bundle", gate_passed=True)
+    repo = tmp_path / "repo"
+    publish_bundle(bundle, repo, "ner", "python", intra_op_threads=1)
+    published = publish_bundle(bundle, repo, "ner_int8", "python", intra_op_threads=1, precision="int8")
+    with running_triton(tmp_path / "state", repo, load_models=("ner",)) as server:
+        # Loaded through the repository API and verified against the bundle's model.int8.onnx.
+        served = reload_and_verify(server.url, repo, "ner_int8", published.version, TEXTS[:2], bundle, "int8")
+        assert (served.model, served.version) == ("ner_int8", published.version)
+        assert served_model(server.url, "ner") is not None, "fp32 keeps serving beside it"
+        settings = NerSettings(
+            ner_backend="triton",
+            ner_bundle_dir=bundle,
+            ner_precision="auto",
+            triton_url=server.url,
+            triton_device="cpu",
+            triton_concurrency=4,
+            ner_warmup=False,
+        )
+        metrics_url = f"{server.host}:{server.metrics_port}"
+        before = batch_stats(metrics_url)["ner_int8"]
+        client = NerClient.from_settings(settings.model_copy(update={"ner_batch_size": 1}))
+        assert client.precision == "int8" and client.backend.model_name == "ner_int8"  # type: ignore[attr-defined]
+        through_triton = client.predict(TEXTS * 4)
+        client.close()
+        seen = batch_stats(metrics_url)["ner_int8"] - before
+        local_int8 = OnnxRuntimeBackend(bundle / "onnx" / "model.int8.onnx", intra_op_threads=1)
+        in_process = NerClient(bundle, local_int8, batch_size=1, warmup=False).predict(TEXTS * 4)
+    for a, b in zip(through_triton, in_process, strict=True):
+        assert [(s.start, s.end, s.label) for s in a] == [(s.start, s.end, s.label) for s in b]
+        assert [s.score for s in a] == pytest.approx([s.score for s in b], abs=1e-5)
+    assert seen.requests == seen.inferences >= 16, "batch-1 requests, one row each"
+    assert 1 <= seen.mean_batch <= 16 and seen.executions <= seen.requests
+    fp32 = OnnxRuntimeBackend(bundle / "onnx" / "model.onnx", intra_op_threads=1)
+    ids, mask = client.tokenizer.batch(TEXTS[:2], 32)
+    assert not np.allclose(local_int8.infer(ids, mask), fp32.infer(ids, mask), atol=1e-4), "int8 is not fp32"
