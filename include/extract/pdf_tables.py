@@ -92,13 +92,14 @@ def table_grid(table: Any, chars: Sequence[Char]) -> tuple[Grid, tuple[float, fl
     of its own on that side, so a first or last column without rules is not lost."""
     boxes = [b for b in table.cells if b is not None]
     chars = _pull_in_straddling_words(chars, table.bbox)
+    within = [ch for ch in chars if _centred_in(ch, table.bbox)]
     xs = _edges(b[0] for b in boxes)
     tops = _edges(b[1] for b in boxes)
     cells: list[list[str | None]] = [[None] * len(xs) for _ in tops]
     origin: list[list[tuple[int, int]]] = [[(r, c) for c in range(len(xs))] for r in range(len(tops))]
     for x0, top, x1, bottom in sorted(boxes, key=lambda b: (b[1], b[0])):
         r0, c0 = _index(tops, top), _index(xs, x0)
-        cells[r0][c0] = cell_text([ch for ch in chars if _centred_in(ch, (x0, top, x1, bottom))])
+        cells[r0][c0] = cell_text([ch for ch in within if _centred_in(ch, (x0, top, x1, bottom))])
         for r in range(r0, len(tops)):
             if tops[r] >= bottom - _EDGE_TOLERANCE:
                 break
@@ -112,7 +113,7 @@ def table_grid(table: Any, chars: Sequence[Char]) -> tuple[Grid, tuple[float, fl
         for c, text in enumerate(row):
             if text is None and origin[r][c] == (r, c):  # no ruled box here: text lying there is kept
                 slot = (stops[c], bands[r], stops[c + 1], bands[r + 1])
-                row[c] = cell_text([ch for ch in chars if _centred_in(ch, slot)])
+                row[c] = cell_text([ch for ch in within if _centred_in(ch, slot)])
     turn = _sideways(chars, table.bbox)
     if turn:
         return turned(Grid(cells, origin), turn), table.bbox
@@ -227,8 +228,9 @@ def boxes_fit_text(table: Any, chars: Sequence[Char]) -> bool:
     characters sit in boxes whose lines hold runs set a column apart (gaps of COLUMN_GAP font sizes),
     as where shading or stray rules make boxes that span whole rows of a table set in columns."""
     total = crowded = 0
+    within = [ch for ch in chars if _centred_in(ch, table.bbox) and ch["text"].strip()]
     for box in (b for b in table.cells if b is not None):
-        inside = [ch for ch in chars if _centred_in(ch, box) and ch["text"].strip()]
+        inside = [ch for ch in within if _centred_in(ch, box)]
         total += len(inside)
         for line in char_lines(inside, "top", "bottom"):
             words = line_words(line)
