@@ -1,24 +1,36 @@
-"""Prelabel throughput side by side: in-process ONNX Runtime vs the real tritonserver, batch 1 vs 16.
+"""Prelabel throughput side by side: in-process ONNX Runtime vs the real tritonserver, batch 1 vs 16, fp32 vs
+int8, and the batches Triton's dynamic batcher actually formed.
 
 Usage: PYTHONPATH=. HF_HUB_OFFLINE=1 .venv/bin/python bench/prelabel_triton.py [--rows 200] [--layers 6]
+           [--precision fp32|int8|both] [--bundle BUNDLE_DIR] [--concurrency 4] [--protocol http|grpc]
 
-The model is the shipped MiniLM (``--layers`` of its 6) with an untrained, seeded token-classification head:
-the numbers measure serving cost, not quality. Triton runs the same model.onnx through the python backend
-(ONNX Runtime inside Triton, CPU), with the same thread count as the in-process session.
+The model is `--bundle` or the shipped MiniLM (``--layers`` of its 6) with an untrained, seeded
+token-classification head: the numbers measure serving cost, not quality. Triton runs the same model.onnx
+through the python backend (ONNX Runtime inside Triton, CPU), with the same thread count as the in-process
+session; the int8 flavour is published as its own model, `ner_int8`. A bundle without an int8 flavour is
+given one here (quantized as the nightly export does; its gate verdict a stand-in, since quality is
+bench/prelabel_throughput.py's to measure).
+
+Batches seen: around each Triton measurement the bench reads Triton's metrics endpoint and reports, per
+model, requests, inferences (rows) and executions; rows ÷ executions is the batch size the model ran.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import tempfile
 import time
 from pathlib import Path
 
-from include.ner.backends import OnnxRuntimeBackend, TritonHttpBackend
+from include.bundle import read_bundle
+from include.ner.backends import OnnxRuntimeBackend, triton_backend
 from include.ner.client import NerClient
+from include.ner.precision import triton_model_name
 from include.serving.repository import publish_bundle
-from tests.helpers.bundle import build_tiny_bundle
+from include.serving.triton_metrics import BatchStats, batch_stats
+from tests.helpers.bundle import build_tiny_bundle, int8_bundle
 from tests.helpers.triton import running_triton
 
 NAMES = ["Ann Lee", "Ümit Çelik", "Acme Corp", "Globex GmbH", "Paris", "São Paulo", "Washington"]
@@ -49,32 +61,72 @@ def main() -> None:
     parser.add_argument("--layers", type=int, default=6)
     parser.add_argument("--threads", type=int, default=2, help="ONNX Runtime intra-op threads, both sides")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--precision", choices=("fp32", "int8", "both"), default="fp32")
+    parser.add_argument("--bundle", type=Path, help="a bundle (default: untrained MiniLM, --layers)")
+    parser.add_argument("--concurrency", type=int, default=4, help="Triton requests in flight")
+    parser.add_argument("--protocol", choices=("http", "grpc"), default="http")
     args = parser.parse_args()
+    precisions = ["fp32", "int8"] if args.precision == "both" else [args.precision]
     texts = short_texts(args.rows)
+    results: dict[str, float] = {}
+    batches: dict[str, BatchStats] = {}
     with tempfile.TemporaryDirectory(prefix="nerloop-bench-") as tmp:
         scratch = Path(tmp)
-        bundle = build_tiny_bundle(scratch / "bundle", "bench-0", seed=0, num_layers=args.layers)
-        results: dict[str, float] = {}
-        ort = OnnxRuntimeBackend(bundle / "onnx" / "model.onnx", args.threads)
-        for batch in (1, 16):
-            results[f"ort b{batch}"] = rows_per_s(
-                NerClient(bundle, ort, batch_size=batch), texts, args.repeats
-            )
-        publish_bundle(bundle, scratch / "repo", "ner", "python", intra_op_threads=args.threads)
-        with running_triton(scratch / "state", scratch / "repo", load_models=("ner",)) as server:
+        bundle = args.bundle or build_tiny_bundle(scratch / "tiny", "bench-0", seed=0, num_layers=args.layers)
+        if "int8" in precisions and read_bundle(bundle).int8_path is None:
+            bundle = int8_bundle(bundle, scratch / "bundle")
+        read = read_bundle(bundle)
+        for precision in precisions:
+            ort = OnnxRuntimeBackend(read.flavour_path(precision), args.threads)
             for batch in (1, 16):
-                backend = TritonHttpBackend(server.url, "ner")
-                client = NerClient(bundle, backend, batch_size=batch)
-                results[f"triton b{batch}"] = rows_per_s(client, texts, args.repeats)
-                backend.close()
-    setup = f"MiniLM {args.layers} layer(s), {args.threads} ORT thread(s), best of {args.repeats}"
-    print(f"{args.rows} short texts, {setup}")
+                results[f"ort {precision} b{batch}"] = rows_per_s(
+                    NerClient(read, ort, batch_size=batch, warmup=False), texts, args.repeats
+                )
+            publish_bundle(
+                bundle,
+                scratch / "repo",
+                triton_model_name("ner", precision),
+                "python",
+                intra_op_threads=args.threads,
+                precision=precision,
+            )
+        models = tuple(triton_model_name("ner", p) for p in precisions)
+        with running_triton(scratch / "state", scratch / "repo", load_models=models) as server:
+            metrics_url = f"{server.host}:{server.metrics_port}"
+            for precision in precisions:
+                model = triton_model_name("ner", precision)
+                for batch in (1, 16):
+                    name = f"triton {precision} b{batch}"
+                    url = server.grpc_url if args.protocol == "grpc" else server.url
+                    backend = triton_backend(args.protocol, url, model, concurrency=args.concurrency)
+                    client = NerClient(read, backend, batch_size=batch, warmup=False)
+                    client.predict(texts[:16])
+                    before = batch_stats(metrics_url)[model]
+                    results[name] = rows_per_s(client, texts, args.repeats)
+                    batches[name] = batch_stats(metrics_url)[model] - before
+                    backend.close()
+    setup = (
+        f"{args.threads} ORT thread(s), best of {args.repeats}, {args.concurrency} Triton requests in flight"
+    )
+    model_name = f"{args.bundle} ({read.model_version})" if args.bundle else f"MiniLM {args.layers} layer(s)"
+    print(f"{args.rows} short texts, {model_name}, {setup}; load average {os.getloadavg()[0]:.2f}")
     for name, value in results.items():
-        print(f"  {name:<10} {value:8.1f} rows/s")
-    print(f"  ORT    batch 16 / batch 1 : {results['ort b16'] / results['ort b1']:.2f}x")
-    print(f"  Triton batch 16 / batch 1 : {results['triton b16'] / results['triton b1']:.2f}x")
-    print(f"  Triton / ORT at batch 16  : {results['triton b16'] / results['ort b16']:.2f}x")
-    print(f"  Triton / ORT at batch 1   : {results['triton b1'] / results['ort b1']:.2f}x")
+        print(f"  {name:<18} {value:8.1f} rows/s")
+    for precision in precisions:
+        ort16, ort1 = results[f"ort {precision} b16"], results[f"ort {precision} b1"]
+        tri16, tri1 = results[f"triton {precision} b16"], results[f"triton {precision} b1"]
+        print(f"  {precision}: ORT b16/b1 {ort16 / ort1:.2f}x, Triton b16/b1 {tri16 / tri1:.2f}x, ", end="")
+        print(f"Triton/ORT at b16 {tri16 / ort16:.2f}x, at b1 {tri1 / ort1:.2f}x")
+    if len(precisions) == 2:
+        for where in ("ort", "triton"):
+            ratio = results[f"{where} int8 b16"] / results[f"{where} fp32 b16"]
+            print(f"int8/fp32 rows/s ({where}, batch 16): {ratio:.2f}")
+    print("batches Triton formed (from its metrics: inference count ÷ execution count):")
+    for name, stats in batches.items():
+        print(
+            f"  {name:<18} {stats.requests:6.0f} requests of {stats.rows_per_request:5.2f} rows → "
+            f"{stats.executions:6.0f} executions, mean batch {stats.mean_batch:5.2f}"
+        )
 
 
 if __name__ == "__main__":
