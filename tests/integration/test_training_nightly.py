@@ -68,6 +68,12 @@ def test_first_model_is_bundled_and_a_worse_one_is_rejected(db, tmp_path) -> Non
     assert info.model_version == first.model_version and first.model_version.startswith("ner-")
     assert info.version["manifest"]["training_run_id"] == first.run_id
     assert first.metrics["new"]["examples"] > 0
+    # The int8 flavour rides along, hashed, with the gate's verdict on the same held-out split.
+    assert info.int8 is not None and info.int8_path is not None and info.int8_path.is_file()
+    assert "onnx/model.int8.onnx" in info.version["files"]
+    assert info.int8["gate"] == first.metrics["int8"]
+    assert info.int8["gate"]["records"] == first.metrics["new"]["examples"]
+    assert info.int8["quantization"]["weights"] == "QInt8, per channel"
 
     second = nightly_training(
         db, tmp_path / "b2", current_bundle=info.root, config=replace(TINY, max_steps=1), tolerance=-1.0
