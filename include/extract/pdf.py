@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 import os
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from include.extract.grid import Grid, read_table
 from include.extract.layout import Line, group_paragraphs, paragraph_text
 from include.extract.office import convert_with
 from include.extract.pdf_stream import stream_tables
-from include.extract.pdf_tables import boxes_fit_text, column_edges, table_grid
+from include.extract.pdf_tables import boxes_fit_text, cell_text, centred_in, column_edges, table_grid
 from include.extract.records import ExtractedRecord, ExtractionError
 from include.extract.tables import grid_records
 from include.extract.text import DEFAULT_MAX_CHARS, paragraph_records
@@ -23,6 +24,7 @@ ARTIFACTS_ENV = "DOCLING_ARTIFACTS_PATH"
 OCR_RESOLUTION = 200
 _BBOX_TOLERANCE = 1.0
 INSIDE_SHARE = 0.9
+_LETTER_SPACED = re.compile(r"(?<!\S)(?:\S ){3,}\S(?!\S)")  # four or more one-character tokens in a row
 CONTINUATION_TOLERANCE = 3.0  # points between matching column edges on consecutive pages
 
 
@@ -65,7 +67,7 @@ def extract_pdf(
         return docling_records(doc, max_chars)
     pages = read_pages(data, filename)
     doc = convert_with(native_converter(), data, filename, ".pdf")
-    lines = _lines_by_page(doc)
+    lines = _closed_up(data, _lines_by_page(doc))
     records: list[ExtractedRecord] = []
     previous: tuple[str, list[float], list[str]] | None = None  # the last table: key, edges, names
     for page in pages:
@@ -155,6 +157,35 @@ def _lines_by_page(doc: Any) -> dict[int, list[Line]]:
         if box.coord_origin != CoordOrigin.TOPLEFT:
             box = box.to_top_left_origin(page_height=height)
         lines.setdefault(prov.page_no, []).append(Line(item.text, box.l, box.t, box.r, box.b))
+    return lines
+
+
+def _closed_up(data: bytes, lines: dict[int, list[Line]]) -> dict[int, list[Line]]:
+    """Lines that read as letter-spaced ("0 3 / 2 5 / 2 0 1 6") rebuilt from their characters, where a
+    space goes only where the gap is wider than the line's usual letter gap ("03/25/2016")."""
+    suspects = {
+        page: [i for i, line in enumerate(found) if _LETTER_SPACED.search(line.text)]
+        for page, found in lines.items()
+    }
+    suspects = {page: found for page, found in suspects.items() if found}
+    if not suspects:
+        return lines
+    import pdfplumber
+
+    with pdfplumber.open(io.BytesIO(data)) as pdf:
+        for page, indexes in suspects.items():
+            chars = pdf.pages[page - 1].chars
+            for i in indexes:
+                line = lines[page][i]
+                box = (
+                    line.x0 - _BBOX_TOLERANCE,
+                    line.top - _BBOX_TOLERANCE,
+                    line.x1 + _BBOX_TOLERANCE,
+                    line.bottom + _BBOX_TOLERANCE,
+                )
+                text = " ".join(cell_text([ch for ch in chars if centred_in(ch, box)]).split("\n"))
+                if text.strip():
+                    lines[page][i] = replace(line, text=text)
     return lines
 
 

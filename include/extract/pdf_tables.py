@@ -92,14 +92,14 @@ def table_grid(table: Any, chars: Sequence[Char]) -> tuple[Grid, tuple[float, fl
     of its own on that side, so a first or last column without rules is not lost."""
     boxes = [b for b in table.cells if b is not None]
     chars = _pull_in_straddling_words(chars, table.bbox)
-    within = [ch for ch in chars if _centred_in(ch, table.bbox)]
+    within = [ch for ch in chars if centred_in(ch, table.bbox)]
     xs = _edges(b[0] for b in boxes)
     tops = _edges(b[1] for b in boxes)
     cells: list[list[str | None]] = [[None] * len(xs) for _ in tops]
     origin: list[list[tuple[int, int]]] = [[(r, c) for c in range(len(xs))] for r in range(len(tops))]
     for x0, top, x1, bottom in sorted(boxes, key=lambda b: (b[1], b[0])):
         r0, c0 = _index(tops, top), _index(xs, x0)
-        cells[r0][c0] = cell_text([ch for ch in within if _centred_in(ch, (x0, top, x1, bottom))])
+        cells[r0][c0] = cell_text([ch for ch in within if centred_in(ch, (x0, top, x1, bottom))])
         for r in range(r0, len(tops)):
             if tops[r] >= bottom - _EDGE_TOLERANCE:
                 break
@@ -113,7 +113,7 @@ def table_grid(table: Any, chars: Sequence[Char]) -> tuple[Grid, tuple[float, fl
         for c, text in enumerate(row):
             if text is None and origin[r][c] == (r, c):  # no ruled box here: text lying there is kept
                 slot = (stops[c], bands[r], stops[c + 1], bands[r + 1])
-                row[c] = cell_text([ch for ch in within if _centred_in(ch, slot)])
+                row[c] = cell_text([ch for ch in within if centred_in(ch, slot)])
     turn = _sideways(chars, table.bbox)
     if turn:
         return turned(Grid(cells, origin), turn), table.bbox
@@ -137,7 +137,7 @@ def table_grid(table: Any, chars: Sequence[Char]) -> tuple[Grid, tuple[float, fl
 def _sideways(chars: Sequence[Char], box: tuple[float, float, float, float]) -> int:
     """0 for a table set upright; 1 when most of its text runs down the page (turned clockwise), -1
     when most runs up (turned anticlockwise)."""
-    inside = [ch for ch in chars if _centred_in(ch, box) and ch["text"].strip()]
+    inside = [ch for ch in chars if centred_in(ch, box) and ch["text"].strip()]
     turned_chars = [ch for ch in inside if not ch.get("upright", True)]
     if len(turned_chars) * 2 <= len(inside):
         return 0
@@ -228,9 +228,9 @@ def boxes_fit_text(table: Any, chars: Sequence[Char]) -> bool:
     characters sit in boxes whose lines hold runs set a column apart (gaps of COLUMN_GAP font sizes),
     as where shading or stray rules make boxes that span whole rows of a table set in columns."""
     total = crowded = 0
-    within = [ch for ch in chars if _centred_in(ch, table.bbox) and ch["text"].strip()]
+    within = [ch for ch in chars if centred_in(ch, table.bbox) and ch["text"].strip()]
     for box in (b for b in table.cells if b is not None):
-        inside = [ch for ch in within if _centred_in(ch, box)]
+        inside = [ch for ch in within if centred_in(ch, box)]
         total += len(inside)
         for line in char_lines(inside, "top", "bottom"):
             words = line_words(line)
@@ -259,6 +259,6 @@ def _index(edges: list[float], value: float) -> int:
     return min(range(len(edges)), key=lambda i: abs(edges[i] - value))
 
 
-def _centred_in(ch: Char, box: tuple[float, float, float, float]) -> bool:
+def centred_in(ch: Char, box: tuple[float, float, float, float]) -> bool:
     x0, top, x1, bottom = box
     return x0 <= (ch["x0"] + ch["x1"]) / 2 <= x1 and top <= (ch["top"] + ch["bottom"]) / 2 <= bottom

@@ -296,3 +296,22 @@ def test_boxes_that_do_not_match_the_columns_give_way_to_the_text_alignment() ->
 def test_a_line_ending_in_a_slash_runs_on_into_the_next() -> None:
     assert join_lines(["Ballots Incomplete/", "Terminated"]) == "Ballots Incomplete/Terminated"
     assert join_lines(["REGIONAL  PULMONARY &", "SLEEP MEDICINE"]) == "REGIONAL PULMONARY & SLEEP MEDICINE"
+
+
+def test_letter_spaced_paragraph_text_closes_up_and_keeps_its_word_spaces() -> None:
+    buffer = io.BytesIO()
+    sheet = canvas.Canvas(buffer, invariant=1)
+    text = sheet.beginText(72, 680)
+    text.setFont("Helvetica", 10)
+    text.textOut("Effective: ")
+    text.setCharSpace(3)
+    text.textOut("03/25/2016")
+    sheet.drawText(text)
+    text = sheet.beginText(72, 640)
+    text.setFont("Helvetica", 10)
+    text.setCharSpace(2.5)
+    text.textOut("RENEWAL NOTICE")
+    sheet.drawText(text)
+    sheet.save()
+    records = extract_pdf(buffer.getvalue(), "notice.pdf")
+    assert [r.text for r in records] == ["Effective: 03/25/2016", "RENEWAL NOTICE"]
