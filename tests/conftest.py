@@ -73,7 +73,7 @@ def database_url(pg_server: str) -> Iterator[str]:
 
 _TABLES = (
     "training_manifest, training_runs, record_versions, annotations, model_versions, "
-    "webhook_events, ls_task_links, records, documents, reconcile_watermarks"
+    "webhook_events, ls_task_links, records, documents, reconcile_watermarks, ls_imports"
 )
 
 

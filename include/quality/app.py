@@ -1,0 +1,113 @@
+"""The quality pages as a FastAPI app, for Airflow's api-server (a plugin mounts it at /nerloop).
+
+Every route needs the Airflow user (the auth manager's JWT, from the UI's cookie or a bearer token):
+plugin endpoints are not protected by Airflow on their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager, closing
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query
+from fastapi.responses import HTMLResponse
+
+from include.db import quality
+from include.db.common import Connection, RepositoryError
+from include.db.connection import connect
+from include.db.lineage import record_version_lineage
+from include.quality import pages
+from include.settings import get_settings
+
+ConnectionFactory = Callable[[], AbstractContextManager[Connection]]
+
+
+def _default_db() -> AbstractContextManager[Connection]:
+    return closing(connect())
+
+
+def airflow_user() -> Any:
+    """The dependency that demands an Airflow user (imported late: the api-server has the auth manager)."""
+    from airflow.api_fastapi.core_api.security import get_user
+
+    return Depends(get_user)
+
+
+def create_app(db: ConnectionFactory = _default_db, *, require_user: bool = True) -> FastAPI:
+    """The app; `db` opens the Intelligence DB for one request (the plugin passes the PostgresHook's)."""
+    app = FastAPI(title="nerloop quality", docs_url=None, redoc_url=None, openapi_url=None)
+    router = APIRouter(dependencies=[airflow_user()] if require_user else [])
+    ls_url = get_settings().label_studio_url
+
+    def read(fn: Callable[[Connection], Any]) -> Any:
+        with db() as conn:
+            try:
+                return fn(conn)
+            finally:
+                conn.rollback()
+
+    @router.get("/", response_class=HTMLResponse)
+    def overview() -> str:
+        return str(
+            read(
+                lambda c: pages.overview(
+                    quality.model_timeline(c),
+                    quality.drift(c),
+                    quality.learning_curve(c),
+                    quality.label_curve(c),
+                    quality.uncertain_queue(c),
+                    ls_url,
+                )
+            )
+        )
+
+    @router.get("/lineage", response_class=HTMLResponse)
+    def lineage(
+        record_version_id: str = Query(default=""), ls_task_id: str = Query(default="")
+    ) -> HTMLResponse:
+        asked = f"record version {record_version_id}" if record_version_id else f"LS task {ls_task_id}"
+
+        def look(conn: Connection) -> HTMLResponse:
+            version_id: int | None = None
+            if record_version_id.strip().isdigit():
+                version_id = int(record_version_id)
+            elif ls_task_id.strip().isdigit():
+                found = quality.versions_of_task(conn, None, int(ls_task_id))
+                version_id = found[0] if found else None
+            if version_id is None:
+                status = 404 if (record_version_id or ls_task_id) else 200
+                return HTMLResponse(pages.lineage(None, None, [], asked if status == 404 else ""), status)
+            try:
+                found_lineage = record_version_lineage(conn, version_id)
+            except RepositoryError:
+                return HTMLResponse(pages.lineage(None, None, [], asked), 404)
+            record = quality.record_meta(conn, found_lineage.record_id)
+            history = quality.record_history(conn, found_lineage.record_id)
+            return HTMLResponse(pages.lineage(found_lineage, record, history, asked))
+
+        response: HTMLResponse = read(look)
+        return response
+
+    @router.get("/api/drift")
+    def drift_json(weekly: bool = False) -> list[dict[str, Any]]:
+        rows = read(quality.drift_weekly if weekly else quality.drift)
+        return [r.model_dump(mode="json") for r in rows]
+
+    @router.get("/api/learning-curve")
+    def curve_json() -> dict[str, Any]:
+        return {
+            "runs": [p.model_dump(mode="json") for p in read(quality.learning_curve)],
+            "labels": [p.model_dump(mode="json") for p in read(quality.label_curve)],
+        }
+
+    @router.get("/api/timeline")
+    def timeline_json() -> list[dict[str, Any]]:
+        return [r.model_dump(mode="json") for r in read(quality.model_timeline)]
+
+    @router.get("/api/uncertain")
+    def uncertain_json(limit: int = Query(default=50, ge=1, le=1000)) -> list[dict[str, Any]]:
+        return [r.model_dump(mode="json") for r in read(lambda c: quality.uncertain_queue(c, limit))]
+
+    app.include_router(router)
+    return app
