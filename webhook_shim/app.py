@@ -21,6 +21,7 @@ from include.settings import get_settings
 from webhook_shim import metrics
 from webhook_shim.openapi import openapi_document
 from webhook_shim.pool import ConnectionPool, DatabaseUnavailable
+from webhook_shim.quality_metrics import QualityCollector
 
 log = logging.getLogger("webhook_shim")
 bp = Blueprint("webhooks", __name__)
@@ -53,6 +54,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         synchronous_commit=app.config["SYNCHRONOUS_COMMIT"],
         autocommit=True,
     )
+    app.extensions["quality_gauges"] = QualityCollector(app.extensions["db_pool"])
     app.extensions["apply_config"] = ApplyConfig(
         field_map=app.config["FIELD_MAP"], phone_region=app.config["PHONE_REGION"]
     )
@@ -169,7 +171,7 @@ def healthz() -> tuple[Response, int]:
 
 @bp.get("/metrics")
 def metrics_page() -> Response:
-    body, content_type = metrics.render()
+    body, content_type = metrics.render(current_app.extensions["quality_gauges"])
     return Response(body, content_type=content_type)
 
 

@@ -12,6 +12,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.registry import Collector
 
 REQUESTS = Counter("shim_webhook_requests_total", "Webhook requests", ["action", "status"])
 ERRORS = Counter("shim_webhook_errors_total", "Webhook requests that failed", ["reason"])
@@ -25,10 +26,17 @@ VERSIONS_WRITTEN = Counter("shim_record_versions_written_total", "Record version
 ITEMS = Counter("shim_webhook_items_total", "Items in webhook events by outcome", ["action", "outcome"])
 
 
-def render() -> tuple[bytes, str]:
-    """The metrics page: all gunicorn workers' values in multiprocess mode, else this process's."""
+def render(extra: Collector | None = None) -> tuple[bytes, str]:
+    """The metrics page: all gunicorn workers' values in multiprocess mode, else this process's; then
+    `extra`'s (read at scrape time, the same in every worker)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-        return generate_latest(registry), CONTENT_TYPE_LATEST
-    return generate_latest(), CONTENT_TYPE_LATEST
+        body = generate_latest(registry)
+    else:
+        body = generate_latest()
+    if extra is not None:
+        own = CollectorRegistry(auto_describe=False)
+        own.register(extra)
+        body += generate_latest(own)
+    return body, CONTENT_TYPE_LATEST

@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from include.db import repository as repo
 from include.db.connection import transaction
 from include.spans import Span
+from tests.helpers.quality_seed import seed_quality
 from tests.integration.ls_payloads import (
     PROJECT,
     TEXT,
@@ -385,6 +386,16 @@ def test_metrics_count_requests_and_versions(client, db) -> None:
     assert 'shim_webhook_errors_total{reason="bad_json"}' in page
     assert "shim_record_versions_written_total" in page
     assert "shim_webhook_latency_seconds_bucket" in page
+
+
+def test_metrics_carry_per_label_agreement_by_model_version(client, db) -> None:
+    seed_quality(db, "metrics")
+    page = client.get("/metrics").get_data(as_text=True)
+    assert 'nerloop_label_f1{label="ORG",model_version="bootstrap-0"} 0.666' in page
+    assert 'nerloop_label_precision{label="ORG",model_version="bootstrap-0"} 1.0' in page
+    assert 'nerloop_label_overlap_f1{label="PERSON",model_version="bootstrap-0"} 1.0' in page
+    assert 'nerloop_label_edits_per_task{label="LOCATION",model_version="bootstrap-0"} 1.5' in page
+    assert 'nerloop_label_tasks{label="PERSON",model_version="bootstrap-0"} 2.0' in page
 
 
 @pytest.mark.parametrize("mode", ["on", "off"])
