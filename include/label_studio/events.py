@@ -190,9 +190,13 @@ def _annotation_item(
     fields, field_flags = canonical_fields(spans, cfg.field_map, phone_region=cfg.phone_region)
     sha, key = _task_keys(task)
     result = [r.model_dump(mode="json") for r in annotation.result]
-    return {
+    project = annotation.project or task.project or project_id
+    item: dict[str, Any] = {}
+    if sha is None and isinstance(task_text, str) and project is not None:
+        item["born"] = born_record(project, task)
+    return item | {
         "id": annotation.id,
-        "project_id": annotation.project or task.project or project_id,
+        "project_id": project,
         "task_id": annotation.task,
         "document_sha256": sha,
         "record_key": key,
@@ -213,6 +217,20 @@ def _annotation_item(
         "created_at": annotation.created_at.isoformat() if annotation.created_at else None,
         "updated_at": annotation.updated_at.isoformat() if annotation.updated_at else None,
         "result_sha256": result_sha256(result, annotation.was_cancelled),
+    }
+
+
+def born_record(project_id: int, task: Task) -> dict[str, Any]:
+    """The document and record a task created in Label Studio (not by the pipeline) stands for: the document
+    `ls://<project>/<task>`, identified by the sha256 of the task's canonical data; one record, its text."""
+    canonical = json.dumps(task.data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return {
+        "uri": f"ls://{project_id}/{task.id}",
+        "sha256": hashlib.sha256(canonical).hexdigest(),
+        "size": len(canonical),
+        "record_key": f"task={task.id}",
+        "text": task.data[TASK_TEXT],
+        "meta": {"ls_project": project_id, "ls_task": task.id},
     }
 
 

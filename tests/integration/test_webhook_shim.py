@@ -323,13 +323,35 @@ def test_tasks_created_links_and_tasks_deleted_unlinks(client, db) -> None:
     assert repo.record_for_ls_task(db, ls_project_id=7, ls_task_id=42) is None
 
 
-def test_unknown_task_annotation_is_stored_unmatched_not_500(client, db) -> None:
-    task = {"id": 5, "data": {"text": "hello"}}
+def test_annotation_naming_an_unknown_record_is_stored_unmatched_not_500(client, db) -> None:
+    task = {"id": 5, "data": {"text": "hello", "document_sha256": "0" * 64, "record_key": "para=9"}}
     resp = post(client, annotation_event("ANNOTATION_CREATED", annotation(3, task, []), task))
     assert resp.status_code == 200 and resp.json["outcome"] == "unmatched"
     with db.cursor() as cur:
         cur.execute("SELECT state, record_id FROM annotations WHERE ls_annotation_id = 3")
         assert cur.fetchone() == ("unmatched", None)
+
+
+def test_task_born_in_label_studio_becomes_a_record_with_lineage(client, db) -> None:
+    # Imported in the LS UI: no document sha256 or record key of the pipeline, just the labelled text.
+    task = {"id": 77, "data": {"text": "Alice Smith joined Acme Corp.", "note": "by hand"}}
+    spans = [span(task["data"]["text"], "Alice Smith", "PERSON")]
+    resp = post(client, annotation_event("ANNOTATION_CREATED", annotation(12, task, spans), task))
+    assert resp.json["outcome"] == "applied"
+    record = repo.record_for_ls_task(db, ls_project_id=7, ls_task_id=77)
+    assert record is not None and record.record_key == "task=77" and record.text == task["data"]["text"]
+    with db.cursor() as cur:
+        cur.execute("SELECT id FROM record_versions WHERE record_id = %s", (record.id,))
+        (version_id,) = cur.fetchone()
+    lineage = repo.record_version_lineage(db, version_id)
+    canonical = json.dumps(task["data"], sort_keys=True, separators=(",", ":")).encode()
+    assert lineage.document_uri == "ls://7/77"
+    assert lineage.document_sha256 == hashlib.sha256(canonical).hexdigest()
+    assert (lineage.ls_task_id, lineage.ls_annotation_id) == (77, 12)
+    (gold,) = [c for c in repo.latest_human_versions(db) if c.record_id == record.id]
+    assert gold.is_gold and gold.spans[0]["text"] == "Alice Smith"
+    again = post(client, annotation_event("ANNOTATION_UPDATED", annotation(12, task, [], minutes=1), task))
+    assert again.json["outcome"] == "applied" and count(db, "documents") == 1, "one task, one record"
 
 
 @pytest.mark.parametrize("action", ["PROJECT_UPDATED", "SOMETHING_NEW"])
