@@ -103,3 +103,24 @@ def test_reconcile_appends_tombstones_links_once(label_studio, db, caplog) -> No
 
     fourth = reconcile_project(db, ls, project_id, ReconcileConfig.from_settings(full=True))
     assert fourth.full and fourth.nothing_to_do and fourth.already_present == 2
+
+
+def test_task_imported_by_hand_in_label_studio_becomes_a_record_version(label_studio, db) -> None:
+    ls = ls_client.connect(label_studio.url, label_studio.token)
+    project_id = ls_client.ensure_project(ls, f"born-{uuid.uuid4().hex[:6]}")
+    text = "Erin Gray visited Initech in Oslo."
+    (task_id,) = ls_client.import_tasks(ls, project_id, [{"data": {"text": text}}])
+    done = ls.annotations.create(id=task_id, result=[label_span(text, "Erin Gray", "PERSON")])
+
+    report = reconcile_project(db, ls, project_id, ReconcileConfig.from_settings(full=True))
+    assert report.appended == 1 and report.unmatched == 0
+    record = repo.record_for_ls_task(db, ls_project_id=project_id, ls_task_id=task_id)
+    assert record is not None and record.text == text
+    (gold,) = [c for c in repo.latest_human_versions(db) if c.record_id == record.id]
+    assert gold.is_gold and [s["text"] for s in gold.spans] == ["Erin Gray"]
+    lineage = repo.record_version_lineage(db, gold.record_version_id)
+    assert lineage.document_uri == f"ls://{project_id}/{task_id}"
+    assert (lineage.ls_task_id, lineage.ls_annotation_id) == (task_id, done.id)
+    db.commit()
+    again = reconcile_project(db, ls, project_id, ReconcileConfig.from_settings(full=True))
+    assert again.nothing_to_do and again.already_present == 1
