@@ -113,6 +113,8 @@ def build_bootstrap(out_dir: Path, plan: BootstrapPlan | None = None) -> Bundle:
             base_model=BASE_MODEL_NAME,
             manifest=_manifest(plan, counts),
             metrics=metrics,
+            held_out=synthetic_test,
+            held_out_name="synthetic_test",
         )
     log.info(
         "bootstrap bundle %s in %.0fs: WNUT-17 dev F1 %.3f, synthetic test F1 %.3f, exporter %s",

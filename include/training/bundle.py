@@ -8,7 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from include.bundle import Bundle, BundleError, write_bundle
+from include.labels import bio_tags
+from include.training.dataset import LabeledText
+from include.training.evaluate import onnx_client, predict_spans
 from include.training.export import ExportResult, export_onnx
+from include.training.quantize import int8_flavour
 
 __all__ = ["build_bundle", "bundle_from_export"]
 
@@ -59,15 +63,30 @@ def build_bundle(
     metrics: dict[str, Any],
     extra: dict[str, Any] | None = None,
     flavour: str = "onnxruntime",
+    held_out: Sequence[LabeledText] = (),
+    held_out_name: str | None = None,
 ) -> Bundle:
-    """Export `model_dir` to ONNX and write the bundle (its tokenizer from `model_dir`) at `out_dir`."""
+    """Export `model_dir` to ONNX and write the bundle (its tokenizer from `model_dir`) at `out_dir`.
+
+    With `held_out` examples the bundle also carries the int8 flavour, gated on them against the fp32
+    export (include/training/quantize.py), as a nightly run's bundle does.
+    """
     out_dir = Path(out_dir)
     if (out_dir / "onnx" / "VERSION.json").exists():
         raise BundleError(f"{out_dir}: already holds a bundle")
     with tempfile.TemporaryDirectory(prefix="onnx-export-") as tmp:
+        export = export_onnx(model_dir, Path(tmp) / "fp32")
+        int8_path, int8 = None, None
+        if held_out:
+            tags = bio_tags(tuple(labels))
+            fp32_predicted = predict_spans(onnx_client(export.path, model_dir, tags), held_out)
+            int8_out = Path(tmp) / "int8" / "model.int8.onnx"
+            int8_path, int8 = int8_flavour(
+                export.path, model_dir, tags, held_out, fp32_predicted, int8_out, held_out_name
+            )
         return bundle_from_export(
             model_dir,
-            export_onnx(model_dir, Path(tmp)),
+            export,
             out_dir,
             labels=labels,
             model_version=model_version,
@@ -76,4 +95,6 @@ def build_bundle(
             metrics=metrics,
             extra=extra,
             flavour=flavour,
+            int8_onnx_path=int8_path,
+            int8=int8,
         )

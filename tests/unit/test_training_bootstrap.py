@@ -22,6 +22,8 @@ def test_bootstrap_cli_writes_a_cased_bundle_and_says_where(tmp_path, capsys) ->
     version = info.version
     assert set(version["metrics"]) == {"wnut17_dev", "synthetic_test", "training"}
     assert version["manifest"]["counts"]["train"] == 48 and len(version["manifest"]["sha256"]) == 64
+    assert info.int8 is not None and info.int8_path is not None, "the int8 flavour, gated on synthetic test"
+    assert (info.int8["gate"]["split"], info.int8["gate"]["records"]) == ("synthetic_test", 12)
     tokenizer_config = json.loads((info.tokenizer_dir / "tokenizer_config.json").read_text())
     assert tokenizer_config["do_lower_case"] is False  # word shape reaches the model
 
