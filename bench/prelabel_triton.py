@@ -105,9 +105,8 @@ def main() -> None:
                     results[name] = rows_per_s(client, texts, args.repeats)
                     batches[name] = batch_stats(metrics_url)[model] - before
                     backend.close()
-    setup = (
-        f"{args.threads} ORT thread(s), best of {args.repeats}, {args.concurrency} Triton requests in flight"
-    )
+    setup = f"{args.threads} ORT thread(s), best of {args.repeats}, Triton over {args.protocol} with "
+    setup += f"{args.concurrency} requests in flight"
     model_name = f"{args.bundle} ({read.model_version})" if args.bundle else f"MiniLM {args.layers} layer(s)"
     print(f"{args.rows} short texts, {model_name}, {setup}; load average {os.getloadavg()[0]:.2f}")
     for name, value in results.items():
