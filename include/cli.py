@@ -140,6 +140,13 @@ def demo(stack: Stack) -> None:
     dags = "prelabel_batch, gold_extract, nightly_train_publish, reconcile_label_studio"
     print(f"airflow: UI at {stack.airflow.url} (DAGs {dags})")
     prelabel_samples(stack)
+    scheduled = {
+        "gold_extract": "daily at 01:30",
+        "nightly_train_publish": "every night at 02:00",
+        "reconcile_label_studio": "every 10 minutes",
+    }
+    for dag_id, outcome in stack.airflow.unpause(list(scheduled)).items():
+        print(f"airflow: {dag_id} {outcome} ({scheduled[dag_id]})")
     with closing(connect(url)) as conn:
         waiting = documents.count_records(conn, ls_project_id=project_id)
     print(
@@ -148,8 +155,10 @@ def demo(stack: Stack) -> None:
         f"     log in as {ls.username} (password in {stack.settings.state_dir / 'secrets.json'})\n"
         f"  2. correct and submit: each submission lands in Postgres ({url}),\n"
         "     tables record_versions (history) and annotations; `make lineage ID=<record_version_id>`\n"
-        f"  3. train now: trigger nightly_train_publish in the Airflow UI ({stack.airflow.url});\n"
-        "     it also runs every night at 02:00\n"
+        f"  3. train now: trigger nightly_train_publish in the Airflow UI ({stack.airflow.url}) or\n"
+        "     `airflow dags trigger nightly_train_publish`; it also runs every night at 02:00\n"
+        f"  4. see the loop learn: {stack.airflow.url}/nerloop/ (drift per label, learning curve, model\n"
+        "     timeline, the tasks the model is least sure of, lineage)\n"
         "  `make status` shows what runs, `make down` stops it all"
     )
 

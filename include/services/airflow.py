@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +45,20 @@ class AirflowServer:
         res = self.cli("db", "migrate", timeout_s=300)
         if res.returncode != 0:
             raise ServiceError(f"airflow: db migrate failed:\n{(res.stdout + res.stderr)[-2000:]}")
+
+    def unpause(self, dag_ids: Sequence[str]) -> dict[str, str]:
+        """Unpause DAGs so their schedules run (parsing the DAG folder into the metadata DB first);
+        per DAG, "unpaused" or why not."""
+        parsed = self.cli("dags", "reserialize", timeout_s=600)
+        if parsed.returncode != 0:
+            reason = (parsed.stdout + parsed.stderr).strip().splitlines()[-1:] or ["dags reserialize failed"]
+            return {dag_id: reason[0][:300] for dag_id in dag_ids}
+        out = {}
+        for dag_id in dag_ids:
+            res = self.cli("dags", "unpause", dag_id, "-y", timeout_s=120)
+            lines = (res.stdout + res.stderr).strip().splitlines()
+            out[dag_id] = "unpaused" if res.returncode == 0 else (lines[-1] if lines else "failed")[:300]
+        return out
 
     def start(self, timeout_s: float = 120) -> None:
         """Migrate the metadata DB, then start each component once; wait for the UI's health."""
