@@ -121,9 +121,14 @@ def sniff_dialect(text: str, filename: str) -> tuple[str, str]:
 def looks_delimited(text: str) -> bool:
     """True when text is a table in delimited form whatever its extension says: at least
     MIN_DELIMITED_LINES lines, and nine in ten of them split into the same number of fields (two or
-    more on tab, pipe or semicolon, three or more on comma, which prose also uses)."""
-    lines = [line for line in text[:SNIFF_CHARS].splitlines() if line.strip()]
+    more on tab, pipe or semicolon, three or more on comma, which prose also uses), and the lines are
+    not paragraphs apart by blank lines."""
+    all_lines = text[:SNIFF_CHARS].splitlines()
+    lines = [line for line in all_lines if line.strip()]
     if len(lines) < MIN_DELIMITED_LINES:
+        return False
+    # Paragraphs apart by blank lines are prose, however regular their commas: tables don't double-space.
+    if len(all_lines) - len(lines) >= (len(lines) - 1) / 2:
         return False
     sample = "\n".join(lines)
     delimiter, quotechar = sniff_dialect(sample, "sample.txt")

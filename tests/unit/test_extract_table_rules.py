@@ -41,6 +41,14 @@ def test_prose_with_commas_stays_text() -> None:
     assert detect_type(prose, "letter.txt") == "text"
 
 
+def test_paragraphs_with_the_same_commas_stay_paragraphs() -> None:
+    # Every line has two commas (a date, an aside): regular enough to sniff as CSV, but paragraphs.
+    paragraphs = [f"Ann paid ${n}.50 on May {n}, 2024 (document 1, paragraph {n})." for n in range(1, 41)]
+    data = "\n\n".join(paragraphs).encode()
+    assert detect_type(data[:8192], "memo.txt") == "text"
+    assert len(extract_document(data, "memo.txt")) == 40
+
+
 def workbook_bytes(build: Callable[[openpyxl.Workbook], None]) -> bytes:
     workbook = openpyxl.Workbook()
     build(workbook)
