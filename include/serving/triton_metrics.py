@@ -35,6 +35,13 @@ class BatchStats:
     def rows_per_request(self) -> float:
         return self.inferences / self.requests if self.requests else 0.0
 
+    def __add__(self, other: BatchStats) -> BatchStats:
+        return BatchStats(
+            self.requests + other.requests,
+            self.inferences + other.inferences,
+            self.executions + other.executions,
+        )
+
     def __sub__(self, before: BatchStats) -> BatchStats:
         return BatchStats(
             self.requests - before.requests,
