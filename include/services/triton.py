@@ -68,17 +68,22 @@ class TritonServer:
 
     @classmethod
     def from_settings(cls, settings: ServingSettings | None = None) -> TritonServer:
-        """The server under STATE_DIR/triton on the TRITON_*_PORTs, loading the model once it is published."""
+        """The server under STATE_DIR/triton on the TRITON_*_PORTs, loading the model once it is published
+        (and its int8 flavour, `<name>_int8`, when a local repository holds one)."""
+        from include.ner.precision import triton_model_name
+
         settings = settings or ServingSettings()
         repository = settings.repository
         published = repository.startswith("s3://") or (Path(repository) / settings.triton_model_name).is_dir()
+        int8 = triton_model_name(settings.triton_model_name, "int8")
+        with_int8 = not repository.startswith("s3://") and (Path(repository) / int8).is_dir()
         return cls(
             root=settings.triton_dir,
             model_repository=repository,
             http_port=settings.triton_http_port,
             grpc_port=settings.triton_grpc_port,
             metrics_port=settings.triton_metrics_port,
-            load_models=(settings.triton_model_name,) if published else (),
+            load_models=((settings.triton_model_name,) if published else ()) + ((int8,) if with_int8 else ()),
         )
 
     @property

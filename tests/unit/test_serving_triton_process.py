@@ -55,3 +55,5 @@ def test_from_settings_loads_the_model_only_once_published(tmp_path: Path, monke
     after = TritonServer.from_settings()
     assert after.load_models == ("ner",)
     assert f"--model-repository={tmp_path / 'model_repository'}" in after.command()
+    (tmp_path / "model_repository" / "ner_int8").mkdir()
+    assert TritonServer.from_settings().load_models == ("ner", "ner_int8"), "the int8 flavour loads beside it"
