@@ -8,13 +8,16 @@ prelabel again: the new tasks carry the new model_version. Version 0 is the tiny
 from __future__ import annotations
 
 import json
+from contextlib import closing
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from include.db import repository as repo
-from include.db.connection import transaction
+from include.db.connection import connect, transaction
 from include.label_studio import client as ls_client
+from include.quality.app import create_app
 from include.release import release_bundle
 from include.training.gold import record_model_version
 from tests.conftest import run_dag_test
@@ -34,7 +37,7 @@ PARAGRAPHS = [
 ]
 
 
-def test_full_loop(label_studio, shim_server, airflow_env, db, tmp_path: Path) -> None:
+def test_full_loop(label_studio, shim_server, airflow_env, db, database_url: str, tmp_path: Path) -> None:
     state, repository, inbox = tmp_path / "state", tmp_path / "model_repository", tmp_path / "inbox"
     repository.mkdir()
     inbox.mkdir()
@@ -141,6 +144,24 @@ def test_full_loop(label_studio, shim_server, airflow_env, db, tmp_path: Path) -
         assert gold["para=2"].record_version_id in in_manifest
         runs = repo.record_version_lineage(db, gold["para=2"].record_version_id).training_runs
         assert runs and runs[0]["model_version"] == new_version
+
+        # 4b. The quality pages show it: drift of tiny-0 per label, the run's two points (the candidate and
+        # the model in service, scored on the same held-out gold), the timeline, a lineage lookup by task.
+        pages = TestClient(create_app(lambda: closing(connect(database_url)), require_user=False))
+        drift = pages.get("/api/drift").json()
+        tiny = {row["label"]: row for row in drift if row["model_version"] == "tiny-0"}
+        assert tiny["PERSON"]["tasks"] >= 2 and tiny["PERSON"]["annotated"] >= 3, drift
+        (run,) = pages.get("/api/learning-curve").json()["runs"]
+        assert run["model_version"] == new_version and run["promoted"] is True
+        assert run["candidate_f1"] is not None and run["in_service_f1"] is not None
+        timeline = {row["model_version"]: row["status"] for row in pages.get("/api/timeline").json()}
+        assert timeline[new_version] == "serving" and timeline["tiny-0"] == "retired"
+        html = pages.get("/").text
+        assert "tiny-0" in html and html.count("<svg") == 2
+        looked_up = pages.get("/lineage", params={"ls_task_id": str(tasks[2].id)})
+        assert (
+            looked_up.status_code == 200 and "memo.txt" in looked_up.text and "Carol White" in looked_up.text
+        )
 
         # 5. Prelabel again: new documents get the new model version.
         (inbox / "memo2.txt").write_text("Frank Green met Grace Hall at Hooli in Oslo.\n")
