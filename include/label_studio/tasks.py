@@ -52,7 +52,7 @@ def build_task(
         "s3_key": s3_key,
         "doc_type": doc_type,
     }
-    for key in ("page", "sheet", "row", "table", "para"):
+    for key in ("page", "sheet", "row", "table", "para", "hidden"):
         if key in meta:
             data[key] = meta[key]
     return {
