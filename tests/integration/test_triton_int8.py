@@ -7,17 +7,21 @@ NER_PRECISION=auto on CPU sends to `ner_int8`; Triton's metrics show the batches
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from include.db.connection import transaction
 from include.ner.backends import OnnxRuntimeBackend
 from include.ner.client import NerClient
 from include.ner.settings import NerSettings
-from include.serving.reload import reload_and_verify, served_model
+from include.release import release_bundle
+from include.serving.reload import ServedModel, reload_and_verify, served_model
 from include.serving.repository import publish_bundle
 from include.serving.triton_metrics import batch_stats
+from include.training.gold import record_model_version
 from tests.helpers.bundle import int8_bundle, tiny_bundle
 from tests.helpers.triton import running_triton
 
@@ -66,3 +70,27 @@ def test_triton_serves_the_int8_flavour_as_its_own_model(tmp_path: Path):
     fp32 = OnnxRuntimeBackend(bundle / "onnx" / "model.onnx", intra_op_threads=1)
     ids, mask = client.tokenizer.batch(TEXTS[:2], 32)
     assert not np.allclose(local_int8.infer(ids, mask), fp32.infer(ids, mask), atol=1e-4), "int8 is not fp32"
+
+
+def test_release_publishes_a_passed_int8_flavour_beside_fp32_and_not_a_failed_one(tmp_path: Path, db):
+    passed = int8_bundle(tiny_bundle(), tmp_path / "passed", gate_passed=True, model_version="int8-ok")
+    failed = int8_bundle(
+        tiny_bundle("tiny-1", 1), tmp_path / "failed", gate_passed=False, model_version="int8-no"
+    )
+    repo, bundles = tmp_path / "repo", tmp_path / "bundles"
+    repo.mkdir()
+    with transaction(db):
+        for bundle in (passed, failed):
+            record_model_version(db, json.loads((bundle / "onnx" / "VERSION.json").read_text()))
+    with running_triton(tmp_path / "state", repo) as server:
+        first = release_bundle(
+            db, passed, model_repository=str(repo), bundles_root=bundles, triton_url=server.url
+        )
+        assert (first.triton_version, first.int8_triton_version) == (1, 1)
+        assert served_model(server.url, "ner_int8") == ServedModel("ner_int8", 1, "int8-ok")
+        second = release_bundle(
+            db, failed, model_repository=str(repo), bundles_root=bundles, triton_url=server.url
+        )
+        assert (second.triton_version, second.int8_triton_version) == (2, None), "fp32 only: the gate failed"
+        assert served_model(server.url, "ner").model_version == "int8-no"  # type: ignore[union-attr]
+    assert sorted(p.name for p in (repo / "ner_int8").iterdir()) == ["1", "config.pbtxt"]
