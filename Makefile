@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export LS_VENV
 
-.PHONY: venv ls-venv demo test lint db-up down status clean bench-webhook bench-prelabel bench-ls-import bench-train bench-bootstrap bench-triton-protocols bench-spark bench-tables lineage
+.PHONY: venv ls-venv demo test lint db-up down status clean bench-webhook bench-prelabel bench-ls-import bench-train bench-bootstrap bench-int8 bench-triton-protocols bench-spark bench-tables lineage
 
 venv:
 	@bash scripts/setup_venv.sh $(VENV)
@@ -67,6 +67,13 @@ bench-train: venv
 bench-bootstrap: venv
 	@[ -f $(STATE_DIR)/bench-bootstrap/onnx/VERSION.json ] || $(PY) -m include.training.bootstrap --out $(STATE_DIR)/bench-bootstrap
 	$(PY) bench/bootstrap_quality.py --bundle $(STATE_DIR)/bench-bootstrap
+
+# fp32 and the int8 flavour side by side (20,000 rows in process; Triton with the batches it formed) on the
+# bench-bootstrap bundle, built first when missing.
+bench-int8: venv
+	@[ -f $(STATE_DIR)/bench-bootstrap/onnx/VERSION.json ] || $(PY) -m include.training.bootstrap --out $(STATE_DIR)/bench-bootstrap
+	$(PY) bench/prelabel_throughput.py --rows 20000 --chunks 10 --precision both --bundle $(STATE_DIR)/bench-bootstrap
+	$(PY) bench/prelabel_triton.py --rows 400 --repeats 3 --precision both --bundle $(STATE_DIR)/bench-bootstrap --protocol grpc
 
 bench-triton-protocols: venv
 	$(PY) bench/triton_protocols.py --rows 600
