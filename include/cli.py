@@ -117,7 +117,13 @@ def demo(stack: Stack) -> None:
         from include.db.server import create_database
 
         create_database(stack.postgres.url(), "airflow")
-    stack.shim.start()
+    shim_env = {}
+    if os.environ["NER_BACKEND"] == "triton":
+        from include.serving.settings import ServingSettings
+
+        # The shim's /metrics then shows the batches Triton's dynamic batcher formed.
+        shim_env["TRITON_METRICS_URL"] = f"127.0.0.1:{ServingSettings().triton_metrics_port}"
+    stack.shim.start(extra_env=shim_env)
     print(f"webhook shim: gunicorn at {stack.shim.url} (/healthz, /metrics)")
     ls = stack.label_studio
     print("label studio: starting (the first start runs its migrations, ~45 s)...")

@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     )
     shim_enable_bare_endpoint: bool = Field(default=False, description="POST /webhooks/bare for benchmarks")
     ml_backend_enabled: bool = Field(default=False, description="serve LS's ML backend protocol on /ml")
+    triton_metrics_url: str | None = Field(
+        default=None,
+        description="host:port of Triton's metrics endpoint; the shim's /metrics then shows Triton's batches",
+    )
     shim_host: str = Field(default="127.0.0.1")
     shim_port: int = Field(default=8081)
     canonical_field_map: dict[str, str] = Field(

@@ -22,6 +22,7 @@ from webhook_shim import metrics
 from webhook_shim.openapi import openapi_document
 from webhook_shim.pool import ConnectionPool, DatabaseUnavailable
 from webhook_shim.quality_metrics import QualityCollector
+from webhook_shim.triton_batches import TritonBatchCollector
 
 log = logging.getLogger("webhook_shim")
 bp = Blueprint("webhooks", __name__)
@@ -42,6 +43,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         PHONE_REGION=s.default_phone_region,
         ENABLE_BARE_ENDPOINT=s.shim_enable_bare_endpoint,
         ML_BACKEND_ENABLED=s.ml_backend_enabled,
+        TRITON_METRICS_URL=s.triton_metrics_url,
     )
     if test_config:
         app.config.update(test_config)
@@ -54,7 +56,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         synchronous_commit=app.config["SYNCHRONOUS_COMMIT"],
         autocommit=True,
     )
-    app.extensions["quality_gauges"] = QualityCollector(app.extensions["db_pool"])
+    app.extensions["scraped"] = [QualityCollector(app.extensions["db_pool"])]
+    if app.config["TRITON_METRICS_URL"]:
+        app.extensions["scraped"].append(TritonBatchCollector(app.config["TRITON_METRICS_URL"]))
     app.extensions["apply_config"] = ApplyConfig(
         field_map=app.config["FIELD_MAP"], phone_region=app.config["PHONE_REGION"]
     )
@@ -171,7 +175,7 @@ def healthz() -> tuple[Response, int]:
 
 @bp.get("/metrics")
 def metrics_page() -> Response:
-    body, content_type = metrics.render(current_app.extensions["quality_gauges"])
+    body, content_type = metrics.render(current_app.extensions["scraped"])
     return Response(body, content_type=content_type)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -26,17 +27,18 @@ VERSIONS_WRITTEN = Counter("shim_record_versions_written_total", "Record version
 ITEMS = Counter("shim_webhook_items_total", "Items in webhook events by outcome", ["action", "outcome"])
 
 
-def render(extra: Collector | None = None) -> tuple[bytes, str]:
+def render(extra: Sequence[Collector] = ()) -> tuple[bytes, str]:
     """The metrics page: all gunicorn workers' values in multiprocess mode, else this process's; then
-    `extra`'s (read at scrape time, the same in every worker)."""
+    the `extra` collectors' (read at scrape time, the same in every worker)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
         body = generate_latest(registry)
     else:
         body = generate_latest()
-    if extra is not None:
+    if extra:
         own = CollectorRegistry(auto_describe=False)
-        own.register(extra)
+        for collector in extra:
+            own.register(collector)
         body += generate_latest(own)
     return body, CONTENT_TYPE_LATEST

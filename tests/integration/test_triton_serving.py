@@ -168,3 +168,29 @@ def test_an_unloaded_model_gives_a_clear_error_after_retries(served: Served, pro
     with pytest.raises(BackendUnavailableError, match=rf"{protocol}://{url}.*'ner' after 3 attempts"):
         ner.predict(["Ann Lee", "Acme Corp in Paris " * 40])
     ner.close()
+
+
+def test_shim_metrics_show_the_batches_triton_formed(served: Served, database_url: str) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from webhook_shim.app import create_app
+
+    backend = triton(served, "http")
+    for n in (1, 4, 4):
+        backend.infer(*probe_batch(served.v1, (TEXTS * 4)[:n]))
+    backend.close()
+    metrics_url = f"{served.server.host}:{served.server.metrics_port}"
+    app = create_app({"DATABASE_URL": database_url, "WEBHOOK_SECRET": "s", "TRITON_METRICS_URL": metrics_url})
+    page = app.test_client().get("/metrics").get_data(as_text=True)
+    samples = {
+        s.name: s.value
+        for family in text_string_to_metric_families(page)
+        for s in family.samples
+        if s.labels.get("model") == "ner"
+    }
+    assert samples["nerloop_triton_inferences_total"] >= 9
+    assert 1 <= samples["nerloop_triton_executions_total"] <= samples["nerloop_triton_inferences_total"]
+    assert samples["nerloop_triton_mean_batch_rows"] == pytest.approx(
+        samples["nerloop_triton_inferences_total"] / samples["nerloop_triton_executions_total"]
+    )
+    assert samples["nerloop_triton_mean_batch_rows"] > 1, "requests of 4 rows ran as batches"
