@@ -25,39 +25,39 @@ JOIN LATERAL (
     ORDER BY v.version DESC LIMIT 1) p ON true;
 
 -- Every predicted span with what the SME made of it (kept, relabelled, re-bounded, removed), and every
--- annotated span no prediction overlapped (added).
+-- annotated span no prediction overlapped (added). Each span is compared with its own record's spans only.
 CREATE OR REPLACE VIEW quality_span_outcomes AS
-WITH predicted AS (
-    SELECT r.record_id, r.model_version, r.annotated_at, (s ->> 'start')::int AS s_start,
-           (s ->> 'end')::int AS s_end, s ->> 'label' AS label
-    FROM quality_reviewed r, jsonb_array_elements(r.prediction_spans) s),
-annotated AS (
-    SELECT r.record_id, r.model_version, r.annotated_at, (s ->> 'start')::int AS s_start,
-           (s ->> 'end')::int AS s_end, s ->> 'label' AS label
-    FROM quality_reviewed r, jsonb_array_elements(r.annotation_spans) s)
-SELECT p.record_id, p.model_version, p.annotated_at, p.label, 'predicted' AS side,
+SELECT r.record_id, r.model_version, r.annotated_at, p.value ->> 'label' AS label, 'predicted' AS side,
        CASE
-           WHEN EXISTS (SELECT 1 FROM annotated a WHERE a.record_id = p.record_id AND a.s_start = p.s_start
-                        AND a.s_end = p.s_end AND a.label = p.label) THEN 'kept'
-           WHEN EXISTS (SELECT 1 FROM annotated a WHERE a.record_id = p.record_id AND a.s_start = p.s_start
-                        AND a.s_end = p.s_end) THEN 'relabelled'
-           WHEN EXISTS (SELECT 1 FROM annotated a WHERE a.record_id = p.record_id AND a.label = p.label
-                        AND a.s_start < p.s_end AND p.s_start < a.s_end) THEN 're-bounded'
+           WHEN EXISTS (SELECT 1 FROM jsonb_array_elements(r.annotation_spans) a
+                        WHERE a.value -> 'start' = p.value -> 'start' AND a.value -> 'end' = p.value -> 'end'
+                          AND a.value -> 'label' = p.value -> 'label') THEN 'kept'
+           WHEN EXISTS (SELECT 1 FROM jsonb_array_elements(r.annotation_spans) a
+                        WHERE a.value -> 'start' = p.value -> 'start'
+                          AND a.value -> 'end' = p.value -> 'end') THEN 'relabelled'
+           WHEN EXISTS (SELECT 1 FROM jsonb_array_elements(r.annotation_spans) a
+                        WHERE a.value -> 'label' = p.value -> 'label'
+                          AND (a.value ->> 'start')::int < (p.value ->> 'end')::int
+                          AND (p.value ->> 'start')::int < (a.value ->> 'end')::int) THEN 're-bounded'
            ELSE 'removed'
        END AS outcome
-FROM predicted p
+FROM quality_reviewed r, jsonb_array_elements(r.prediction_spans) p
 UNION ALL
-SELECT a.record_id, a.model_version, a.annotated_at, a.label, 'annotated' AS side,
+SELECT r.record_id, r.model_version, r.annotated_at, a.value ->> 'label' AS label, 'annotated' AS side,
        CASE
-           WHEN EXISTS (SELECT 1 FROM predicted p WHERE p.record_id = a.record_id AND p.s_start = a.s_start
-                        AND p.s_end = a.s_end AND p.label = a.label) THEN 'kept'
-           WHEN EXISTS (SELECT 1 FROM predicted p WHERE p.record_id = a.record_id AND p.label = a.label
-                        AND p.s_start < a.s_end AND a.s_start < p.s_end) THEN 'overlapped'
-           WHEN EXISTS (SELECT 1 FROM predicted p WHERE p.record_id = a.record_id
-                        AND p.s_start < a.s_end AND a.s_start < p.s_end) THEN 'relabelled'
+           WHEN EXISTS (SELECT 1 FROM jsonb_array_elements(r.prediction_spans) p
+                        WHERE p.value -> 'start' = a.value -> 'start' AND p.value -> 'end' = a.value -> 'end'
+                          AND p.value -> 'label' = a.value -> 'label') THEN 'kept'
+           WHEN EXISTS (SELECT 1 FROM jsonb_array_elements(r.prediction_spans) p
+                        WHERE p.value -> 'label' = a.value -> 'label'
+                          AND (p.value ->> 'start')::int < (a.value ->> 'end')::int
+                          AND (a.value ->> 'start')::int < (p.value ->> 'end')::int) THEN 'overlapped'
+           WHEN EXISTS (SELECT 1 FROM jsonb_array_elements(r.prediction_spans) p
+                        WHERE (p.value ->> 'start')::int < (a.value ->> 'end')::int
+                          AND (a.value ->> 'start')::int < (p.value ->> 'end')::int) THEN 'relabelled'
            ELSE 'added'
        END AS outcome
-FROM annotated a;
+FROM quality_reviewed r, jsonb_array_elements(r.annotation_spans) a;
 
 -- Drift per model version, label and week: the model against the experts, exact span match and overlap.
 CREATE OR REPLACE VIEW quality_drift_weekly AS
