@@ -115,7 +115,7 @@ def apply_plan(
     with conn.cursor() as cur:
         cur.execute(
             "SELECT nerloop_apply_event(%s::jsonb, %s::jsonb, %s)",
-            (json.dumps(plan, separators=(",", ":"), ensure_ascii=False), payload_json, payload_sha256),
+            (json.dumps(plan, separators=(",", ":")), payload_json, payload_sha256),
         )
         result: dict[str, Any] = cur.fetchone()[0]
     return result

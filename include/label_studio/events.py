@@ -201,7 +201,7 @@ def _annotation_item(
         "document_sha256": sha,
         "record_key": key,
         "text_md5": (
-            hashlib.md5(checked.encode(), usedforsecurity=False).hexdigest()
+            hashlib.md5(checked.encode("utf-8", "surrogatepass"), usedforsecurity=False).hexdigest()
             if isinstance(checked, str)
             else None
         ),
@@ -223,7 +223,10 @@ def _annotation_item(
 def born_record(project_id: int, task: Task) -> dict[str, Any]:
     """The document and record a task created in Label Studio (not by the pipeline) stands for: the document
     `ls://<project>/<task>`, identified by the sha256 of the task's canonical data; one record, its text."""
-    canonical = json.dumps(task.data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    canonical = json.dumps(task.data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8",
+        "surrogatepass",  # a lone surrogate cannot be stored: Postgres refuses it (422), not this
+    )
     return {
         "uri": f"ls://{project_id}/{task.id}",
         "sha256": hashlib.sha256(canonical).hexdigest(),
@@ -251,6 +254,9 @@ def spans_from_result(annotation: Annotation, record_text: str) -> tuple[list[Sp
             continue
         text = v.text if v.text is not None else record_text[v.start : v.end]
         for label in v.labels:
+            if not label:
+                flags.append(f"invalid_span:{i}:empty label in {v.labels}")
+                continue
             spans.append(Span(start=v.start, end=v.end, label=label, text=text))
     flags += [f"span_mismatch:{p}" for p in span_problems(spans, record_text)]
     return spans, flags

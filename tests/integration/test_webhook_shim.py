@@ -239,15 +239,19 @@ def test_mismatched_span_is_kept_flagged_and_never_gold(client, db) -> None:
         "to_name": "text",
         "value": {"start": 9, "end": 3, "text": "", "labels": ["ORG"]},
     }
+    nameless = span(TEXT, "Alice", "")  # found by the webhook fuzz: an empty label gave a 500
     resp = post(
         client,
-        annotation_event("ANNOTATION_CREATED", annotation(1, task, [bad, out_of_range, impossible]), task),
+        annotation_event(
+            "ANNOTATION_CREATED", annotation(1, task, [bad, out_of_range, impossible, nameless]), task
+        ),
     )
     assert resp.status_code == 200
     (v,) = versions(db, record.id)
     assert not v["spans_valid"]
     assert [s["text"] for s in v["spans"]] == ["Bob Jones!!", "x"]
     assert any(f.startswith("invalid_span:2") for f in v["flags"])
+    assert any(f.startswith("invalid_span:3:empty label") for f in v["flags"])
     assert sum(f.startswith("span_mismatch") for f in v["flags"]) == 2
     (candidate,) = repo.latest_human_versions(db)
     assert not candidate.is_gold
@@ -426,3 +430,13 @@ def test_synchronous_commit_setting_reaches_the_shim_sessions(db, database_url: 
     with app.extensions["db_pool"].connection() as conn, conn.cursor() as cur:
         cur.execute("SHOW synchronous_commit")
         assert cur.fetchone()[0] == mode
+
+
+def test_lone_surrogate_in_a_task_born_in_label_studio_is_a_422_not_a_500(client, db) -> None:
+    text = "Alice \ud800 met Bob."
+    task = {"id": 78, "data": {"text": text}}
+    result = [span(text, "Alice", "PERSON")]
+    event = annotation_event("ANNOTATION_CREATED", annotation(13, task, result), task)
+    resp = post(client, json.dumps(event))
+    assert resp.status_code == 422, resp.get_data(as_text=True)
+    assert count(db, "documents") == 0 and count(db, "webhook_events") == 0
