@@ -59,8 +59,9 @@ SELECT r.record_id, r.model_version, r.annotated_at, a.value ->> 'label' AS labe
        END AS outcome
 FROM quality_reviewed r, jsonb_array_elements(r.annotation_spans) a;
 
--- Drift per model version, label and week: the model against the experts, exact span match and overlap.
-CREATE OR REPLACE VIEW quality_drift_weekly AS
+-- Drift per model version and label, per week and over all weeks (week NULL): the model against the
+-- experts, exact span match and overlap.
+CREATE OR REPLACE VIEW quality_drift_periods AS
 WITH counts AS (
     SELECT model_version, label, date_trunc('week', annotated_at) AS week,
            count(DISTINCT record_id) AS tasks,
@@ -74,7 +75,7 @@ WITH counts AS (
            count(*) FILTER (WHERE side = 'predicted' AND outcome = 'relabelled') AS relabelled,
            count(*) FILTER (WHERE side = 'predicted' AND outcome = 're-bounded') AS rebounded
     FROM quality_span_outcomes
-    GROUP BY model_version, label, date_trunc('week', annotated_at))
+    GROUP BY GROUPING SETS ((model_version, label, date_trunc('week', annotated_at)), (model_version, label)))
 SELECT *,
        CASE WHEN predicted > 0 THEN exact::float / predicted END AS precision,
        CASE WHEN annotated > 0 THEN exact::float / annotated END AS recall,
@@ -84,29 +85,9 @@ SELECT *,
        (added + removed + relabelled + rebounded)::float / greatest(tasks, 1) AS edits_per_task
 FROM counts;
 
--- The same, over all weeks.
-CREATE OR REPLACE VIEW quality_drift AS
-WITH counts AS (
-    SELECT model_version, label, count(DISTINCT record_id) AS tasks,
-           count(*) FILTER (WHERE side = 'predicted') AS predicted,
-           count(*) FILTER (WHERE side = 'annotated') AS annotated,
-           count(*) FILTER (WHERE side = 'predicted' AND outcome = 'kept') AS exact,
-           count(*) FILTER (WHERE side = 'predicted' AND outcome IN ('kept', 're-bounded')) AS overlap_predicted,
-           count(*) FILTER (WHERE side = 'annotated' AND outcome IN ('kept', 'overlapped')) AS overlap_annotated,
-           count(*) FILTER (WHERE side = 'annotated' AND outcome = 'added') AS added,
-           count(*) FILTER (WHERE side = 'predicted' AND outcome = 'removed') AS removed,
-           count(*) FILTER (WHERE side = 'predicted' AND outcome = 'relabelled') AS relabelled,
-           count(*) FILTER (WHERE side = 'predicted' AND outcome = 're-bounded') AS rebounded
-    FROM quality_span_outcomes
-    GROUP BY model_version, label)
-SELECT *,
-       CASE WHEN predicted > 0 THEN exact::float / predicted END AS precision,
-       CASE WHEN annotated > 0 THEN exact::float / annotated END AS recall,
-       CASE WHEN predicted + annotated > 0 THEN 2.0 * exact / (predicted + annotated) END AS f1,
-       CASE WHEN predicted + annotated > 0
-            THEN (overlap_predicted + overlap_annotated)::float / (predicted + annotated) END AS overlap_f1,
-       (added + removed + relabelled + rebounded)::float / greatest(tasks, 1) AS edits_per_task
-FROM counts;
+CREATE OR REPLACE VIEW quality_drift_weekly AS SELECT * FROM quality_drift_periods WHERE week IS NOT NULL;
+
+CREATE OR REPLACE VIEW quality_drift AS SELECT * FROM quality_drift_periods WHERE week IS NULL;
 
 -- One row per training run that trained: gold counts, held-out F1 of the candidate and of the model in
 -- service (overall and per label, as JSON), the gate's decision; and what 100 more gold records bought.
