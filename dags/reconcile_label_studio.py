@@ -7,6 +7,10 @@ annotations are read from the LS API and what the database lacks is replayed thr
 path (exactly once: a delivery already stored is not stored again). Annotations LS no longer has are
 tombstoned; tasks are linked to their records. The run also checks that the project's webhook is active.
 
+If the LS API is unreachable and LS writes a target storage copy (`LS_TARGET_STORAGE_URI`), the run reads
+that copy instead (its result says `source: target_storage`): it appends and links what the copy holds,
+but cannot see every deletion, and says how much it could not check. Without a copy the run fails.
+
 Params: `project` (the LS project title) and `full` (fetch every task in full instead of only those
 changed since the watermark; a full pass also runs by itself once a day).
 """

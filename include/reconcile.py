@@ -8,6 +8,14 @@ stored twice.
 
 The watermark (newest task updated_at seen) only decides which tasks are fetched in full; every run still
 lists all task ids with their annotation ids, because deletions leave nothing newer than the watermark.
+
+When the LS API does not answer (connection refused, a timeout, a 5xx) and a target storage is configured
+(LS_TARGET_STORAGE_URI, `include.label_studio.target_storage`), the run reads LS's own copy of the
+submitted tasks instead, and its report says so (`source: "target_storage"`). The copy holds only tasks
+with annotations, and LS deletes a task's object when the task or any of its annotations is deleted, so a
+missing object proves nothing: from the copy a run appends and links, tombstones an annotation only when a
+newer write of its task no longer lists it, never revives an annotation tombstoned here, unlinks nothing,
+and counts what it could not check. The watermark does not move.
 """
 
 from __future__ import annotations
@@ -28,14 +36,18 @@ from include.db.connection import transaction
 from include.label_studio.client import chunks
 from include.label_studio.events import ApplyConfig, EventOutcome, apply_event, parse_event
 from include.label_studio.reads import (
+    API_ERRORS,
+    IndexedTask,
     WebhookCheck,
     all_tasks,
     check_webhook,
     fetch_tasks,
     find_project,
     index_entry,
+    is_unreachable,
     list_task_index,
 )
+from include.label_studio.target_storage import read_target_tasks
 from include.reconcile_plan import (
     Plan,
     Snapshot,
@@ -49,7 +61,21 @@ from include.reconcile_plan import (
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ReconcileConfig", "ReconcileReport", "find_project", "reconcile_project"]
+__all__ = [
+    "LabelStudioUnreachable",
+    "ReconcileConfig",
+    "ReconcileReport",
+    "find_project",
+    "reconcile_project",
+    "resolve_project",
+]
+
+SOURCE_API = "label_studio_api"
+SOURCE_TARGET = "target_storage"
+
+
+class LabelStudioUnreachable(RuntimeError):
+    """The LS API did not answer and no target storage copy is configured to reconcile from."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +87,7 @@ class ReconcileConfig:
     full_every: timedelta = timedelta(hours=24)
     full: bool = False
     webhook_url: str | None = None
+    target_storage_uri: str | None = None
 
     @classmethod
     def from_settings(cls, **overrides: Any) -> ReconcileConfig:
@@ -68,7 +95,7 @@ class ReconcileConfig:
 
         s = get_settings()
         apply = ApplyConfig(field_map=dict(s.canonical_field_map), phone_region=s.default_phone_region)
-        return replace(cls(apply=apply), **overrides)
+        return replace(cls(apply=apply, target_storage_uri=s.ls_target_storage_uri), **overrides)
 
 
 @dataclass
@@ -77,6 +104,8 @@ class ReconcileReport:
 
     ls_project_id: int
     full: bool
+    source: str = SOURCE_API
+    source_detail: str | None = None
     tasks_seen: int = 0
     tasks_fetched: int = 0
     seen: int = 0
@@ -88,6 +117,9 @@ class ReconcileReport:
     unmatched: int = 0
     stale: int = 0
     invalid: int = 0
+    # From the target storage copy: stored annotations and linked tasks it could neither confirm nor refute.
+    not_checked_annotations: int = 0
+    not_checked_links: int = 0
     duration_s: float = 0.0
     watermark: str | None = None
     webhook: WebhookCheck = field(default_factory=lambda: WebhookCheck(False, "not checked"))
@@ -100,21 +132,72 @@ class ReconcileReport:
         return {**asdict(self), "nothing_to_do": self.nothing_to_do}
 
 
+def resolve_project(ls: Any, title: str, cfg: ReconcileConfig, s3_client: Any = None) -> int | None:
+    """The id of the LS project titled `title` (None: no such project). When the LS API does not answer,
+    the project of the target storage copy's first task (a copy serves the deployment's one project; a
+    run from it skips tasks of any other); None when the copy is empty."""
+    try:
+        return find_project(ls, title)
+    except API_ERRORS as exc:
+        if not is_unreachable(exc):
+            raise
+        uri = _require_copy(cfg, exc)
+        log.warning("Label Studio API unreachable (%s): taking the project id from %s", _brief(exc), uri)
+        first = read_target_tasks(uri, s3_client, limit=1)
+        return int(first[0]["project"]) if first and first[0].get("project") is not None else None
+
+
 def reconcile_project(
-    conn: repo.Connection, ls: Any, project_id: int, cfg: ReconcileConfig
+    conn: repo.Connection, ls: Any, project_id: int, cfg: ReconcileConfig, s3_client: Any = None
 ) -> ReconcileReport:
     """Make the database hold every delivery LS has for the project, as if no webhook had been lost.
 
+    Reads the LS API; when it does not answer, the target storage copy (`cfg.target_storage_uri`, read
+    with `s3_client` for s3:// URIs), or raises LabelStudioUnreachable when none is configured.
     Commits as it goes (one transaction per replayed event), so `conn` must not hold work of the caller's.
     """
-    started = time.perf_counter()
-    run_at = datetime.now(UTC)
+    try:
+        return _reconcile_from_api(conn, ls, project_id, cfg)
+    except API_ERRORS as exc:
+        if not is_unreachable(exc):
+            raise
+        uri = _require_copy(cfg, exc)
+        detail = f"Label Studio API unreachable: {_brief(exc)}"
+        log.warning("project %d: %s; reconciling from the target storage copy %s", project_id, detail, uri)
+        return _reconcile_from_copy(conn, project_id, cfg, uri, s3_client, detail)
+
+
+def _require_copy(cfg: ReconcileConfig, exc: Exception) -> str:
+    if cfg.target_storage_uri is None:
+        raise LabelStudioUnreachable(
+            f"Label Studio API unreachable ({_brief(exc)}) and no target storage configured "
+            "(LS_TARGET_STORAGE_URI) to reconcile from; nothing was reconciled"
+        ) from exc
+    return cfg.target_storage_uri
+
+
+def _brief(exc: BaseException) -> str:
+    status = getattr(exc, "status_code", None)
+    text = f"HTTP {status}" if status is not None else str(exc) or ""
+    return f"{type(exc).__name__}: {text}"[:300]
+
+
+def _read_snapshot(conn: repo.Connection, project_id: int) -> tuple[ls_state.Watermark | None, Snapshot]:
     with transaction(conn):
         mark = ls_state.get_watermark(conn, project_id)
         # The database is read before LS: an id it holds that LS lists no more was deleted, not created since.
         snapshot = Snapshot(
             project_id, ls_state.stored_annotations(conn, project_id), ls_state.linked_tasks(conn, project_id)
         )
+    return mark, snapshot
+
+
+def _reconcile_from_api(
+    conn: repo.Connection, ls: Any, project_id: int, cfg: ReconcileConfig
+) -> ReconcileReport:
+    started = time.perf_counter()
+    run_at = datetime.now(UTC)
+    mark, snapshot = _read_snapshot(conn, project_id)
     full = cfg.full or _full_pass_due(mark, run_at, cfg.full_every)
     report = ReconcileReport(
         ls_project_id=project_id, full=full, webhook=check_webhook(ls, project_id, cfg.webhook_url)
@@ -158,6 +241,112 @@ def reconcile_project(
         "reconciled project %d: %s", project_id, {k: v for k, v in report.as_json().items() if k != "webhook"}
     )
     return report
+
+
+def _reconcile_from_copy(
+    conn: repo.Connection, project_id: int, cfg: ReconcileConfig, uri: str, s3_client: Any, detail: str
+) -> ReconcileReport:
+    """One run from the target storage copy: appends, links and the tombstones the copy proves."""
+    started = time.perf_counter()
+    # Read again: a run that lost LS half way may have replayed some events already.
+    _, snapshot = _read_snapshot(conn, project_id)
+    tasks = read_target_tasks(uri, s3_client)
+    mine = [t for t in tasks if t.get("project") is None or int(t["project"]) == project_id]
+    if len(mine) < len(tasks):
+        log.warning("target storage %s: %d tasks of other projects skipped", uri, len(tasks) - len(mine))
+    report = ReconcileReport(
+        ls_project_id=project_id,
+        full=False,
+        source=SOURCE_TARGET,
+        source_detail=f"{detail}; read {uri}",
+        webhook=WebhookCheck(False, "not checked: the Label Studio API is unreachable"),
+    )
+    tasks, revived = drop_tombstoned(snapshot, mine)
+    if revived:
+        log.warning(
+            "project %d: the copy still lists %d annotations tombstoned here (%s); not revived",
+            project_id,
+            len(revived),
+            ", ".join(map(str, revived[:20])),
+        )
+    run = _Run(conn, cfg, report, snapshot)
+    for n, chunk in enumerate(chunks(tasks, cfg.fetch_chunk), start=1):
+        run.apply_tasks(chunk)
+        run.progress(n * cfg.fetch_chunk, len(tasks), started)
+    scope, index, unchecked = copy_deletion_scope(run.snapshot, tasks)
+    run.replay(plan_deletions(scope, index, run.fetched_ids, cfg.fetch_chunk))
+    report.tasks_seen = len(tasks)
+    report.seen = sum(len(t.annotation_ids) for t in index.values())
+    report.not_checked_annotations = len(unchecked)
+    report.not_checked_links = len(set(run.snapshot.linked) - index.keys())
+    report.duration_s = round(time.perf_counter() - started, 3)
+    with transaction(conn):
+        # The copy lags LS: the watermark and the last full pass stay as the last API run left them.
+        ls_state.save_watermark(conn, project_id, ls_updated_at=None, full_at=None, report=report.as_json())
+    log.warning(
+        "reconciled project %d from the target storage copy %s: %s; not checked (the copy cannot tell): "
+        "%d annotations stored here (task without an object, or changed after its object was written), "
+        "%d linked tasks without an object (deleted, or not annotated)",
+        project_id,
+        uri,
+        {k: v for k, v in report.as_json().items() if k not in ("webhook", "source_detail")},
+        report.not_checked_annotations,
+        report.not_checked_links,
+    )
+    return report
+
+
+def drop_tombstoned(
+    snapshot: Snapshot, tasks: Sequence[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[int]]:
+    """The tasks without the annotations tombstoned here, and their ids. The copy can be older than the
+    deletion (a storage without can_delete_objects keeps deleted annotations), so it never revives one."""
+    dropped: list[int] = []
+    out = []
+    for task in tasks:
+        kept = []
+        for annotation in task.get("annotations") or []:
+            stored = snapshot.stored.get(int(annotation["id"]))
+            if stored is not None and stored.state == "deleted":
+                dropped.append(int(annotation["id"]))
+            else:
+                kept.append(annotation)
+        out.append({**task, "annotations": kept})
+    return out, dropped
+
+
+def copy_deletion_scope(
+    snapshot: Snapshot, tasks: Sequence[dict[str, Any]]
+) -> tuple[Snapshot, dict[int, IndexedTask], list[int]]:
+    """What the copy can tell about deletions: the snapshot `plan_deletions` may tombstone from, the index
+    of the copy's tasks, and the live annotations stored here it cannot check.
+
+    An object is the whole task as of its last write, and a deletion removes it; so an annotation stored
+    here that a task's object does not list was deleted, provided it last changed no later than the
+    newest annotation the object lists. Newer ones (a write LS failed to make) and those of tasks with no
+    object are left alone.
+    """
+    index = {int(t["id"]): index_entry(t) for t in tasks}
+    written = {int(t["id"]): _newest_annotation(t) for t in tasks}
+    stored, unchecked = {}, []
+    for annotation_id, s in snapshot.stored.items():
+        if s.state == "deleted":
+            stored[annotation_id] = s
+            continue
+        task_written = written.get(s.ls_task_id)
+        listed = s.ls_task_id in index and annotation_id in index[s.ls_task_id].annotation_ids
+        changed = s.ls_updated_at
+        provable = task_written is not None and changed is not None and changed <= task_written
+        if listed or provable:
+            stored[annotation_id] = s
+        else:
+            unchecked.append(annotation_id)
+    return replace(snapshot, stored=stored), index, sorted(unchecked)
+
+
+def _newest_annotation(task: dict[str, Any]) -> datetime | None:
+    times = [a.get("updated_at") for a in task.get("annotations") or []]
+    return max((datetime.fromisoformat(t) for t in times if isinstance(t, str)), default=None)
 
 
 def _full_pass_due(mark: ls_state.Watermark | None, now: datetime, every: timedelta) -> bool:

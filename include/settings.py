@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     ls_port: int = Field(default=8089)
     ls_username: str = Field(default="admin@example.com")
     ls_import_chunk_size: int = Field(default=100, ge=1, le=1000)
+    ls_target_storage_uri: str | None = Field(
+        default=None,
+        description="folder, file:// or s3://bucket/prefix where LS writes each submitted task (its target "
+        "storage); reconcile reads that copy when the LS API is unreachable",
+    )
 
     # Airflow (the one-machine stack)
     airflow_port: int = Field(default=8080)

@@ -8,10 +8,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import httpx
+from label_studio_sdk.core.api_error import ApiError
 from pydantic import TypeAdapter
 
 ANNOTATION_ACTIONS = frozenset({"ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_DELETED"})
 _when = TypeAdapter(datetime | None).validate_python
+
+# What a call to the LS API raises when LS cannot answer: catch these, then ask `is_unreachable`.
+API_ERRORS: tuple[type[Exception], ...] = (httpx.TransportError, ApiError)
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """Whether an SDK call failed because LS did not answer (connection refused or dropped, a timeout, or a
+    5xx from LS or its proxy), not because the request was wrong (4xx: a bad token, a missing project)."""
+    if isinstance(exc, ApiError):
+        return exc.status_code is not None and exc.status_code >= 500
+    return isinstance(
+        exc, httpx.TimeoutException | httpx.NetworkError | httpx.RemoteProtocolError | httpx.ProxyError
+    )
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,7 @@
-"""Reconcile task body: the Label Studio project by title → `include.reconcile` → counts in the task log."""
+"""Reconcile task body: the Label Studio project by title → `include.reconcile` → counts in the task log.
+
+When the LS API is unreachable, `include.reconcile` reads the target storage copy (LS_TARGET_STORAGE_URI)
+if one is configured, and fails the task with LabelStudioUnreachable if not."""
 
 from __future__ import annotations
 
@@ -14,21 +17,24 @@ def reconcile_label_studio_project(project: str, full: bool = False) -> dict[str
     """One reconciliation of an LS project with the Intelligence DB; skips when the project does not exist."""
     from airflow.exceptions import AirflowSkipException
 
-    from include.reconcile import ReconcileConfig, find_project, reconcile_project
+    from include.reconcile import ReconcileConfig, reconcile_project, resolve_project
 
     ls = hooks.label_studio()
-    project_id = find_project(ls, project)
+    cfg = ReconcileConfig.from_settings(full=full)
+    s3 = hooks.s3_client(cfg.target_storage_uri or "")
+    project_id = resolve_project(ls, project, cfg, s3)
     if project_id is None:
         raise AirflowSkipException(f"Label Studio has no project titled {project!r}: nothing to reconcile")
     with hooks.db() as conn:
-        report = reconcile_project(conn, ls, project_id, ReconcileConfig.from_settings(full=full))
+        report = reconcile_project(conn, ls, project_id, cfg, s3)
     if not report.webhook.ok:
         log.warning("webhook check failed for %r: %s", project, report.webhook.detail)
     log.info(
-        "reconcile %r (%d): %d annotations seen, %d appended, %d tombstoned, %d linked, %d unlinked, "
+        "reconcile %r (%d) from %s: %d annotations seen, %d appended, %d tombstoned, %d linked, %d unlinked, "
         "%d already present, %d unmatched in %.1fs%s",
         project,
         project_id,
+        report.source,
         report.seen,
         report.appended,
         report.tombstoned,

@@ -1,0 +1,189 @@
+"""Label Studio target storage: the copy LS writes of every submitted task, and reading that copy back.
+
+With FUTURE_SAVE_TASK_TO_STORAGE=true (set by `include.services.label_studio`), LS 1.23 writes one object
+per task, `<task id>.json` in the storage's folder (S3: `<prefix>/<task id>.json`), holding the task as its
+JSON export serializes it: id, data, project, created_at, updated_at, annotations in full (completed_by
+expanded to a user object, the prediction each started from), predictions as ids. Measured with the real
+LS 1.23.2 (tests/integration/test_ls_target_storage.py):
+
+- every annotation create or update rewrites its task's object, inside the API request;
+- with can_delete_objects, deleting an annotation deletes the whole task object, even when the task keeps
+  other annotations (it comes back at the task's next annotation save), and deleting a task deletes it;
+  without it, an object stays as last written, deleted annotations included.
+
+So the copy is at most as new as LS, and a missing object says nothing (no annotation yet, a deleted task,
+or a deleted annotation). `read_target_tasks` turns the objects into task dicts shaped like the LS API's
+`tasks.list(fields="all")`, so the reconcile planner reads either the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+log = logging.getLogger(__name__)
+
+STORAGE_TITLE = "nerloop target"
+_SUFFIX = ".json"
+
+
+@dataclass(frozen=True)
+class TargetLocation:
+    """Where a target storage writes: a local folder, or an S3 bucket and prefix (no slashes around it)."""
+
+    uri: str
+    folder: Path | None = None
+    bucket: str | None = None
+    prefix: str = ""
+
+    @classmethod
+    def parse(cls, uri: str) -> TargetLocation:
+        if uri.startswith("s3://"):
+            parsed = urlparse(uri)
+            if not parsed.netloc:
+                raise ValueError(f"target storage {uri!r} names no bucket")
+            return cls(uri, bucket=parsed.netloc, prefix=parsed.path.strip("/"))
+        path = Path(unquote(urlparse(uri).path)) if uri.startswith("file://") else Path(uri)
+        return cls(uri, folder=path.absolute())
+
+
+def ensure_target_storage(
+    ls: Any,
+    project_id: int,
+    uri: str,
+    *,
+    s3_endpoint: str | None = None,
+    aws_access_key_id: str | None = None,
+    aws_secret_access_key: str | None = None,
+    region_name: str | None = None,
+    title: str = STORAGE_TITLE,
+) -> int:
+    """The id of the project's export storage writing to `uri`, created (and synced once) if missing.
+
+    Idempotent: a storage of the project for the same folder, or bucket and prefix, is reused. A new one
+    deletes objects with their annotation (can_delete_objects), so the copy never keeps an annotation LS
+    deleted; its first sync writes the tasks annotated before it existed. A local folder is created if
+    missing and must lie under LS's LOCAL_FILES_DOCUMENT_ROOT (LS refuses it otherwise).
+    """
+    where = TargetLocation.parse(uri)
+    if where.folder is not None:
+        for storage in ls.export_storage.local.list(project=project_id):
+            if storage.path and Path(storage.path).absolute() == where.folder:
+                return int(storage.id)
+        where.folder.mkdir(parents=True, exist_ok=True)
+        created = ls.export_storage.local.create(
+            project=project_id, path=str(where.folder), title=title, can_delete_objects=True
+        )
+        ls.export_storage.local.sync(id=created.id)
+    else:
+        for storage in ls.export_storage.s3.list(project=project_id):
+            if storage.bucket == where.bucket and (storage.prefix or "").strip("/") == where.prefix:
+                return int(storage.id)
+        created = ls.export_storage.s3.create(
+            project=project_id,
+            title=title,
+            bucket=where.bucket,
+            prefix=where.prefix or None,
+            s3endpoint=s3_endpoint,
+            aws_access_key_id=aws_access_key_id,
+            aws_secret_access_key=aws_secret_access_key,
+            region_name=region_name,
+            can_delete_objects=True,
+        )
+        ls.export_storage.s3.sync(id=created.id)
+    log.info("LS project %d: target storage %s writes submitted tasks to %s", project_id, created.id, uri)
+    return int(created.id)
+
+
+def read_target_tasks(uri: str, s3_client: Any = None, limit: int | None = None) -> list[dict[str, Any]]:
+    """Every task object of the copy (the first `limit` found, if given), by task id, shaped like the LS
+    API's full tasks.
+
+    Objects that are not a task with its annotations (another format, a stray file, unreadable JSON) are
+    skipped with a warning. Raises FileNotFoundError for a local folder that does not exist (a copy that
+    is configured but missing is not an empty copy).
+    """
+    tasks: dict[int, dict[str, Any]] = {}
+    for name, body in _objects(TargetLocation.parse(uri), s3_client):
+        try:
+            raw = json.loads(body)
+        except ValueError as exc:
+            log.warning("target storage %s: %s is not JSON (%s); skipped", uri, name, exc)
+            continue
+        task = normalize_task(raw)
+        if task is None:
+            log.warning("target storage %s: %s is not a task with its annotations; skipped", uri, name)
+            continue
+        tasks[int(task["id"])] = task
+        if limit is not None and len(tasks) >= limit:
+            break
+    return [tasks[i] for i in sorted(tasks)]
+
+
+def normalize_task(raw: Any) -> dict[str, Any] | None:
+    """A stored task object as the LS API lists it, or None when it is not one.
+
+    completed_by becomes the user id (the copy expands it to the user's email and names, which the API and
+    the webhooks do not carry), and predictions listed as bare ids get the model version of the
+    prediction an annotation started from, when one did.
+    """
+    if not isinstance(raw, dict) or not isinstance(raw.get("data"), dict) or "annotations" not in raw:
+        return None
+    try:
+        task_id = int(raw["id"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    annotations = []
+    started_from: dict[int, dict[str, Any]] = {}
+    for item in raw.get("annotations") or []:
+        if not isinstance(item, dict):
+            continue
+        annotation = dict(item)
+        user = annotation.get("completed_by")
+        if isinstance(user, dict):
+            annotation["completed_by"] = user.get("id")
+        prediction = annotation.get("prediction")
+        if isinstance(prediction, dict) and isinstance(prediction.get("id"), int):
+            started_from[prediction["id"]] = {
+                "id": prediction["id"],
+                "model_version": prediction.get("model_version"),
+            }
+        annotation.setdefault("task", task_id)
+        annotations.append(annotation)
+    predictions = [
+        p if isinstance(p, dict) else started_from.get(p, {"id": p, "model_version": None})
+        for p in raw.get("predictions") or []
+    ]
+    return {**raw, "id": task_id, "annotations": annotations, "predictions": predictions}
+
+
+def _objects(where: TargetLocation, s3_client: Any) -> Iterator[tuple[str, bytes]]:
+    """(name, bytes) of each `<task id>.json` object, read lazily."""
+    if where.folder is not None:
+        if not where.folder.is_dir():
+            raise FileNotFoundError(f"target storage folder {where.folder} does not exist")
+        for path in sorted(where.folder.glob(f"*{_SUFFIX}")):
+            if path.is_file():
+                yield path.name, path.read_bytes()
+        return
+    client = s3_client or _default_s3_client()
+    prefix = f"{where.prefix}/" if where.prefix else ""
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=where.bucket, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            key = obj["Key"]
+            # LS writes `<prefix>/<task id>.json`: deeper keys belong to another storage or tool.
+            if key.endswith(_SUFFIX) and "/" not in key[len(prefix) :]:
+                yield key, client.get_object(Bucket=where.bucket, Key=key)["Body"].read()
+
+
+def _default_s3_client() -> Any:
+    import boto3
+
+    from include.settings import get_settings
+
+    return boto3.client("s3", endpoint_url=get_settings().aws_endpoint_url)
