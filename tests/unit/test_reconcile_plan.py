@@ -154,3 +154,64 @@ def test_invalid_annotation_is_reported_not_replayed() -> None:
     bad["updated_at"] = "0001-01-01T00:00:00Z"
     plan = plan_tasks(snapshot({}, {10: REF}), [task(10, "row=1", bad)], KNOWN)
     assert plan.payloads == [] and len(plan.invalid) == 1 and "annotation 100" in plan.invalid[0]
+
+
+# From the target storage copy (`include.reconcile`, when the LS API is unreachable): the copy lists only
+# annotated tasks, as of each task's last write; LS deletes a task's object when any annotation of it goes.
+
+
+def test_copy_tombstones_only_what_a_newer_write_of_the_task_proves_deleted() -> None:
+    from include.reconcile import copy_deletion_scope
+
+    gone, survivor = annotation(100, 10), annotation(101, 10, updated=T0 + timedelta(minutes=5))
+    failed_write = annotation(102, 10, updated=T0 + timedelta(minutes=9))  # newer than the object
+    no_object = annotation(200, 20)
+    snap = snapshot(
+        {i: stored(a) for i, a in ((100, gone), (101, survivor), (102, failed_write), (200, no_object))},
+        {10: REF, 20: RecordRef(SHA, "row=2")},
+    )
+    copy = [task(10, "row=1", survivor)]
+    scope, index, unchecked = copy_deletion_scope(snap, copy)
+    plan = plan_deletions(scope, index, fetched=[])
+    assert [p["annotations"] for p in plan.payloads] == [[{"id": 100}]]
+    assert unchecked == [102, 200]
+    assert set(index) == {10}, "task 20 has no object: neither deleted nor unlinked"
+
+
+def test_copy_never_revives_an_annotation_tombstoned_here() -> None:
+    from include.reconcile import drop_tombstoned
+
+    a, b = annotation(100, 10), annotation(101, 10)
+    snap = snapshot({100: stored(a, state="deleted")}, {10: REF})
+    tasks, dropped = drop_tombstoned(snap, [task(10, "row=1", a, b)])
+    assert dropped == [100]
+    assert plan_tasks(snap, tasks, KNOWN).actions == ["ANNOTATION_CREATED"]
+
+
+def test_copy_objects_read_like_api_tasks() -> None:
+    from include.label_studio.target_storage import normalize_task
+
+    raw = task(10, "row=1", annotation(100, 10))
+    raw["annotations"][0] |= {
+        "completed_by": {"id": 3, "email": "sme@example.com"},
+        "prediction": {"id": 1, "model_version": "ner-1"},
+    }
+    raw["predictions"] = [1, 2]
+    out = normalize_task(raw)
+    assert out is not None and out["annotations"][0]["completed_by"] == 3
+    assert out["predictions"] == [{"id": 1, "model_version": "ner-1"}, {"id": 2, "model_version": None}]
+    assert plan_tasks(snapshot(), [out], KNOWN).actions == ["TASKS_CREATED", "ANNOTATION_CREATED"]
+    assert normalize_task({"id": 100, "result": []}) is None, "an annotation-only object is not a task"
+
+
+def test_unreachable_means_no_answer_not_a_refused_request() -> None:
+    import httpx
+    from label_studio_sdk.core.api_error import ApiError
+
+    from include.label_studio.reads import is_unreachable
+
+    assert is_unreachable(httpx.ConnectError("refused"))
+    assert is_unreachable(httpx.ReadTimeout("slow"))
+    assert is_unreachable(ApiError(status_code=503, body="down"))
+    assert not is_unreachable(ApiError(status_code=401, body="bad token"))
+    assert not is_unreachable(ApiError(status_code=404, body="no project"))
