@@ -109,6 +109,8 @@ def prelabel_samples(stack: Stack) -> None:
 def demo(stack: Stack) -> None:
     """Bring the loop up on the embedded defaults, prelabel the samples, say what a person does next."""
     from include.label_studio import client as ls_client
+    from include.label_studio.storage import ensure_source_storage
+    from include.label_studio.target_storage import ensure_target_storage
 
     # The demo serves through the real tritonserver unless NER_BACKEND says otherwise.
     os.environ.setdefault("NER_BACKEND", "triton")
@@ -133,6 +135,17 @@ def demo(stack: Stack) -> None:
     header = {stack.settings.webhook_secret_header: stack.secrets["webhook_secret"]}
     ls_client.ensure_webhook(api, project_id, stack.shim.webhook_url, header)
     print(f"label studio: {ls.url} project {project_id}, webhook → {stack.shim.webhook_url}")
+    stack.inbox.mkdir(parents=True, exist_ok=True)
+    storage = ensure_source_storage(api, project_id, stack.inbox.as_uri(), files_root=stack.ls_files_root)
+    print(
+        f"label studio: storage {storage.id} serves the inbox {stack.inbox} (source files and their pages);"
+        " `Sync Storage` in the project's settings makes a task per file, prelabeled by label_studio_intake"
+    )
+    target = (stack.settings.state_dir / "label-studio-target").as_uri()
+    target_id = ensure_target_storage(api, project_id, target)
+    print(
+        f"label studio: target storage {target_id} copies each submitted task to {target} (reconcile reads it when LS is down)"
+    )
     model_version = ensure_model(stack)
     env = stack.airflow_env()
     if env["NER_BACKEND"] == "triton":
@@ -143,13 +156,14 @@ def demo(stack: Stack) -> None:
         print(f"model: {model_version} in-process ONNX Runtime from {env['NER_BUNDLE_DIR']}")
     print("airflow: starting api-server, scheduler, dag-processor, triggerer...")
     stack.airflow.start()
-    dags = "prelabel_batch, gold_extract, nightly_train_publish, reconcile_label_studio"
+    dags = "prelabel_batch, label_studio_intake, gold_extract, nightly_train_publish, reconcile_label_studio"
     print(f"airflow: UI at {stack.airflow.url} (DAGs {dags})")
     prelabel_samples(stack)
     scheduled = {
         "gold_extract": "daily at 01:30",
         "nightly_train_publish": "every night at 02:00",
         "reconcile_label_studio": "every 10 minutes",
+        "label_studio_intake": "every 5 minutes",
     }
     for dag_id, outcome in stack.airflow.unpause(list(scheduled)).items():
         print(f"airflow: {dag_id} {outcome} ({scheduled[dag_id]})")

@@ -50,16 +50,22 @@ def _local_root(uri: str) -> Path:
     return Path(uri)
 
 
+def _hidden(relative: str) -> bool:
+    """A hidden file or a file in a hidden folder (rendered pages live in `.nerloop/`): not a document."""
+    return any(part.startswith(".") for part in relative.split("/") if part)
+
+
 def list_source(uri: str, s3_client: Any = None) -> list[SourceObject]:
-    """Every file under a local folder (file:// or a path) or an s3://bucket/prefix, sorted by URI."""
+    """Every file under a local folder (file:// or a path) or an s3://bucket/prefix, sorted by URI; hidden
+    files and folders are skipped."""
     if _is_s3(uri):
         parsed = urlparse(uri)
         bucket, prefix = parsed.netloc, parsed.path.lstrip("/")
-        client = s3_client or _default_s3_client()
+        client = s3_client or default_s3_client()
         out = []
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             for obj in page.get("Contents", []):
-                if obj["Key"].endswith("/"):
+                if obj["Key"].endswith("/") or _hidden(obj["Key"][len(prefix) :]):
                     continue
                 out.append(
                     SourceObject(
@@ -77,7 +83,7 @@ def list_source(uri: str, s3_client: Any = None) -> list[SourceObject]:
         (
             SourceObject(uri=p.resolve().as_uri(), name=p.name, size=p.stat().st_size)
             for p in root.rglob("*")
-            if p.is_file() and not p.name.startswith(".")
+            if p.is_file() and not _hidden(p.relative_to(root).as_posix())
         ),
         key=lambda o: o.uri,
     )
@@ -87,7 +93,7 @@ def open_object(obj: SourceObject, s3_client: Any = None) -> BinaryIO:
     """A binary stream of the object's bytes (streamed from S3, not loaded whole)."""
     if _is_s3(obj.uri):
         parsed = urlparse(obj.uri)
-        client = s3_client or _default_s3_client()
+        client = s3_client or default_s3_client()
         return client.get_object(Bucket=parsed.netloc, Key=parsed.path.lstrip("/"))["Body"]
     return open(_local_root(obj.uri), "rb")
 
@@ -150,7 +156,7 @@ def ingest_source(conn: repo.Connection, uri: str, s3_client: Any = None) -> Ite
             log.info("ingested %d/%d files from %s (%.1f files/s)", i, len(objects), uri, rate)
 
 
-def _default_s3_client() -> Any:
+def default_s3_client() -> Any:
     import boto3
 
     from include.settings import get_settings

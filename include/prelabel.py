@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from prometheus_client import Counter
 
-from include.db import documents, labelling
+from include.db import documents, labelling, source_tasks
 from include.db import repository as repo
 from include.db.connection import transaction
 from include.db.documents import PendingRecord
@@ -25,7 +26,9 @@ from include.ingest import read_object
 from include.label_studio import client as ls_client
 from include.label_studio.payloads import TASK_DOCUMENT_SHA256, TASK_RECORD_KEY
 from include.label_studio.tasks import build_task
+from include.ls_intake import in_place_documents, settle_source_tasks
 from include.ner.client import NerClient
+from include.source_pages import store_pages
 from include.spans import Span
 
 log = logging.getLogger(__name__)
@@ -67,11 +70,13 @@ def extract_records(
         return ExtractOutcome(document_id, doc.uri, "failed", error=doc.error)
     name = doc.uri.rsplit("/", 1)[-1]
     started = time.perf_counter()
+    data: bytes | None = None
     try:
         doc_type = None if doc.doc_type == "unknown" else doc.doc_type
         extracted = prepared.records_for(doc.uri, doc_type) if prepared is not None else None
         if extracted is None:
-            extracted = extract_document(read_object(doc.uri, s3_client), name, doc_type)
+            data = read_object(doc.uri, s3_client)
+            extracted = extract_document(data, name, doc_type)
         if not extracted:
             raise ExtractionError(name, "no text found")
     except ExtractionError as exc:
@@ -86,17 +91,47 @@ def extract_records(
             repo.set_document_status(conn, document_id, "failed", message)
         DOCUMENTS.labels("failed").inc()
         return ExtractOutcome(document_id, doc.uri, "failed", error=message)
+    page_images = _store_pages(doc, data, extracted, s3_client)
     with transaction(conn):
         repo.add_records(
             conn,
             document_id,
-            [repo.NewRecord(record_key=r.record_key, text=r.text, meta=r.meta) for r in extracted],
+            [
+                repo.NewRecord(record_key=r.record_key, text=r.text, meta=_with_page(r.meta, page_images))
+                for r in extracted
+            ],
         )
         repo.set_document_status(conn, document_id, "extracted")
     DOCUMENTS.labels("extracted").inc()
     RECORDS.labels("extracted").inc(len(extracted))
     log.info("extracted %s: %d records in %.2fs", name, len(extracted), time.perf_counter() - started)
     return ExtractOutcome(document_id, doc.uri, "extracted", records=len(extracted))
+
+
+def _store_pages(
+    doc: documents.Document, data: bytes | None, extracted: list[ExtractedRecord], s3_client: Any
+) -> dict[int, str]:
+    """The rendered page of every page a PDF/image document's records came from, stored beside it."""
+    if doc.doc_type not in ("pdf", "image") or data is None:
+        return {}
+    pages = {int(r.meta["page"]) for r in extracted if isinstance(r.meta.get("page"), int)}
+    started = time.perf_counter()
+    stored = store_pages(doc.uri, doc.sha256, doc.doc_type, data, pages, s3_client)
+    log.info(
+        "pages of %s: %d of %d stored in %.2fs",
+        doc.uri,
+        len(stored),
+        len(pages),
+        time.perf_counter() - started,
+    )
+    return stored
+
+
+def _with_page(meta: dict[str, Any], page_images: dict[int, str]) -> dict[str, Any]:
+    page = meta.get("page")
+    if isinstance(page, int) and page in page_images:
+        return {**meta, "page_image": page_images[page]}
+    return meta
 
 
 def pending_records(conn: repo.Connection, document_ids: Sequence[int] | None = None) -> list[PendingRecord]:
@@ -193,6 +228,8 @@ class ImportSummary:
     imported: int = 0
     relinked: int = 0
     without_prediction: int = 0
+    in_place: int = 0
+    source_tasks: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
 
 
@@ -203,11 +240,14 @@ def import_pending(
     *,
     document_ids: Sequence[int] | None = None,
     chunk_size: int = 100,
+    files_root: Path | None = None,
 ) -> ImportSummary:
     """Import every pending record with its latest prediction as an LS task, chunk by chunk.
 
     Tasks that reached LS in an earlier, interrupted run are linked first, so nothing is imported twice.
     Each chunk's links are stored right after LS answers; the TASKS_CREATED webhook makes the same links.
+    A record that is the whole of a file LS made a task for is prelabeled in that task instead, and the
+    tasks LS made for files of many records are then marked split (`include.ls_intake`).
     """
     summary = ImportSummary()
     started = time.perf_counter()
@@ -218,6 +258,9 @@ def import_pending(
     work = [(p, predictions[p.record_id]) for p in pending if p.record_id in predictions]
     summary.without_prediction = len(pending) - len(work)
     summary.records = len(work)
+    in_place = in_place_documents(conn, project_id)
+    own = [(p, pred) for p, pred in work if p.document_id in in_place]
+    work = [(p, pred) for p, pred in work if p.document_id not in in_place]
     for start in range(0, len(work), chunk_size):
         chunk = work[start : start + chunk_size]
         tasks = [
@@ -231,6 +274,7 @@ def import_pending(
                 doc_type=p.doc_type,
                 spans=[Span(**s) for s in pred.spans],
                 model_version=pred.model_version or "",
+                files_root=files_root,
             )
             for p, pred in chunk
         ]
@@ -254,8 +298,54 @@ def import_pending(
             project_id,
             summary.imported / max(time.perf_counter() - started, 1e-9),
         )
+    summary.in_place = _prelabel_in_place(conn, ls, project_id, own, in_place, files_root)
+    summary.imported += summary.in_place
+    summary.source_tasks = {k: v for k, v in asdict(settle_source_tasks(conn, ls, project_id)).items() if v}
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _prelabel_in_place(
+    conn: repo.Connection,
+    ls: Any,
+    project_id: int,
+    work: list[tuple[PendingRecord, Any]],
+    task_of_document: dict[int, int],
+    files_root: Path | None,
+) -> int:
+    """Write each record's text and lineage into the task LS made for its file; predictions in bulk."""
+    if not work:
+        return 0
+    predictions = []
+    links = []
+    for p, pred in work:
+        task_id = task_of_document[p.document_id]
+        built = build_task(
+            text=p.text,
+            record_key=p.record_key,
+            meta=p.meta,
+            document_sha256=p.document_sha256,
+            document_uri=p.document_uri,
+            s3_key=p.s3_key,
+            doc_type=p.doc_type,
+            spans=[Span(**s) for s in pred.spans],
+            model_version=pred.model_version or "",
+            files_root=files_root,
+        )
+        ls.tasks.update(str(task_id), data={**built["data"], "nerloop_state": "in_place"})
+        predictions.append({"task": task_id, **built["predictions"][0]})
+        links.append((p.record_id, task_id, pred.model_version))
+    ls_client.import_predictions(ls, project_id, predictions)
+    with transaction(conn):
+        documents.link_ls_tasks(conn, project_id, links)
+        documents.set_documents_status(conn, sorted({p.document_id for p, _ in work}), "prelabeled")
+        for p, _ in work:
+            source_tasks.settle_source_task(
+                conn, project_id, task_of_document[p.document_id], "in_place", f"record {p.record_id}"
+            )
+    RECORDS.labels("in_place").inc(len(work))
+    log.info("prelabeled %d Label Studio storage tasks in place (project %d)", len(work), project_id)
+    return len(work)
 
 
 @dataclass

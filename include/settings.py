@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     ls_venv: Path = Field(default=PROJECT_ROOT / ".venv-ls", description="Label Studio's own virtualenv")
     ls_port: int = Field(default=8089)
     ls_username: str = Field(default="admin@example.com")
+    label_studio_files_root: Path | None = Field(
+        default=None,
+        description="LS's LOCAL_FILES_DOCUMENT_ROOT as this host sees it: local inbox files link into LS",
+    )
     ls_import_chunk_size: int = Field(default=100, ge=1, le=1000)
     ls_target_storage_uri: str | None = Field(
         default=None,

@@ -79,7 +79,13 @@ class Stack:
             username=s.ls_username,
             password=self.secrets["label_studio_password"],
             token=self.secrets["label_studio_token"],
+            files_root=self.ls_files_root,
         )
+
+    @property
+    def ls_files_root(self) -> Path:
+        """LS's LOCAL_FILES_DOCUMENT_ROOT: the state folder, which holds the inbox (served to SMEs)."""
+        return self.settings.label_studio_files_root or self.settings.state_dir
 
     @property
     def shim(self) -> ShimServer:
@@ -132,7 +138,11 @@ class Stack:
             "LABEL_STUDIO_URL": self.label_studio.url,
             "LABEL_STUDIO_TOKEN": self.secrets["label_studio_token"],
             "LABEL_STUDIO_PROJECT": s.label_studio_project,
+            "LABEL_STUDIO_FILES_ROOT": str(self.ls_files_root),
             "INBOX_URI": os.environ.get("INBOX_URI", self.inbox.as_uri()),
+            "LS_TARGET_STORAGE_URI": os.environ.get(
+                "LS_TARGET_STORAGE_URI", (s.state_dir / "label-studio-target").as_uri()
+            ),
             "NER_BACKEND": ner.ner_backend,
             "NER_BUNDLE_DIR": str(ner.ner_bundle_dir or BundleLayout(self.bundles_root).current_link),
             "TRITON_URL": f"{triton.host}:{triton.http_port}",

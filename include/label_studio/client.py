@@ -9,7 +9,7 @@ from typing import Any, cast
 
 from label_studio_sdk import LabelStudio
 
-from include.labels import DEFAULT_LABELS, labeling_config_xml
+from include.labels import DEFAULT_LABELS, labeling_config_xml, labels_from_config
 
 log = logging.getLogger(__name__)
 
@@ -26,11 +26,24 @@ def ensure_project(
     project: Any  # the SDK's pager type leaves its items untyped (SyncPagerExt[Never])
     for project in ls.projects.list():
         if project.title == title:
+            if "$page_images" not in (project.label_config or "") and _same_labels(
+                project.label_config, labels
+            ):
+                # A project from before the page view: same labels, so only the view changes.
+                ls.projects.update(id=project.id, label_config=config)
+                log.info("Label Studio project %s: labeling config now shows the source page", project.id)
             return int(project.id)
     created = ls.projects.create(title=title, label_config=config, description=description)
     log.info("created Label Studio project %s (%s)", created.id, title)
     assert created.id is not None
     return int(created.id)
+
+
+def _same_labels(config: str | None, labels: Sequence[str]) -> bool:
+    try:
+        return config is not None and labels_from_config(config) == list(labels)
+    except Exception:  # an unparsable or label-less config: leave it as its owner made it
+        return False
 
 
 def ensure_webhook(ls: LabelStudio, project_id: int, url: str, headers: dict[str, str]) -> int:
@@ -72,3 +85,10 @@ def import_tasks(
     if len(ids) != len(tasks):
         raise RuntimeError(f"Label Studio returned {len(ids)} task ids for {len(tasks)} tasks")
     return ids
+
+
+def import_predictions(ls: LabelStudio, project_id: int, predictions: Sequence[dict[str, Any]]) -> int:
+    """Add predictions to existing tasks in bulk (`{"task": id, "result": [...], "model_version": ...}`)."""
+    for chunk in chunks(predictions, 500):
+        ls.projects.import_predictions(project_id, request=list(chunk))
+    return len(predictions)

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from include.canonical import canonical_fields
-from include.db import labelling
+from include.db import labelling, source_tasks
 from include.db.common import Connection
 from include.label_studio.payloads import (
     EVENT_MODELS,
@@ -35,6 +35,7 @@ from include.label_studio.payloads import (
     result_sha256,
     strip_secrets,
 )
+from include.label_studio.storage import storage_link
 from include.labels import FROM_NAME
 from include.spans import Span, span_problems
 
@@ -114,6 +115,11 @@ def apply_event(
         detail = labelling.apply_plan(conn, plan, body, digest)
         if "retry" in detail:
             raise RuntimeError(f"record texts changed while applying {event.action}")  # type: ignore[attr-defined]
+    if isinstance(event, TasksCreatedEvent) and project_id is not None:
+        # Tasks a storage sync made (one per file): noted for the intake DAG, which prelabels them.
+        files = [(task.id, link) for task in event.tasks if (link := storage_link(task.data))]
+        if files:
+            source_tasks.note_source_tasks(conn, project_id, files)
     return EventOutcome.from_json(detail)
 
 

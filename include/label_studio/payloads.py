@@ -15,6 +15,7 @@ TASK_TEXT = "text"
 TASK_DOCUMENT_SHA256 = "document_sha256"
 TASK_RECORD_KEY = "record_key"
 TASK_MODEL_VERSION = "model_version"
+TASK_PAGE_IMAGES = "page_images"
 
 
 # Ids are Postgres bigints: anything outside is refused at validation, not by the database.

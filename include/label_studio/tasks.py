@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from include.label_studio.payloads import (
     TASK_DOCUMENT_SHA256,
     TASK_MODEL_VERSION,
+    TASK_PAGE_IMAGES,
     TASK_RECORD_KEY,
     TASK_TEXT,
 )
+from include.label_studio.storage import ls_link
 from include.labels import FROM_NAME, TO_NAME
 from include.ner.tags import task_score
 from include.spans import Span
@@ -41,20 +44,29 @@ def build_task(
     doc_type: str,
     spans: list[Span],
     model_version: str,
+    files_root: Path | None = None,
 ) -> dict[str, Any]:
-    """One LS task: data ties it to its record and document; the prediction carries model_version."""
+    """One LS task: data ties it to its record and document; the prediction carries model_version.
+
+    `source` is the link LS opens for the document, `page_images` the page the record came from (PDF
+    and image records), shown beside the text; `files_root` is LS's local-files document root.
+    """
     data: dict[str, Any] = {
         TASK_TEXT: text,
         TASK_DOCUMENT_SHA256: document_sha256,
         TASK_RECORD_KEY: record_key,
         TASK_MODEL_VERSION: model_version,
         "source_uri": document_uri,
+        "source": ls_link(document_uri, files_root) or document_uri,
+        "source_title": f"{document_uri.rsplit('/', 1)[-1]} · {record_key}",
         "s3_key": s3_key,
         "doc_type": doc_type,
     }
     for key in ("page", "sheet", "row", "table", "para", "hidden"):
         if key in meta:
             data[key] = meta[key]
+    page = ls_link(meta["page_image"], files_root) if isinstance(meta.get("page_image"), str) else None
+    data[TASK_PAGE_IMAGES] = [page] if page else []
     return {
         "data": data,
         "predictions": [

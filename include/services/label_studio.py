@@ -18,10 +18,16 @@ class LabelStudioServer:
     password: str
     token: str
     host: str = "127.0.0.1"
+    # LS's LOCAL_FILES_DOCUMENT_ROOT: local storages (the inbox, target copies) must lie under it.
+    files_root: Path | None = None
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def document_root(self) -> Path:
+        return (self.files_root or self.root / "files").absolute()
 
     @property
     def process(self) -> ManagedProcess:
@@ -38,7 +44,9 @@ class LabelStudioServer:
             LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN="true",
             LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK="true",
             LOCAL_FILES_SERVING_ENABLED="true",
-            LOCAL_FILES_DOCUMENT_ROOT=str(self.root / "files"),
+            LOCAL_FILES_DOCUMENT_ROOT=str(self.document_root),
+            # Target storages get each task with its annotations (what reconcile reads), not bare annotations.
+            FUTURE_SAVE_TASK_TO_STORAGE="true",
             # Webhooks go to the shim on loopback, which LS's SSRF guard refuses by default.
             SSRF_PROTECTION_ENABLED="false",
             PYTHONPATH="",
@@ -52,8 +60,9 @@ class LabelStudioServer:
             raise ServiceError(f"label-studio: {binary} is missing; run `make ls-venv`")
         if self.process.pid() is None and port_in_use(self.port, self.host):
             raise ServiceError(f"label-studio: port {self.host}:{self.port} is already taken; set LS_PORT")
-        for sub in ("home", "data", "files"):
+        for sub in ("home", "data"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
+        self.document_root.mkdir(parents=True, exist_ok=True)
         self.process.start(
             [
                 str(binary),

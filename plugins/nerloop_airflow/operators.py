@@ -8,6 +8,7 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
+from include.settings import get_settings
 from nerloop_airflow import hooks
 
 
@@ -28,6 +29,42 @@ class DiscoverDocumentsOperator(BaseOperator):
         new = sum(d.created for d in docs)
         self.log.info("source %s: %d files, %d new documents", self.source, len(docs), new)
         return [d.document_id for d in docs]
+
+
+class LabelStudioIntakeOperator(BaseOperator):
+    """Take in the tasks LS made from a storage sync: register each file; returns the document ids."""
+
+    template_fields: Sequence[str] = ("project", "scan")
+
+    def __init__(self, *, project: str, scan: Any = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.project = project
+        self.scan = scan
+
+    def execute(self, context: Any) -> list[int]:
+        from include.label_studio.client import ensure_project
+        from include.ls_intake import register_source_tasks, scan_source_tasks
+
+        ls = hooks.label_studio()
+        project_id = ensure_project(ls, self.project)
+        settings = get_settings()
+        s3 = hooks.s3_client(settings.inbox_uri) if settings.inbox_uri.startswith("s3://") else None
+        with hooks.db() as conn:
+            if str(self.scan).lower() in ("true", "1"):
+                scan_source_tasks(conn, ls, project_id)
+            summary = register_source_tasks(
+                conn, project_id, files_root=settings.label_studio_files_root, s3_client=s3
+            )
+        self.log.info(
+            "LS project %d: %d storage tasks registered (%d new documents), %d failed",
+            project_id,
+            summary.registered,
+            summary.new_documents,
+            len(summary.failed),
+        )
+        for failure in summary.failed:
+            self.log.warning("not taken in: %s", failure["error"])
+        return summary.document_ids
 
 
 class DoclingExtractOperator(BaseOperator):
@@ -114,13 +151,21 @@ class LabelStudioImportOperator(BaseOperator):
         project_id = ensure_project(ls, self.project)
         with hooks.db() as conn:
             summary = import_pending(
-                conn, ls, project_id, document_ids=self.document_ids, chunk_size=int(self.chunk_size)
+                conn,
+                ls,
+                project_id,
+                document_ids=self.document_ids,
+                chunk_size=int(self.chunk_size),
+                files_root=get_settings().label_studio_files_root,
             )
         self.log.info(
-            "LS project %d: imported %d tasks, relinked %d, %d records without prediction",
+            "LS project %d: imported %d tasks (%d in place), relinked %d, %d records without prediction; "
+            "storage tasks settled: %s",
             project_id,
             summary.imported,
+            summary.in_place,
             summary.relinked,
             summary.without_prediction,
+            summary.source_tasks or "none",
         )
         return {"project_id": project_id, **dataclasses.asdict(summary)}
