@@ -144,7 +144,8 @@ def demo(stack: Stack) -> None:
     target = (stack.settings.state_dir / "label-studio-target").as_uri()
     target_id = ensure_target_storage(api, project_id, target)
     print(
-        f"label studio: target storage {target_id} copies each submitted task to {target} (reconcile reads it when LS is down)"
+        f"label studio: target storage {target_id} copies each submitted task to {target}"
+        " (reconcile reads it when LS is down)"
     )
     model_version = ensure_model(stack)
     env = stack.airflow_env()

@@ -52,7 +52,10 @@ def s3(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch):
 
 
 def _tasks(ls, project_id: int) -> dict[int, dict]:
-    return {int(t.id): dict(t.data or {}) for t in ls.tasks.list(project=project_id, fields="task_only", resolve_uri=False)}
+    return {
+        int(t.id): dict(t.data or {})
+        for t in ls.tasks.list(project=project_id, fields="task_only", resolve_uri=False)
+    }
 
 
 def _wait_noted(db, project_id: int, n: int) -> list[tuple[int, str]]:
