@@ -152,5 +152,14 @@ def storage_link(data: dict[str, Any]) -> str | None:
     for key in (TASK_TEXT, UNDEFINED_KEY):
         value = data.get(key)
         if isinstance(value, str) and (value.startswith("s3://") or "/data/local-files/?" in value):
-            return value.strip()
+            return value.strip() if _storable(value) else None
     return None
+
+
+def _storable(value: str) -> bool:
+    """Text Postgres can hold: no NUL, no lone surrogate (a webhook body may carry either)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in value and len(value) <= 4096

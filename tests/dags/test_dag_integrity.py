@@ -9,7 +9,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 DAG_FILES = sorted((ROOT / "dags").glob("*.py"))
-EXPECTED_DAGS = {"prelabel_batch", "gold_extract", "nightly_train_publish", "reconcile_label_studio"}
+EXPECTED_DAGS = {
+    "prelabel_batch",
+    "label_studio_intake",
+    "gold_extract",
+    "nightly_train_publish",
+    "reconcile_label_studio",
+}
 
 
 @pytest.fixture(scope="module")

@@ -44,6 +44,8 @@ def test_storage_tasks_are_told_from_the_pipelines_own_tasks() -> None:
     assert storage_link({"text": "s3://b/k.pdf", "document_sha256": "0" * 64}) is None
     assert storage_link({"text": "s3://b/k.pdf", "nerloop_state": "split"}) is None
     assert storage_link({"text": "Acme hired Jane."}) is None
+    assert storage_link({"text": "s3://b/\x00.pdf"}) is None  # Postgres text holds no NUL
+    assert storage_link({"text": "s3://b/\ud800.pdf"}) is None  # nor a lone surrogate
 
 
 def test_pdf_and_image_pages_render_as_png() -> None:
