@@ -198,7 +198,9 @@ def _annotation_item(
     result = [r.model_dump(mode="json") for r in annotation.result]
     project = annotation.project or task.project or project_id
     item: dict[str, Any] = {}
-    if sha is None and isinstance(task_text, str) and project is not None:
+    # A task a storage sync made holds a link, not text: the intake makes its records, not an annotation.
+    from_storage = storage_link(task.data) is not None or bool(task.data.get("nerloop_state"))
+    if sha is None and isinstance(task_text, str) and project is not None and not from_storage:
         item["born"] = born_record(project, task)
     return item | {
         "id": annotation.id,

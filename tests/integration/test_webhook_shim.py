@@ -358,6 +358,31 @@ def test_task_born_in_label_studio_becomes_a_record_with_lineage(client, db) -> 
     assert again.json["outcome"] == "applied" and count(db, "documents") == 1, "one task, one record"
 
 
+def test_tasks_a_storage_sync_made_are_noted_once_and_an_early_annotation_is_not_a_born_record(
+    client, db
+) -> None:
+    tasks = [
+        {"id": 201, "data": {"text": "s3://inbox/in/report.pdf"}, "project": 7},
+        {"id": 202, "data": {"text": "/data/local-files/?d=inbox/note.txt"}, "project": 7},
+        {"id": 203, "data": {"text": "typed in LS"}, "project": 7},
+    ]
+    created = {"action": "TASKS_CREATED", "tasks": tasks, "project": PROJECT}
+    assert post(client, created).status_code == 200
+    assert post(client, created).status_code == 200  # redelivered: noted once
+    with db.cursor() as cur:
+        cur.execute("SELECT ls_task_id, source_link, state FROM ls_source_tasks ORDER BY 1")
+        assert cur.fetchall() == [
+            (201, "s3://inbox/in/report.pdf", "pending"),
+            (202, "/data/local-files/?d=inbox/note.txt", "pending"),
+        ]
+    db.commit()
+    # Annotated before the intake took it in: its text is a link, so no `ls://` document of that link.
+    task = tasks[0]
+    resp = post(client, annotation_event("ANNOTATION_CREATED", annotation(31, task, []), task))
+    assert resp.status_code == 200 and resp.json["outcome"] == "unmatched"
+    assert count(db, "documents") == 0
+
+
 @pytest.mark.parametrize("action", ["PROJECT_UPDATED", "SOMETHING_NEW"])
 def test_other_actions_are_acknowledged_recorded_and_secrets_stripped(client, db, action) -> None:
     resp = post(client, {"action": action, "project": PROJECT})
