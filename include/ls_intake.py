@@ -22,6 +22,7 @@ from include.db import source_tasks as stored
 from include.db.common import Connection
 from include.db.connection import transaction
 from include.ingest import SourceObject, register
+from include.label_studio.payloads import TASK_TEXT
 from include.label_studio.storage import source_uri, storage_link
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,8 @@ def note_from_tasks(conn: Connection, ls_project_id: int, tasks: list[tuple[int,
 def scan_source_tasks(conn: Connection, ls: Any, ls_project_id: int) -> int:
     """List the project's tasks and note storage-created ones the webhook missed (LS never retries)."""
     tasks = [
-        (int(t.id), dict(t.data or {})) for t in ls.tasks.list(project=ls_project_id, fields="task_only")
+        (int(t.id), dict(t.data or {}))
+        for t in ls.tasks.list(project=ls_project_id, fields="task_only", resolve_uri=False)
     ]
     noted = note_from_tasks(conn, ls_project_id, tasks)
     log.info(
@@ -149,8 +151,8 @@ def settle_source_tasks(conn: Connection, ls: Any, ls_project_id: int) -> Settle
         else:
             summary.waiting += 1
             continue
-        task = ls.tasks.get(str(o.ls_task_id))
-        ls.tasks.update(str(o.ls_task_id), data={**dict(task.data or {}), **data})
+        # The task's data as the sync made it (LS's GET would hand back the link resolved), plus the mark.
+        ls.tasks.update(str(o.ls_task_id), data={TASK_TEXT: o.source_link, **data})
         with transaction(conn):
             stored.settle_source_task(conn, ls_project_id, o.ls_task_id, state, detail)  # type: ignore[arg-type]
             if state != "failed":

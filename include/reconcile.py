@@ -48,6 +48,7 @@ from include.label_studio.reads import (
     list_task_index,
 )
 from include.label_studio.target_storage import read_target_tasks
+from include.ls_intake import note_from_tasks
 from include.reconcile_plan import (
     Plan,
     Snapshot,
@@ -120,6 +121,8 @@ class ReconcileReport:
     # From the target storage copy: stored annotations and linked tasks it could neither confirm nor refute.
     not_checked_annotations: int = 0
     not_checked_links: int = 0
+    # Tasks a storage sync made whose TASKS_CREATED never reached the shim: noted for label_studio_intake.
+    storage_tasks_noted: int = 0
     duration_s: float = 0.0
     watermark: str | None = None
     webhook: WebhookCheck = field(default_factory=lambda: WebhookCheck(False, "not checked"))
@@ -378,6 +381,8 @@ class _Run:
 
     def apply_tasks(self, tasks: Sequence[dict[str, Any]]) -> None:
         self.report.tasks_fetched += len(tasks)
+        files = [(int(t["id"]), t.get("data") or {}) for t in tasks if isinstance(t.get("data"), dict)]
+        self.report.storage_tasks_noted += note_from_tasks(self.conn, self.report.ls_project_id, files)
         self.fetched_ids.update(int(a["id"]) for t in tasks for a in t.get("annotations") or [])
         refs = [ref for ref in map(record_ref, tasks) if ref is not None]
         with transaction(self.conn):

@@ -21,6 +21,7 @@ class OpenSourceTask(BaseModel):
     """A source task whose file is a document here, with what its settling needs to know."""
 
     ls_task_id: int
+    source_link: str
     document_id: int
     document_had_tasks: bool
     document_status: str
@@ -92,7 +93,7 @@ def open_source_tasks(conn: Connection, ls_project_id: int) -> list[OpenSourceTa
     """Registered source tasks of the project with their document's status, records and live tasks."""
     with dict_cursor(conn) as cur:
         cur.execute(
-            """SELECT s.ls_task_id, s.document_id, s.document_had_tasks,
+            """SELECT s.ls_task_id, s.source_link, s.document_id, s.document_had_tasks,
                       d.status AS document_status, d.error AS document_error,
                       COALESCE(array_agg(r.id ORDER BY r.id) FILTER (WHERE r.id IS NOT NULL), '{}')
                           AS record_ids,
@@ -103,7 +104,7 @@ def open_source_tasks(conn: Connection, ls_project_id: int) -> list[OpenSourceTa
                JOIN documents d ON d.id = s.document_id
                LEFT JOIN records r ON r.document_id = d.id
                WHERE s.ls_project_id = %s AND s.state = 'registered'
-               GROUP BY s.ls_task_id, s.document_id, s.document_had_tasks, d.status, d.error
+               GROUP BY s.ls_task_id, s.source_link, s.document_id, s.document_had_tasks, d.status, d.error
                ORDER BY s.ls_task_id""",
             (ls_project_id,),
         )

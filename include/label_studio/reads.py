@@ -86,16 +86,18 @@ def index_entry(task: dict[str, Any]) -> IndexedTask:
 def fetch_tasks(
     ls: Any, project_id: int, task_ids: Sequence[int], page_size: int = 100
 ) -> list[dict[str, Any]]:
-    """Full tasks (annotations included) by id, as plain dicts."""
+    """Full tasks (annotations included) by id, as plain dicts; data as stored (storage links unresolved)."""
     query = json.dumps({"selectedItems": {"all": False, "included": list(task_ids)}})
-    pager = ls.tasks.list(project=project_id, fields="all", query=query, page_size=page_size)
+    pager = ls.tasks.list(
+        project=project_id, fields="all", query=query, page_size=page_size, resolve_uri=False
+    )
     return [t.model_dump(mode="json") for t in pager]
 
 
 def all_tasks(ls: Any, project_id: int, page_size: int = 100) -> Iterator[list[dict[str, Any]]]:
     """Every full task of the project, page by page, as plain dicts."""
     page: list[dict[str, Any]] = []
-    for task in ls.tasks.list(project=project_id, fields="all", page_size=page_size):
+    for task in ls.tasks.list(project=project_id, fields="all", page_size=page_size, resolve_uri=False):
         page.append(task.model_dump(mode="json"))
         if len(page) == page_size:
             yield page

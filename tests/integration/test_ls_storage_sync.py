@@ -22,6 +22,7 @@ from include.label_studio.storage import S3Access, ensure_source_storage, sync_s
 from include.ls_intake import register_source_tasks, scan_source_tasks
 from include.ner.backends import OnnxRuntimeBackend
 from include.ner.client import NerClient
+from include.reconcile import ReconcileConfig, reconcile_project
 from include.samples import sample_documents
 from tests.helpers.bundle import tiny_bundle
 from tests.integration.ls_payloads import label_span
@@ -112,6 +113,13 @@ def test_storage_sync_tasks_are_prelabeled_once_with_pages_and_lineage(
     links = sorted(link for _, link in noted)
     assert links == [f"s3://seed-inbox/incoming/{n}" for n in ("invoices.csv", "note.txt", "report.pdf")]
     assert scan_source_tasks(db, ls, project_id) == 0  # the webhook already noted every one
+    # A TASKS_CREATED the shim never got (LS does not retry): the reconcile run notes the task again.
+    with db.cursor() as cur:
+        cur.execute("DELETE FROM ls_source_tasks WHERE source_link LIKE %s", ("%note.txt",))
+    db.commit()
+    missed = reconcile_project(db, ls, project_id, ReconcileConfig.from_settings(full=True))
+    assert missed.storage_tasks_noted == 1
+    assert len(_wait_noted(db, project_id, 3)) == 3
 
     intake = register_source_tasks(db, project_id, files_root=None, s3_client=s3)
     assert intake.registered == 3 and intake.new_documents == 0 and not intake.failed  # all three ingested
@@ -130,6 +138,7 @@ def test_storage_sync_tasks_are_prelabeled_once_with_pages_and_lineage(
 
     pdf_task = tasks[by_link["s3://seed-inbox/incoming/report.pdf"]]
     assert pdf_task["nerloop_state"] == "split" and pdf_task["split_into"]
+    assert pdf_task["text"] == "s3://seed-inbox/incoming/report.pdf", "the file's link stays as LS made it"
     csv_task = tasks[by_link["s3://seed-inbox/incoming/invoices.csv"]]
     assert csv_task["nerloop_state"] == "duplicate" and len(csv_task["split_into"]) == csv_tasks
     pdf_rows = [tasks[t] for t in pdf_task["split_into"]]
