@@ -220,6 +220,22 @@ def _cpu_ms_per_event(
     return {name: 1000 * (b - a) / events for name, a, b in zip(names, before, now, strict=True)}
 
 
+def _other_cpus(cpus: set[int]) -> set[int]:
+    others = set(range(os.cpu_count() or 1)) - cpus
+    if not others:
+        raise SystemExit(f"--postgres-cpus {sorted(cpus)} leaves no CPU for the shim and the senders")
+    return others
+
+
+def _pin(pid: int | None, cpus: set[int]) -> None:
+    """Pin a process and everything it has started to `cpus`."""
+    if pid is None:
+        raise SystemExit("cannot pin a process that is not running")
+    root = psutil.Process(pid)
+    for process in [root, *root.children(recursive=True)]:
+        process.cpu_affinity(sorted(cpus))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -233,7 +249,14 @@ def main() -> None:
         default="both",
         help="WEBHOOK_SYNCHRONOUS_COMMIT of the shim; both = one run each, side by side",
     )
+    parser.add_argument(
+        "--postgres-cpus",
+        default=None,
+        help="e.g. 1 or 2,3: pin Postgres to these CPUs and the shim and senders to the others, as when "
+        "Postgres runs on its own host (production); default: everything shares every CPU",
+    )
     args = parser.parse_args()
+    pg_cpus = {int(c) for c in args.postgres_cpus.split(",")} if args.postgres_cpus else None
     modes = ["on", "off"] if args.synchronous_commit == "both" else [args.synchronous_commit]
     results: dict[str, tuple[dict, dict, int]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-webhook-") as tmp:
@@ -244,6 +267,10 @@ def main() -> None:
             settings=(("shared_preload_libraries", "pg_stat_statements"),),
         )
         url = pg.start(database="bench")
+        if pg_cpus is not None:
+            # Backends fork from the postmaster and inherit its CPUs; the shim's workers are pinned below.
+            _pin(pg.pid(), pg_cpus)
+            os.sched_setaffinity(0, _other_cpus(pg_cpus))
         conn = connect(url, statement_timeout_ms=0)
         apply_migrations(conn)
         with conn.cursor() as cur:
@@ -269,6 +296,8 @@ def main() -> None:
                     )
                     groups = make_events(url, args.events, run_no=len(results))
                     shim_pid, pg_pid = shim.process.pid(), pg.pid()
+                    if pg_cpus is not None:
+                        _pin(shim_pid, _other_cpus(pg_cpus))
                     cpu = (tree_cpu_s(shim_pid), tree_cpu_s(pg_pid), time.process_time())
                     bare = run(shim.port, "/webhooks/bare", groups, args.senders, f"bare ({mode})")
                     bare["cpu_ms"] = _cpu_ms_per_event(cpu, shim_pid, pg_pid, args.events)
@@ -289,6 +318,11 @@ def main() -> None:
         f"\nwebhook load: {args.events} events per mode, {args.senders} senders, "
         f"gunicorn {args.workers} workers x 4 threads, load average {os.getloadavg()[0]:.2f} at the end"
     )
+    if pg_cpus is not None:
+        print(
+            f" Postgres pinned to CPUs {sorted(pg_cpus)}, shim and senders to {sorted(_other_cpus(pg_cpus))} "
+            "(Postgres on its own host, as in production)"
+        )
     for mode, (bare, real, stored) in results.items():
         print(f" synchronous_commit={mode}")
         for name, r in (("bare endpoint", bare), ("shim + Postgres", real)):
