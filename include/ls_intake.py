@@ -114,7 +114,7 @@ def _fail(conn: Connection, ls_project_id: int, ls_task_id: int, reason: str, su
 
 @dataclass
 class SettleSummary:
-    in_place: int = 0
+    in_place: int = 0  # settled here only when a rerun relinked a task an earlier run prelabeled in place
     split: int = 0
     duplicate: int = 0
     failed: int = 0
@@ -141,6 +141,12 @@ def settle_source_tasks(conn: Connection, ls: Any, ls_project_id: int) -> Settle
     with transaction(conn):
         open_tasks = stored.open_source_tasks(conn, ls_project_id)
     for o in open_tasks:
+        if o.linked_task_ids == [o.ls_task_id]:
+            # Prelabeled in place by a run that died before settling it; the next run relinked it.
+            with transaction(conn):
+                stored.settle_source_task(conn, ls_project_id, o.ls_task_id, "in_place", "relinked")
+            summary.in_place += 1
+            continue
         if o.document_status == "failed":
             state, detail = "failed", o.document_error or "extraction failed"
             data: dict[str, object] = {"nerloop_state": "failed", "nerloop_detail": detail}

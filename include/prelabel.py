@@ -313,9 +313,15 @@ def _prelabel_in_place(
     task_of_document: dict[int, int],
     files_root: Path | None,
 ) -> int:
-    """Write each record's text and lineage into the task LS made for its file; predictions in bulk."""
+    """Write each record's text and lineage into the task LS made for its file; predictions in bulk.
+
+    Noted as an LS import first: a worker that dies after writing a task's data has that task relinked by
+    the next run (its data names the record), which then neither writes it nor predicts it again.
+    """
     if not work:
         return 0
+    with transaction(conn):
+        import_id = documents.begin_ls_import(conn, project_id, [p.record_id for p, _ in work])
     predictions = []
     links = []
     for p, pred in work:
@@ -339,6 +345,7 @@ def _prelabel_in_place(
     with transaction(conn):
         documents.link_ls_tasks(conn, project_id, links)
         documents.set_documents_status(conn, sorted({p.document_id for p, _ in work}), "prelabeled")
+        documents.finish_ls_imports(conn, [import_id])
         for p, _ in work:
             source_tasks.settle_source_task(
                 conn, project_id, task_of_document[p.document_id], "in_place", f"record {p.record_id}"

@@ -209,3 +209,34 @@ def test_a_link_the_pipeline_cannot_read_fails_the_task_with_its_reason(
     assert "LABEL_STUDIO_FILES_ROOT" in summary.failed[0]["error"]
     missing = register_source_tasks(db, 424242, files_root=tmp_path)
     assert missing.registered == 0  # already settled as failed: not retried
+
+
+def test_a_worker_dying_mid_in_place_prelabel_leaves_one_task_no_duplicate_prediction(
+    label_studio, db, ner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox = label_studio.document_root / "crash-inbox"
+    inbox.mkdir(exist_ok=True)
+    (inbox / "note.txt").write_text(NOTE)
+    ls = ls_client.connect(label_studio.url, label_studio.token)
+    project_id = ls_client.ensure_project(ls, "storage-crash-test")
+    storage = ensure_source_storage(ls, project_id, inbox.as_uri(), files_root=label_studio.document_root)
+    sync_source_storage(ls, storage)
+    assert scan_source_tasks(db, ls, project_id) == 1  # no webhook here: the scan finds the task
+    intake = register_source_tasks(db, project_id, files_root=label_studio.document_root)
+    (task_id,) = _tasks(ls, project_id)
+    assert prelabel.extract_records(db, intake.document_ids[0]).status == "extracted"
+    prelabel.predict_pending(db, ner, intake.document_ids)
+
+    def dies(*args, **kwargs):
+        raise ConnectionError("worker lost")  # after the task's data was written, before its prediction
+
+    monkeypatch.setattr(ls_client, "import_predictions", dies)
+    with pytest.raises(ConnectionError):
+        prelabel.import_pending(db, ls, project_id, document_ids=intake.document_ids)
+    monkeypatch.undo()
+    rerun = prelabel.import_pending(db, ls, project_id, document_ids=intake.document_ids)
+    assert rerun.relinked == 1 and rerun.imported == 0 and rerun.source_tasks == {"in_place": 1}
+    assert list(_tasks(ls, project_id)) == [task_id]
+    data = _tasks(ls, project_id)[task_id]
+    assert data["text"] == NOTE and data["nerloop_state"] == "in_place"
+    assert len(ls.tasks.get(str(task_id)).predictions or []) == 0  # text without prediction, never two
