@@ -263,21 +263,7 @@ def import_pending(
     work = [(p, pred) for p, pred in work if p.document_id not in in_place]
     for start in range(0, len(work), chunk_size):
         chunk = work[start : start + chunk_size]
-        tasks = [
-            build_task(
-                text=p.text,
-                record_key=p.record_key,
-                meta=p.meta,
-                document_sha256=p.document_sha256,
-                document_uri=p.document_uri,
-                s3_key=p.s3_key,
-                doc_type=p.doc_type,
-                spans=[Span(**s) for s in pred.spans],
-                model_version=pred.model_version or "",
-                files_root=files_root,
-            )
-            for p, pred in chunk
-        ]
+        tasks = [_task(p, pred, files_root) for p, pred in chunk]
         with transaction(conn):
             import_id = documents.begin_ls_import(conn, project_id, [p.record_id for p, _ in chunk])
         task_ids = ls_client.import_tasks(ls, project_id, tasks, chunk_size=chunk_size)
@@ -305,6 +291,21 @@ def import_pending(
     return summary
 
 
+def _task(record: PendingRecord, prediction: labelling.Prediction, files_root: Path | None) -> dict[str, Any]:
+    return build_task(
+        text=record.text,
+        record_key=record.record_key,
+        meta=record.meta,
+        document_sha256=record.document_sha256,
+        document_uri=record.document_uri,
+        s3_key=record.s3_key,
+        doc_type=record.doc_type,
+        spans=[Span(**s) for s in prediction.spans],
+        model_version=prediction.model_version or "",
+        files_root=files_root,
+    )
+
+
 def _prelabel_in_place(
     conn: repo.Connection,
     ls: Any,
@@ -326,18 +327,7 @@ def _prelabel_in_place(
     links = []
     for p, pred in work:
         task_id = task_of_document[p.document_id]
-        built = build_task(
-            text=p.text,
-            record_key=p.record_key,
-            meta=p.meta,
-            document_sha256=p.document_sha256,
-            document_uri=p.document_uri,
-            s3_key=p.s3_key,
-            doc_type=p.doc_type,
-            spans=[Span(**s) for s in pred.spans],
-            model_version=pred.model_version or "",
-            files_root=files_root,
-        )
+        built = _task(p, pred, files_root)
         ls.tasks.update(str(task_id), data={**built["data"], "nerloop_state": "in_place"})
         predictions.append({"task": task_id, **built["predictions"][0]})
         links.append((p.record_id, task_id, pred.model_version))

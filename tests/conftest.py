@@ -177,6 +177,21 @@ def run_dag_test(env: dict[str, str], dag_id: str, conf: dict | None = None, tim
     return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout)
 
 
+@pytest.fixture
+def moto_s3(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch):
+    """A boto3 S3 client of the moto server, with the AWS environment (test keys, its endpoint) set."""
+    import boto3
+
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": moto_endpoint,
+    }.items():
+        monkeypatch.setenv(key, value)
+    return boto3.client("s3", endpoint_url=moto_endpoint)
+
+
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     """A moto S3 server on 127.0.0.1 for the test session; SIGTERM on exit."""

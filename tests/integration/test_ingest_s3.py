@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import boto3
 import pytest
 
 from include import prelabel
@@ -14,16 +13,9 @@ from include.samples import write_samples
 
 
 @pytest.fixture
-def s3(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch):
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(key, value)
-    client = boto3.client("s3", endpoint_url=moto_endpoint)
-    client.create_bucket(Bucket="inbox")
-    return client
+def s3(moto_s3):
+    moto_s3.create_bucket(Bucket="inbox")
+    return moto_s3
 
 
 def test_s3_documents_are_registered_with_key_and_sha256_then_extracted(s3, db, tmp_path: Path) -> None:

@@ -8,7 +8,6 @@ import hashlib
 import time
 from pathlib import Path
 
-import boto3
 import pytest
 import requests
 
@@ -39,17 +38,9 @@ def ner() -> NerClient:
 
 
 @pytest.fixture
-def s3(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch):
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": moto_endpoint,
-    }.items():
-        monkeypatch.setenv(key, value)
-    client = boto3.client("s3", endpoint_url=moto_endpoint)
-    client.create_bucket(Bucket="seed-inbox")
-    return client
+def s3(moto_s3):
+    moto_s3.create_bucket(Bucket="seed-inbox")
+    return moto_s3
 
 
 def _tasks(ls, project_id: int) -> dict[int, dict]:
@@ -82,7 +73,7 @@ def _prelabel(db, ner, ls, project_id: int, document_ids: list[int], s3) -> prel
 
 
 def test_storage_sync_tasks_are_prelabeled_once_with_pages_and_lineage(
-    label_studio, shim_server, db, ner, s3, moto_endpoint: str
+    label_studio, shim_server, db, ner, s3
 ) -> None:
     samples = {d.name: d.data for d in sample_documents()}
     s3.put_object(Bucket="seed-inbox", Key="incoming/note.txt", Body=NOTE.encode())
