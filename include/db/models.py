@@ -39,14 +39,9 @@ def latest_human_versions(conn: Connection) -> list[GoldCandidate]:
     """
     with dict_cursor(conn) as cur:
         cur.execute(
-            """WITH per_annotation AS (
-                   SELECT DISTINCT ON (ls_annotation_id) *
-                   FROM record_versions
-                   WHERE source IN ('annotation', 'tombstone') AND ls_annotation_id IS NOT NULL
-                   ORDER BY ls_annotation_id, version DESC),
-               latest AS (
+            """WITH latest AS (
                    SELECT DISTINCT ON (record_id) *
-                   FROM per_annotation WHERE source = 'annotation'
+                   FROM live_annotation_versions
                    ORDER BY record_id, version DESC)
                SELECT l.id AS record_version_id, l.record_id, l.version, r.text, l.spans,
                       l.document_sha256, l.record_key, l.was_cancelled, l.spans_valid

@@ -24,7 +24,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
+
+from include.ingest import default_s3_client
+from include.label_studio.storage import S3Access, local_path
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +51,7 @@ class TargetLocation:
             if not parsed.netloc:
                 raise ValueError(f"target storage {uri!r} names no bucket")
             return cls(uri, bucket=parsed.netloc, prefix=parsed.path.strip("/"))
-        path = Path(unquote(urlparse(uri).path)) if uri.startswith("file://") else Path(uri)
-        return cls(uri, folder=path.absolute())
+        return cls(uri, folder=local_path(uri).absolute())
 
 
 def ensure_target_storage(
@@ -57,10 +59,7 @@ def ensure_target_storage(
     project_id: int,
     uri: str,
     *,
-    s3_endpoint: str | None = None,
-    aws_access_key_id: str | None = None,
-    aws_secret_access_key: str | None = None,
-    region_name: str | None = None,
+    s3: S3Access | None = None,
     title: str = STORAGE_TITLE,
 ) -> int:
     """The id of the project's export storage writing to `uri`, created (and synced once) if missing.
@@ -84,15 +83,16 @@ def ensure_target_storage(
         for storage in ls.export_storage.s3.list(project=project_id):
             if storage.bucket == where.bucket and (storage.prefix or "").strip("/") == where.prefix:
                 return int(storage.id)
+        access = s3 or S3Access.from_env()
         created = ls.export_storage.s3.create(
             project=project_id,
             title=title,
             bucket=where.bucket,
             prefix=where.prefix or None,
-            s3endpoint=s3_endpoint,
-            aws_access_key_id=aws_access_key_id,
-            aws_secret_access_key=aws_secret_access_key,
-            region_name=region_name,
+            s3endpoint=access.endpoint_url,
+            aws_access_key_id=access.access_key_id,
+            aws_secret_access_key=access.secret_access_key,
+            region_name=access.region,
             can_delete_objects=True,
         )
         ls.export_storage.s3.sync(id=created.id)
@@ -171,7 +171,7 @@ def _objects(where: TargetLocation, s3_client: Any) -> Iterator[tuple[str, bytes
             if path.is_file():
                 yield path.name, path.read_bytes()
         return
-    client = s3_client or _default_s3_client()
+    client = s3_client or default_s3_client()
     prefix = f"{where.prefix}/" if where.prefix else ""
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=where.bucket, Prefix=prefix):
         for obj in page.get("Contents", []):
@@ -179,11 +179,3 @@ def _objects(where: TargetLocation, s3_client: Any) -> Iterator[tuple[str, bytes
             # LS writes `<prefix>/<task id>.json`: deeper keys belong to another storage or tool.
             if key.endswith(_SUFFIX) and "/" not in key[len(prefix) :]:
                 yield key, client.get_object(Bucket=where.bucket, Key=key)["Body"].read()
-
-
-def _default_s3_client() -> Any:
-    import boto3
-
-    from include.settings import get_settings
-
-    return boto3.client("s3", endpoint_url=get_settings().aws_endpoint_url)

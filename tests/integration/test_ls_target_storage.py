@@ -17,9 +17,11 @@ import pytest
 from include.db import repository as repo
 from include.db.connection import transaction
 from include.label_studio import client as ls_client
+from include.label_studio.storage import S3Access
 from include.label_studio.target_storage import ensure_target_storage, read_target_tasks
 from include.reconcile import LabelStudioUnreachable, ReconcileConfig, reconcile_project, resolve_project
 from tests.conftest import free_port
+from tests.helpers.versions import versions_of
 from tests.integration.ls_payloads import label_span
 
 pytestmark = pytest.mark.e2e
@@ -29,19 +31,6 @@ TEXTS = [
     "Bob Jones paid Globex Ltd.",
     "Carol White moved to Berlin.",
 ]
-
-
-def versions_of(db, ls_annotation_id: int) -> list[tuple[str, str | None]]:
-    with db.cursor() as cur:
-        cur.execute(
-            """SELECT v.source, e.payload ->> 'delivered_by' FROM record_versions v
-               LEFT JOIN webhook_events e ON e.id = v.webhook_event_id
-               WHERE v.ls_annotation_id = %s ORDER BY v.id""",
-            (ls_annotation_id,),
-        )
-        rows = cur.fetchall()
-    db.commit()
-    return rows
 
 
 def seed(db, ls, title: str) -> tuple[int, list[int], str]:
@@ -140,14 +129,11 @@ def test_s3_copy_is_written_by_ls_and_read_when_the_api_is_down(label_studio, mo
     ls = ls_client.connect(label_studio.url, label_studio.token)
     project_id, task_ids, _ = seed(db, ls, f"target-s3-{uuid.uuid4().hex[:6]}")
     before = ls.annotations.create(id=task_ids[0], result=[label_span(TEXTS[0], "Alice Smith", "PERSON")])
-    access = dict(
-        s3_endpoint=moto_endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        region_name="us-east-1",
+    access = S3Access(
+        endpoint_url=moto_endpoint, region="us-east-1", access_key_id="testing", secret_access_key="testing"
     )
-    storage_id = ensure_target_storage(ls, project_id, uri, **access)
-    assert ensure_target_storage(ls, project_id, uri + "/", **access) == storage_id, "idempotent"
+    storage_id = ensure_target_storage(ls, project_id, uri, s3=access)
+    assert ensure_target_storage(ls, project_id, uri + "/", s3=access) == storage_id, "idempotent"
 
     def keys() -> list[str]:
         return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", []))

@@ -13,6 +13,7 @@ from include.db import repository as repo
 from include.db.connection import transaction
 from include.label_studio import client as ls_client
 from include.reconcile import ReconcileConfig, reconcile_project
+from tests.helpers.versions import versions_of
 from tests.integration.ls_payloads import label_span
 
 pytestmark = pytest.mark.e2e
@@ -23,19 +24,6 @@ TEXTS = [
     "Carol White moved to Berlin.",
     "Dan Brown called Initech.",
 ]
-
-
-def versions_of(db, ls_annotation_id: int) -> list[tuple[str, str | None]]:
-    with db.cursor() as cur:
-        cur.execute(
-            """SELECT v.source, e.payload ->> 'delivered_by' FROM record_versions v
-               LEFT JOIN webhook_events e ON e.id = v.webhook_event_id
-               WHERE v.ls_annotation_id = %s ORDER BY v.id""",
-            (ls_annotation_id,),
-        )
-        rows = cur.fetchall()
-    db.commit()
-    return rows
 
 
 def test_reconcile_appends_tombstones_links_once(label_studio, db, caplog) -> None:
