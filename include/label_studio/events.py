@@ -199,8 +199,7 @@ def _annotation_item(
     project = annotation.project or task.project or project_id
     item: dict[str, Any] = {}
     # A task a storage sync made holds a link, not text: the intake makes its records, not an annotation.
-    from_storage = storage_link(task.data) is not None or bool(task.data.get("nerloop_state"))
-    if sha is None and isinstance(task_text, str) and project is not None and not from_storage:
+    if sha is None and isinstance(task_text, str) and project is not None and not _from_storage(task):
         item["born"] = born_record(project, task)
     return item | {
         "id": annotation.id,
@@ -226,6 +225,10 @@ def _annotation_item(
         "updated_at": annotation.updated_at.isoformat() if annotation.updated_at else None,
         "result_sha256": result_sha256(result, annotation.was_cancelled),
     }
+
+
+def _from_storage(task: Task) -> bool:
+    return storage_link(task.data) is not None or bool(task.data.get("nerloop_state"))
 
 
 def born_record(project_id: int, task: Task) -> dict[str, Any]:
