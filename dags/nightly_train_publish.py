@@ -2,11 +2,13 @@
 ### Nightly training and publishing
 
 start the run: gold selected once and stored as the run's manifest (a training_runs row; its id goes on
-by XCom) → train on that manifest + evaluate against the model in service + promotion gate + ONNX export
-and bundle (one task: they share the trained weights on the worker's disk) → publish to the Triton model
-repository → reload and verify (rollback on failure). Too little gold: the run is recorded as skipped and
-training is skipped with a log line, not a failure. Trigger it from the UI for an immediate run; params
-bound the training budget.
+by XCom) → continue training the model in service (its bundle's weights) on that gold plus a rehearsal
+sample of what it learned from + evaluate against the model in service (SME held-out gold, and per label
+on the bootstrap's held-out set) + promotion gate + ONNX export and bundle (one task: they share the
+trained weights on the worker's disk) → publish to the Triton model repository → reload and verify
+(rollback on failure). Too little gold: the run is recorded as skipped and training is skipped with a log
+line, not a failure. Trigger it from the UI for an immediate run; steps scale with the gold (epochs over
+gold + rehearsal), capped by `max_steps`.
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ log = logging.getLogger("airflow.task")
     params={
         "min_train": Param(20, type="integer", minimum=1, description="gold texts needed in train"),
         "epochs": Param(3, type="integer", minimum=1),
-        "max_steps": Param(None, type=["null", "integer"], description="cap on optimizer steps"),
-        "max_seconds": Param(3600, type="number", description="training time budget"),
+        "max_steps": Param(2000, type=["null", "integer"], description="cap on optimizer steps"),
+        "rehearsal_ratio": Param(2.0, type="number", minimum=0, description="rehearsal texts per gold text"),
         "num_layers": Param(None, type=["null", "integer"], description="encoder layers kept (tests)"),
         "tolerance": Param(0.01, type="number", description="allowed F1 drop vs the model in service"),
     },

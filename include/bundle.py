@@ -5,6 +5,8 @@ A bundle is a folder::
     onnx/model.onnx  onnx/config.pbtxt  onnx/VERSION.json  onnx/exporter_mode.txt
     tokenizer/tokenizer.json  tokenizer/tokenizer_config.json  (+ vocab.txt, special_tokens_map.json)
     labels.json
+    model/config.json  model/model.safetensors  (+ the tokenizer files): the trained weights, a standard
+        transformers folder, so the next training run continues from the model in service
     (optional) onnx/model.int8.onnx: the int8 flavour, described by VERSION.json's `int8` block
 
 The int8 flavour is served only where its gate passed (VERSION.json `int8.gate.passed`; see
@@ -41,6 +43,8 @@ VERSION = "onnx/VERSION.json"
 EXPORTER_MODE = "onnx/exporter_mode.txt"
 LABELS = "labels.json"
 TOKENIZER = "tokenizer"
+WEIGHTS = "model"
+WEIGHT_FILES = ("config.json", "model.safetensors")
 REQUIRED_FILES = (
     MODEL,
     CONFIG,
@@ -49,6 +53,7 @@ REQUIRED_FILES = (
     f"{TOKENIZER}/tokenizer.json",
     f"{TOKENIZER}/tokenizer_config.json",
     LABELS,
+    *(f"{WEIGHTS}/{name}" for name in WEIGHT_FILES),
 )
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
 VERSION_KEYS = (
@@ -151,6 +156,11 @@ class Bundle:
     def tokenizer_dir(self) -> Path:
         return self.root / TOKENIZER
 
+    @property
+    def weights_dir(self) -> Path:
+        """The trained model as a transformers folder (config, safetensors, tokenizer): training resumes."""
+        return self.root / WEIGHTS
+
 
 @dataclass(frozen=True)
 class BundleLayout:
@@ -238,6 +248,7 @@ def write_bundle(
     onnx_path: Path,
     exporter_mode: str,
     tokenizer_dir: Path,
+    weights_dir: Path,
     labels: Sequence[str],
     model_version: str,
     base_model: str,
@@ -256,6 +267,8 @@ def write_bundle(
     nothing. `manifest` is {"sha256": ..., "counts": {...}} plus anything worth keeping (sources, run id).
     `int8` ({"quantization": ..., "gate": {"passed": ..., "reason": ...}}) becomes VERSION.json's `int8`
     block; `int8_onnx_path`, when given, is copied to onnx/model.int8.onnx and hashed like the rest.
+    `weights_dir` is the trained model's transformers folder: its config, safetensors and tokenizer files
+    become model/, hashed like the rest.
     """
     from include.serving.triton_config import build_config
 
@@ -268,12 +281,20 @@ def write_bundle(
     for required in ("tokenizer.json", "tokenizer_config.json"):
         if required not in names:
             raise BundleError(f"{tokenizer_dir / required}: missing (a fast tokenizer is required)")
+    weights_dir = Path(weights_dir)
+    for required in WEIGHT_FILES:
+        if not (weights_dir / required).is_file():
+            raise BundleError(f"{weights_dir / required}: missing (the bundle carries the trained weights)")
+    weight_names = [*WEIGHT_FILES, *(n for n in TOKENIZER_FILES if (weights_dir / n).is_file())]
     tags = bio_tags(tuple(labels))
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
         (staging / "onnx").mkdir()
         (staging / TOKENIZER).mkdir()
+        (staging / WEIGHTS).mkdir()
+        for name in weight_names:
+            shutil.copyfile(weights_dir / name, staging / WEIGHTS / name)
         shutil.copyfile(onnx_path, staging / MODEL)
         if int8_onnx_path is not None:
             if not int8 or "gate" not in int8:
@@ -292,7 +313,14 @@ def write_bundle(
                 parameters={"model_version": model_version},
             )
         )
-        hashed = [MODEL, CONFIG, EXPORTER_MODE, LABELS, *(f"{TOKENIZER}/{name}" for name in names)]
+        hashed = [
+            MODEL,
+            CONFIG,
+            EXPORTER_MODE,
+            LABELS,
+            *(f"{TOKENIZER}/{name}" for name in names),
+            *(f"{WEIGHTS}/{name}" for name in weight_names),
+        ]
         if int8_onnx_path is not None:
             hashed.append(MODEL_INT8)
         int8_block = {**(int8 or {}), "file": MODEL_INT8 if int8_onnx_path is not None else None}

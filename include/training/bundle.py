@@ -39,6 +39,7 @@ def bundle_from_export(
         onnx_path=export.path,
         exporter_mode=export.mode,
         tokenizer_dir=model_dir,
+        weights_dir=model_dir,
         labels=labels,
         model_version=model_version,
         base_model=base_model,

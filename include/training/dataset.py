@@ -40,12 +40,14 @@ WNUT17_FILES = {"train": "wnut17train.conll", "dev": "emerging.dev.conll", "test
 @dataclass(frozen=True)
 class LabeledText:
     """One piece of gold from any source: a text, its spans, and (when the source has them) its own
-    token ranges; `source` says where it came from."""
+    token ranges; `source` says where it came from, `weight` how much its loss counts in training
+    (SME gold 1.0, rehearsal of older training data less)."""
 
     text: str
     spans: tuple[Span, ...]
     source: str = ""
     units: tuple[Unit, ...] | None = None
+    weight: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class Encoded:
     lost_spans: int = 0
     problems: list[str] = field(default_factory=list)
     forced_splits: int = 0
+    weight: float = 1.0
 
 
 def training_units(example: LabeledText) -> tuple[tuple[Unit, ...], int]:
@@ -141,7 +144,7 @@ def encode(
     visible = sum(1 for t in first if 0 <= t < len(ids) - 1)
     covered_to = ranges[visible - 1][1] if visible else 0
     lost = sum(1 for s in example.spans if s.end > covered_to)
-    return Encoded(ids, labels, words, tags, visible, lost, problems, forced)
+    return Encoded(ids, labels, words, tags, visible, lost, problems, forced, example.weight)
 
 
 def decode_labels(
@@ -188,6 +191,47 @@ def read_conll(path: Path) -> list[list[tuple[str, str]]]:
     if current:
         sentences.append(current)
     return sentences
+
+
+def read_conll_documents(path: Path) -> list[list[list[tuple[str, str]]]]:
+    """Documents of sentences of (token, tag) from any CoNLL-style file: columns split on whitespace, the
+    token first and the tag last; `-DOCSTART-` lines start a document (a file without them is one
+    sentence per document); BIOES/IOBES tags become IOB2 (S- → B-, E- → I-)."""
+    documents: list[list[list[tuple[str, str]]]] = []
+    sentences: list[list[tuple[str, str]]] = []
+    current: list[tuple[str, str]] = []
+    marked = False
+
+    def end_sentence() -> None:
+        nonlocal current
+        if current:
+            sentences.append(current)
+            current = []
+
+    for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        columns = line.split()
+        if not columns:
+            end_sentence()
+            continue
+        if columns[0] == "-DOCSTART-":
+            end_sentence()
+            if sentences:
+                documents.append(sentences)
+            sentences, marked = [], True
+            continue
+        if len(columns) < 2:
+            raise ValueError(f"{path.name}:{line_no}: expected a token and a tag, got {line!r}")
+        tag = columns[-1]
+        prefix, dash, label = tag.partition("-")
+        if dash and prefix in ("S", "E"):
+            tag = f"{'B' if prefix == 'S' else 'I'}-{label}"
+        current.append((columns[0], tag))
+    end_sentence()
+    if sentences:
+        documents.append(sentences)
+    if not marked:
+        documents = [[sentence] for document in documents for sentence in document]
+    return documents
 
 
 def conll_to_labeled_text(

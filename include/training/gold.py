@@ -29,6 +29,9 @@ Connection: TypeAlias = psycopg2.extensions.connection
 Split = Literal["train", "dev", "test"]
 SPLITS: tuple[Split, ...] = ("train", "dev", "test")
 DEFAULT_RATIOS = (0.8, 0.1, 0.1)
+DEV_MIN_GOLD = 400
+"""Below this many gold texts there is no dev split: its documents train (early stopping on a handful
+of texts is noise), and the held-out test split alone compares models."""
 
 
 @dataclass(frozen=True)
@@ -84,18 +87,41 @@ def manifest_sha256(manifest: dict[str, list[int]]) -> str:
     return hashlib.sha256(json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
+def split_point(document_sha256: str) -> float:
+    """Where a document falls in [0, 1), from a hash of its sha256 (stable from run to run)."""
+    digest = hashlib.sha256(f"split:{document_sha256}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
 def split_for(document_sha256: str, ratios: Sequence[float] = DEFAULT_RATIOS) -> Split:
     """The split of a document, from a hash of its sha256: the same document always lands in one split."""
     if len(ratios) != 3 or any(r < 0 for r in ratios) or sum(ratios) <= 0:
         raise ValueError(f"ratios: expected three non-negative numbers (train, dev, test), got {ratios}")
-    digest = hashlib.sha256(f"split:{document_sha256}".encode()).digest()
-    point = int.from_bytes(digest[:8], "big") / 2**64 * sum(ratios)
+    point = split_point(document_sha256) * sum(ratios)
     bound = 0.0
     for name, ratio in zip(SPLITS, ratios, strict=True):
         bound += ratio
         if point < bound:
             return name
     return "test"
+
+
+def document_splits(
+    documents: dict[str, int], ratios: Sequence[float] = DEFAULT_RATIOS, dev_min_gold: int = DEV_MIN_GOLD
+) -> dict[str, Split]:
+    """The split of each document (sha256 → gold texts in it), whole documents only.
+
+    By hash (`split_for`); with fewer than `dev_min_gold` gold texts in all, dev documents train; when no
+    document hashes into test and there are two or more, the one whose hash lies nearest the test range
+    is held out, so small gold still has a held-out set to compare models on.
+    """
+    splits = {sha: split_for(sha, ratios) for sha in documents}
+    if sum(documents.values()) < dev_min_gold:
+        splits = {sha: "train" if split == "dev" else split for sha, split in splits.items()}
+    if len(splits) >= 2 and "test" not in splits.values() and ratios[2] > 0:
+        nearest = max(splits, key=split_point)
+        splits[nearest] = "test"
+    return splits
 
 
 def check_spans(
@@ -131,6 +157,7 @@ def select_gold(
     excluded = {"skipped": 0, "flagged": 0, "invalid_spans": 0}
     examples: list[GoldExample] = []
     problems: dict[int, list[str]] = {}
+    checked: list[tuple[GoldCandidate, list[Span]]] = []
     for candidate in latest_human_versions(conn):
         if candidate.was_cancelled:
             excluded["skipped"] += 1
@@ -143,6 +170,9 @@ def select_gold(
             excluded["invalid_spans"] += 1
             problems[candidate.record_version_id] = found
             continue
+        checked.append((candidate, spans))
+    splits = document_splits(Counter(c.document_sha256 for c, _ in checked), ratios)
+    for candidate, spans in checked:
         examples.append(
             GoldExample(
                 record_version_id=candidate.record_version_id,
@@ -151,7 +181,7 @@ def select_gold(
                 record_key=candidate.record_key,
                 text=candidate.text,
                 spans=tuple(sorted(spans, key=lambda s: (s.start, s.end))),
-                split=split_for(candidate.document_sha256, ratios),
+                split=splits[candidate.document_sha256],
             )
         )
     return GoldSet(examples, excluded, problems)

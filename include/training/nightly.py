@@ -1,6 +1,11 @@
 """One nightly training run, one training_runs row: `start_run` selects gold once and stores it as the run's
 manifest (or records the run as skipped when train is too small); `train_run` reads that manifest back by
-run id → train → evaluate against the model in service → gate → bundle."""
+run id → continue training the model in service (its bundle's weights) on the gold plus a rehearsal of
+what it learned from → evaluate against the model in service → gate → bundle.
+
+The gate scores the candidate and the model in service on the same SME held-out gold, and per label on
+the bootstrap's held-out set (include/training/unseen.py): a label with no SME gold may not drop more
+than `FORGET_TOLERANCE` there, so what the SMEs have not touched yet is not forgotten."""
 
 from __future__ import annotations
 
@@ -11,12 +16,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from include.bundle import Bundle, new_model_version
+from include.bundle import Bundle, new_model_version, read_bundle
 from include.db.connection import transaction
 from include.labels import DEFAULT_LABELS, bio_tags
 from include.training.bundle import bundle_from_export
 from include.training.dataset import LabeledText
-from include.training.evaluate import evaluate, onnx_client, predict_spans, promotion_gate, score_spans
+from include.training.evaluate import (
+    Metrics,
+    evaluate,
+    onnx_client,
+    predict_spans,
+    promotion_gate,
+    score_client,
+    score_spans,
+)
 from include.training.export import export_onnx
 from include.training.gold import (
     Connection,
@@ -28,10 +41,15 @@ from include.training.gold import (
     start_training,
 )
 from include.training.quantize import int8_flavour
+from include.training.rehearsal import RehearsalPlan, rehearsal_examples
 from include.training.sources import BASE_MODEL_NAME
 from include.training.train import TrainConfig, train
+from include.training.unseen import UNSEEN_COUNT, UNSEEN_SEED, unseen_gold
 
 log = logging.getLogger(__name__)
+
+FORGET_TOLERANCE = 0.02
+"""How far a label with no SME gold may drop on the bootstrap's held-out set before the gate refuses."""
 
 
 @dataclass
@@ -55,6 +73,46 @@ class RunStart:
     status: Literal["running", "skipped"]
     reason: str
     counts: dict
+
+
+def forgetting_gate(
+    candidate: Metrics,
+    in_service: Metrics,
+    sme_labels: set[str],
+    tolerance: float = FORGET_TOLERANCE,
+) -> tuple[bool, str]:
+    """Refuse a candidate that lost a label the SMEs have not corrected: per label on the bootstrap's
+    held-out set, candidate F1 >= in-service F1 - tolerance for every label with no SME gold."""
+    lost = []
+    for label, served in sorted(in_service.per_label.items()):
+        if label in sme_labels or not served.support:
+            continue
+        new = candidate.per_label.get(label)
+        new_f1 = new.f1 if new else 0.0
+        if new_f1 < served.f1 - tolerance:
+            lost.append(f"{label} {served.f1:.4f} -> {new_f1:.4f}")
+    if lost:
+        return (
+            False,
+            f"forgot labels with no SME gold (bootstrap held-out F1, tolerance {tolerance}): "
+            + ", ".join(lost),
+        )
+    return True, "no label without SME gold dropped more than " + f"{tolerance} on the bootstrap held-out set"
+
+
+def served_bundle(current_bundle: Path | None, labels: Sequence[str]) -> Bundle | None:
+    """The model in service as a bundle whose weights training can continue from (same labels), else None."""
+    if current_bundle is None:
+        return None
+    bundle = read_bundle(current_bundle)
+    if list(bundle.labels) != list(labels):
+        log.warning(
+            "model in service has labels %s, not %s: training starts from the base encoder",
+            bundle.labels,
+            labels,
+        )
+        return None
+    return bundle
 
 
 def start_run(conn: Connection, *, labels: Sequence[str] = DEFAULT_LABELS, min_train: int = 20) -> RunStart:
@@ -85,15 +143,21 @@ def train_run(
     tolerance: float = 0.0,
     extra_train: Sequence[LabeledText] = (),
     init_model_dir: Path | None = None,
+    rehearsal: RehearsalPlan | None = None,
+    forget_tolerance: float = FORGET_TOLERANCE,
+    unseen_count: int = UNSEEN_COUNT,
 ) -> NightlyOutcome:
     """Train on the gold the run stored when it started; write a bundle to bundle_dir only when the gate
     passes.
 
-    The new model and the one in service (current_bundle) are scored on the same held-out split (test,
-    or dev when test is empty), so the gate compares like with like. The export's int8 flavour is scored
-    there too and gated against the new model's fp32 (include/training/quantize.py); the bundle carries
-    it with the verdict. Every step lands in training_runs.
+    Training continues from the weights of the model in service (`current_bundle`'s model/ folder; the
+    base encoder when nothing serves, or `init_model_dir` when given) and rehearses a sample of the data
+    that model learned from (its manifest's `sources`). The new model and the one in service are scored
+    on the same held-out split (test, or dev when test is empty) and per label on the bootstrap's
+    held-out set; the export's int8 flavour is scored and gated against the new model's fp32
+    (include/training/quantize.py). Every step lands in training_runs.
     """
+    rehearsal = rehearsal or RehearsalPlan()
     with transaction(conn):
         start_training(conn, run_id)
         gold = run_gold(conn, run_id)
@@ -101,18 +165,32 @@ def train_run(
     log.info("training run %d: %s", run_id, gold.counts)
     dev, test = gold.split("dev"), gold.split("test")
     held_out, held_out_name = (test, "test") if test else (dev, "dev")
+    served = served_bundle(current_bundle, labels)
+    start_from = init_model_dir or (served.weights_dir if served else None)
+    sources = served.manifest.get("sources") if served else None
+    replay = rehearsal_examples(
+        sources, rehearsal.size(len(train_set)), rehearsal, (e.text for e in gold.examples)
+    )
+    log.info(
+        "training run %d: continuing from %s; %d gold texts + %d rehearsal texts (weight %.2f)",
+        run_id,
+        start_from or "the base encoder",
+        len(train_set),
+        len(replay),
+        rehearsal.weight,
+    )
     try:
         with tempfile.TemporaryDirectory(prefix=f"training-run-{run_id}-") as tmp:
             result = train(
-                [*train_set, *extra_train],
+                [*train_set, *extra_train, *replay],
                 Path(tmp) / "model",
                 labels,
                 config,
                 dev_examples=dev or None,
-                init_model_dir=init_model_dir,
+                init_model_dir=start_from,
             )
             # The gate: the candidate's and the served model's exported ONNX, scored by the serving client
-            # on the same held-out gold.
+            # on the same held-out gold, and per label on the bootstrap's held-out set.
             export = export_onnx(result.model_dir, Path(tmp) / "onnx")
             tags = bio_tags(tuple(labels))
             candidate = onnx_client(export.path, result.model_dir, tags)
@@ -132,17 +210,36 @@ def train_run(
             promoted, reason = promotion_gate(new_f1, current.f1 if current else None, tolerance)
             if not held_out and current_bundle:
                 promoted, reason = False, "no held-out gold to compare with the model in service"
+            unseen = unseen_gold(unseen_count)
+            unseen_new = score_client(candidate, unseen)
+            unseen_current = evaluate(current_bundle, unseen) if current_bundle else None
+            sme_labels = {s.label for e in gold.examples for s in e.spans}
+            if unseen_current is not None:
+                kept, forgetting = forgetting_gate(unseen_new, unseen_current, sme_labels, forget_tolerance)
+                if promoted and not kept:
+                    promoted, reason = False, forgetting
+                elif promoted:
+                    reason = f"{reason}; {forgetting}"
             metrics = {
                 "split": held_out_name,
                 "scored_by": candidate.backend.name,
                 "new": new.to_dict() if new else None,
                 "current": current.to_dict() if current else None,
+                "bootstrap_heldout": {
+                    "set": f"unseen#{UNSEEN_SEED}/{unseen_count}",
+                    "new": unseen_new.to_dict(),
+                    "current": unseen_current.to_dict() if unseen_current else None,
+                    "sme_labels": sorted(sme_labels),
+                },
                 "gate": reason,
                 "int8": int8["gate"],
                 "training": {
                     "steps": result.steps,
                     "seconds": result.seconds,
                     "best_dev_f1": result.best_dev_f1,
+                    "continued_from": served.model_version if served and not init_model_dir else None,
+                    "gold_texts": len(train_set),
+                    "rehearsal_texts": len(replay),
                 },
             }
             model_version = new_model_version(gold.manifest_sha256)
@@ -154,11 +251,20 @@ def train_run(
                     bundle_dir,
                     labels=list(labels),
                     model_version=model_version,
-                    base_model=str(init_model_dir) if init_model_dir else BASE_MODEL_NAME,
+                    base_model=(
+                        str(init_model_dir)
+                        if init_model_dir
+                        else served.model_version
+                        if served
+                        else BASE_MODEL_NAME
+                    ),
                     manifest={
                         "sha256": gold.manifest_sha256,
                         "counts": gold.counts,
                         "training_run_id": run_id,
+                        "continued_from": served.model_version if served else None,
+                        "rehearsal": {"texts": len(replay), "weight": rehearsal.weight},
+                        **({"sources": sources} if sources else {}),
                     },
                     metrics=metrics,
                     int8_onnx_path=int8_path,
@@ -177,7 +283,7 @@ def train_run(
                 run_id,
                 "succeeded",
                 model_version=model_version,
-                detail={"promoted": promoted, "gate": reason},
+                detail={"promoted": promoted, "gate": reason, "scores": run_scores(metrics)},
             )
     except Exception as error:
         with transaction(conn):
@@ -185,6 +291,27 @@ def train_run(
         raise
     log.info("training run %d: %s (%s)", run_id, "promoted" if promoted else "not promoted", reason)
     return NightlyOutcome(run_id, "succeeded", reason, promoted, model_version, bundle, metrics)
+
+
+def run_scores(metrics: dict) -> dict[str, dict[str, dict[str, float | None]]]:
+    """Per held-out set and label, the candidate's and the in-service model's F1 (for training_runs)."""
+    sets = {
+        "sme_heldout": (metrics.get("new"), metrics.get("current")),
+        "bootstrap_heldout": (metrics["bootstrap_heldout"]["new"], metrics["bootstrap_heldout"]["current"]),
+    }
+    out: dict[str, dict[str, dict[str, float | None]]] = {}
+    for name, (new, current) in sets.items():
+        labels = sorted({*((new or {}).get("per_label") or {}), *((current or {}).get("per_label") or {})})
+        out[name] = {
+            label: {
+                "candidate": ((new or {}).get("per_label") or {}).get(label, {}).get("f1"),
+                "in_service": ((current or {}).get("per_label") or {}).get(label, {}).get("f1")
+                if current
+                else None,
+            }
+            for label in labels
+        }
+    return out
 
 
 def nightly_training(

@@ -123,6 +123,7 @@ def _batches(items: list[Encoded], batch_size: int, rng: random.Random) -> list[
 
 
 def _collate(batch: list[Encoded], pad_id: int, device: torch.device) -> dict[str, torch.Tensor]:
+    """Padded inputs, labels and each text's loss weight."""
     width = max(len(e.input_ids) for e in batch)
     ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(batch), width), dtype=torch.long)
@@ -132,7 +133,26 @@ def _collate(batch: list[Encoded], pad_id: int, device: torch.device) -> dict[st
         ids[row, :n] = torch.tensor(e.input_ids)
         mask[row, :n] = 1
         labels[row, :n] = torch.tensor(e.labels)
-    return {"input_ids": ids.to(device), "attention_mask": mask.to(device), "labels": labels.to(device)}
+    weights = torch.tensor([e.weight for e in batch], dtype=torch.float32)
+    return {
+        "input_ids": ids.to(device),
+        "attention_mask": mask.to(device),
+        "labels": labels.to(device),
+        "weights": weights.to(device),
+    }
+
+
+def weighted_loss(
+    logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor, class_weight: torch.Tensor
+) -> torch.Tensor:
+    """Token cross-entropy, each token weighted by its class and its text's weight, normalised by the
+    weights: with every text weighing 1 it equals `cross_entropy(weight=class_weight)`."""
+    per_token = torch.nn.functional.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=IGNORE, reduction="none"
+    ).reshape(labels.shape)
+    valid = labels != IGNORE
+    token_weight = class_weight[labels.clamp(min=0)] * valid * weights[:, None]
+    return (per_token * token_weight).sum() / token_weight.sum().clamp(min=1e-12)
 
 
 def _dev_metrics(model, tokenizer, dev: Sequence[LabeledText], tags: list[str], max_length: int) -> Metrics:
@@ -167,7 +187,8 @@ def train(
     dev_examples: Sequence[LabeledText] | None = None,
     init_model_dir: Path | None = None,
 ) -> TrainResult:
-    """Fine-tune from the base encoder (or init_model_dir) and save model + tokenizer to out_dir."""
+    """Fine-tune from the base encoder, or continue from `init_model_dir` (a bundle's `model/` folder: the
+    model in service), and save model + tokenizer to out_dir. Each text's loss counts by its weight."""
     config = config or TrainConfig()
     if not train_examples:
         raise ValueError("no training examples")
@@ -229,13 +250,9 @@ def train(
         for batch in _batches(encoded, config.batch_size, rng):
             inputs = _collate(batch, pad_id, device)
             labels_t = inputs.pop("labels")
+            weights_t = inputs.pop("weights")
             logits = model(**inputs).logits
-            loss = torch.nn.functional.cross_entropy(
-                logits.reshape(-1, logits.shape[-1]),
-                labels_t.reshape(-1),
-                weight=class_weight,
-                ignore_index=IGNORE,
-            )
+            loss = weighted_loss(logits, labels_t, weights_t, class_weight)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(trainable, 1.0)
             optimizer.step()

@@ -62,15 +62,17 @@ def train_and_gate(run_id: int, params: dict[str, Any]) -> dict[str, Any]:
     """Train run `run_id` on its stored gold → evaluate vs the model in service → gate → ONNX bundle."""
     from include.bundle import BundleLayout
     from include.training.nightly import train_run
+    from include.training.rehearsal import RehearsalPlan
     from include.training.train import TrainConfig
 
     config = TrainConfig(
         epochs=int(params["epochs"]),
         max_steps=params.get("max_steps") or None,
-        max_seconds=float(params["max_seconds"]),
         num_layers=params.get("num_layers") or None,
         progress=False,
     )
+    ratio = params.get("rehearsal_ratio")
+    rehearsal = RehearsalPlan() if ratio is None else RehearsalPlan(ratio=float(ratio))
     layout = BundleLayout.from_state_dir()
     target = layout.new_run_dir()
     with hooks.db() as conn:
@@ -81,6 +83,7 @@ def train_and_gate(run_id: int, params: dict[str, Any]) -> dict[str, Any]:
             current_bundle=layout.current(),
             config=config,
             tolerance=float(params["tolerance"]),
+            rehearsal=rehearsal,
         )
     log.info(
         "training run %d: %s, promoted=%s (%s)",

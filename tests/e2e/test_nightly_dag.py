@@ -19,7 +19,7 @@ from tests.integration.test_training_nightly import seed_gold
 
 pytestmark = pytest.mark.e2e
 
-TINY = {"min_train": 8, "epochs": 1, "max_steps": 6, "max_seconds": 300, "num_layers": 1, "tolerance": 0.01}
+TINY = {"min_train": 8, "epochs": 1, "max_steps": 6, "num_layers": 1, "tolerance": 0.01}
 
 
 def test_no_gold_skips_training_without_failing(airflow_env, db, tmp_path: Path) -> None:

@@ -51,6 +51,8 @@ def build_tiny_bundle(
     example = (torch.ones(1, 8, dtype=torch.long), torch.ones(1, 8, dtype=torch.long))
     axes = {0: "batch", 1: "seq"}
     with tempfile.TemporaryDirectory(prefix="tiny-export-") as tmp:
+        weights = Path(tmp) / "weights"
+        model.save_pretrained(weights)
         exported = Path(tmp) / "model.onnx"
         torch.onnx.export(
             model,
@@ -68,6 +70,7 @@ def build_tiny_bundle(
             onnx_path=exported,
             exporter_mode="legacy_fallback",
             tokenizer_dir=base,
+            weights_dir=weights,
             labels=labels,
             model_version=model_version,
             base_model="tiny-untrained",
@@ -113,6 +116,15 @@ def tiny_bundle(model_version: str = "tiny-0", seed: int = 0) -> Path:
 
 
 @functools.cache
+def placeholder_weights() -> Path:
+    """A weights folder of placeholder files (config.json, model.safetensors) for bundles nothing trains."""
+    folder = _scratch_dir("nerloop-weights-")
+    (folder / "config.json").write_text('{"placeholder": true}\n')
+    (folder / "model.safetensors").write_bytes(b"placeholder weights")
+    return folder
+
+
+@functools.cache
 def tokenizer_only_bundle() -> Path:
     """A bundle with the real tokenizer but a placeholder model.onnx, for fake backends."""
     return placeholder_bundle(_scratch_dir("nerloop-tokonly-") / "bundle", "fake-0")
@@ -133,6 +145,7 @@ def placeholder_bundle(
             onnx_path=model,
             exporter_mode="modern",
             tokenizer_dir=base_encoder_dir(),
+            weights_dir=options.pop("weights_dir", None) or placeholder_weights(),
             labels=DEFAULT_LABELS,
             model_version=model_version,
             base_model="placeholder",
@@ -176,6 +189,7 @@ def int8_bundle(
             onnx_path=bundle.model_path,
             exporter_mode=bundle.exporter_mode,
             tokenizer_dir=bundle.tokenizer_dir,
+            weights_dir=bundle.weights_dir,
             labels=bundle.labels,
             model_version=model_version or bundle.model_version,
             base_model=str(bundle.version["base_model"]),

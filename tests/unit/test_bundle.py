@@ -23,7 +23,7 @@ from include.bundle import (
 )
 from include.labels import DEFAULT_LABELS, bio_tags
 from include.settings import PROJECT_ROOT
-from tests.helpers.bundle import base_encoder_dir, placeholder_bundle
+from tests.helpers.bundle import base_encoder_dir, placeholder_bundle, placeholder_weights
 
 
 @pytest.fixture
@@ -46,7 +46,15 @@ def test_a_written_bundle_reads_back_with_every_file_hashed(bundle: Path) -> Non
 
 
 @pytest.mark.parametrize(
-    "name", ["onnx/model.onnx", "onnx/config.pbtxt", "onnx/exporter_mode.txt", "tokenizer/vocab.txt"]
+    "name",
+    [
+        "onnx/model.onnx",
+        "onnx/config.pbtxt",
+        "onnx/exporter_mode.txt",
+        "tokenizer/vocab.txt",
+        "model/model.safetensors",
+        "model/config.json",
+    ],
 )
 def test_a_changed_file_is_named(bundle: Path, name: str) -> None:
     path = bundle / name
@@ -55,10 +63,24 @@ def test_a_changed_file_is_named(bundle: Path, name: str) -> None:
         read_bundle(bundle)
 
 
-@pytest.mark.parametrize("name", ["onnx/model.onnx", "tokenizer/tokenizer_config.json", "labels.json"])
+@pytest.mark.parametrize(
+    "name",
+    ["onnx/model.onnx", "tokenizer/tokenizer_config.json", "labels.json", "model/model.safetensors"],
+)
 def test_a_missing_file_is_named(bundle: Path, name: str) -> None:
     (bundle / name).unlink()
     with pytest.raises(BundleError, match=rf"{name}: missing"):
+        read_bundle(bundle)
+
+
+def test_a_bundle_without_weights_is_refused_when_written_and_when_read(bundle: Path, tmp_path: Path) -> None:
+    no_weights = tmp_path / "no-weights"
+    no_weights.mkdir()
+    (no_weights / "config.json").write_text("{}")
+    with pytest.raises(BundleError, match=r"model\.safetensors: missing \(the bundle carries the trained"):
+        placeholder_bundle(tmp_path / "never", "m-9", weights_dir=no_weights)
+    edit_version(bundle, lambda v: v["files"].pop("model/model.safetensors"))
+    with pytest.raises(BundleError, match=r"no sha256 for \['model/model\.safetensors'\]"):
         read_bundle(bundle)
 
 
@@ -107,6 +129,7 @@ def test_writing_is_all_or_nothing_and_never_over_a_bundle(bundle: Path, tmp_pat
             onnx_path=bundle / "onnx" / "model.onnx",
             exporter_mode="modern",
             tokenizer_dir=empty_tokenizer,
+            weights_dir=placeholder_weights(),
             labels=DEFAULT_LABELS,
             model_version="m-3",
             base_model="x",
@@ -123,6 +146,7 @@ def test_an_unknown_exporter_mode_is_refused(tmp_path: Path) -> None:
             onnx_path=base_encoder_dir() / "vocab.txt",
             exporter_mode="magic",
             tokenizer_dir=base_encoder_dir(),
+            weights_dir=placeholder_weights(),
             labels=DEFAULT_LABELS,
             model_version="m",
             base_model="x",

@@ -7,7 +7,15 @@ from collections import Counter
 
 import pytest
 
-from include.training.gold import GoldExample, GoldSet, manifest_sha256, split_for
+from include.training.gold import (
+    DEV_MIN_GOLD,
+    GoldExample,
+    GoldSet,
+    document_splits,
+    manifest_sha256,
+    split_for,
+    split_point,
+)
 
 SHAS = [hashlib.sha256(f"doc-{i}".encode()).hexdigest() for i in range(2000)]
 
@@ -32,6 +40,26 @@ def test_zero_ratio_gets_no_documents() -> None:
 def test_bad_ratios_are_rejected(bad) -> None:
     with pytest.raises(ValueError, match="ratios"):
         split_for(SHAS[0], bad)
+
+
+def test_small_gold_has_no_dev_split_and_still_a_held_out_document() -> None:
+    small = {sha: 3 for sha in SHAS[:40]}
+    splits = document_splits(small)
+    assert "dev" not in splits.values() and "test" in splits.values()
+    assert all(splits[sha] == ("test" if split_for(sha) == "test" else "train") for sha in small)
+    large = {sha: DEV_MIN_GOLD for sha in SHAS[:40]}
+    assert document_splits(large) == {sha: split_for(sha) for sha in large}
+
+
+def test_with_no_document_hashing_into_test_the_nearest_one_is_held_out_and_stays_so() -> None:
+    trains = [sha for sha in SHAS if split_for(sha) == "train"][:5]
+    splits = document_splits({sha: 10 for sha in trains})
+    (held,) = [sha for sha, split in splits.items() if split == "test"]
+    assert held == max(trains, key=split_point)
+    assert document_splits({sha: 12 for sha in reversed(trains)}) == splits, (
+        "the same documents, the same splits"
+    )
+    assert document_splits({trains[0]: 50}) == {trains[0]: "train"}, "one document: nothing to hold out"
 
 
 def gold_set(order: list[int]) -> GoldSet:

@@ -112,6 +112,7 @@ def bundle(trained, modern, tmp_path_factory: pytest.TempPathFactory) -> Bundle:
         onnx_path=modern.path,
         exporter_mode=modern.mode,
         tokenizer_dir=trained.model_dir,
+        weights_dir=trained.model_dir,
         labels=list(DEFAULT_LABELS),
         model_version=new_model_version("ab" * 32),
         base_model="test-base",

@@ -1,0 +1,341 @@
+"""SMEs simulated on a domain the model never saw: gold enters through the shim's applier, the nightly
+DAG's own task functions train, gate and publish, and the model in service is scored after each step.
+
+    PYTHONPATH=. python bench/sme_loop.py --corpus DIR --label-map PER=PERSON,ORG=ORG,LOC=LOCATION \\
+        [--steps 50 100 200 400 800] [--order random|uncertain] [--test-sample 800] [--work DIR]
+
+DIR holds CoNLL-format `train.txt` and `test.txt` (token first, tag last, any tag set; IOB1, IOB2 or
+BIOES; `-DOCSTART-` lines group sentences into documents, else each sentence is one). Tags the label map
+does not name become O. The bootstrap it starts from is built without WNUT-17 (`--with-wnut17` adds it
+back for a corpus that is not WNUT-17), so it has never seen the corpus; it is cached in the work folder.
+
+Per step, the new gold texts go in as Label Studio ANNOTATION_CREATED payloads through `parse_event` +
+`apply_event` (what the shim runs) into Postgres (DATABASE_URL, or an embedded server in the work
+folder); then `start_training_run` → `train_and_gate` → `publish_and_reload` of the nightly DAG run as
+they do in Airflow; then the model in service is scored on a fixed sample of test.txt. Each step prints
+one JSON line: gold, the candidate's F1 on the SME held-out gold, in-service F1 on the test sample before
+and after, promoted, the gate's reason, per-label F1 and training seconds. `--order uncertain` feeds the
+texts the model in service is least sure of first (scored again at each step).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import shutil
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(PROJECT_ROOT), str(PROJECT_ROOT / "plugins")]
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from include.training.dataset import LabeledText, conll_to_labeled_text, read_conll_documents  # noqa: E402
+
+PROJECT = {"id": 1, "title": "sme-loop"}
+
+
+def parse_label_map(text: str) -> dict[str, str]:
+    """`PER=PERSON,ORG=ORG` → {"PER": "PERSON", "ORG": "ORG"}."""
+    pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
+    if any(len(p) != 2 or not p[0].strip() or not p[1].strip() for p in pairs):
+        raise SystemExit(f"--label-map: expected TAG=LABEL,TAG=LABEL, got {text!r}")
+    return {a.strip(): b.strip() for a, b in pairs}
+
+
+def load_corpus(path: Path, label_map: dict[str, str]) -> list[list[LabeledText]]:
+    """Documents of labelled sentences, labels mapped (unmapped → O)."""
+    mapping: dict[str, str | None] = dict(label_map)  # a tag it does not name gets None: O
+    return [
+        [conll_to_labeled_text(s, mapping, source=f"{path.name}#{d}.{i}") for i, s in enumerate(document)]
+        for d, document in enumerate(read_conll_documents(path))
+    ]
+
+
+def document_sha256(corpus: Path, index: int, texts: Sequence[str]) -> str:
+    return hashlib.sha256(f"{corpus.resolve()}#{index}\n{chr(10).join(texts)}".encode()).hexdigest()
+
+
+def annotation_payload(task_id: int, sha256: str, record_key: str, example: LabeledText) -> dict[str, Any]:
+    """An ANNOTATION_CREATED event as Label Studio 1.23 sends it, for one corrected text."""
+    result = [
+        {
+            "id": f"r{n}",
+            "from_name": "label",
+            "to_name": "text",
+            "type": "labels",
+            "origin": "manual",
+            "value": {"start": s.start, "end": s.end, "text": s.text, "labels": [s.label]},
+        }
+        for n, s in enumerate(example.spans)
+    ]
+    task = {
+        "id": task_id,
+        "data": {"text": example.text, "document_sha256": sha256, "record_key": record_key},
+        "project": PROJECT["id"],
+        "is_labeled": True,
+    }
+    annotation = {
+        "id": task_id,
+        "task": task_id,
+        "project": PROJECT["id"],
+        "result": result,
+        "completed_by": 1,
+        "lead_time": 10.0,
+        "was_cancelled": False,
+        "ground_truth": False,
+        "result_count": len(result),
+    }
+    return {"action": "ANNOTATION_CREATED", "annotation": annotation, "task": task, "project": PROJECT}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--corpus", type=Path, required=True, help="folder with CoNLL train.txt and test.txt")
+    parser.add_argument(
+        "--label-map", required=True, help="corpus tag → project label, e.g. PER=PERSON,LOC=LOCATION"
+    )
+    parser.add_argument(
+        "--steps", type=int, nargs="+", default=[50, 100, 200, 400, 800], help="gold texts per step"
+    )
+    parser.add_argument("--order", choices=("random", "uncertain"), default="random")
+    parser.add_argument("--test-sample", type=int, default=800, help="test sentences scored at every step")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--work", type=Path, default=PROJECT_ROOT / ".state" / "sme-loop")
+    parser.add_argument("--bootstrap", type=Path, default=None, help="a bootstrap bundle to start from")
+    parser.add_argument("--with-wnut17", action="store_true", help="bootstrap with WNUT-17 (not for WNUT-17)")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--pool", type=int, default=1500, help="texts scored per step for --order uncertain")
+    args = parser.parse_args(argv)
+    return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
+    import logging
+
+    import torch
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    label_map = parse_label_map(args.label_map)
+    train_docs = load_corpus(args.corpus / "train.txt", label_map)
+    test_docs = load_corpus(args.corpus / "test.txt", label_map)
+    test_all = [s for d in test_docs for s in d]
+    test_sample = random.Random(args.seed).sample(test_all, min(args.test_sample, len(test_all)))
+    work = args.work
+    work.mkdir(parents=True, exist_ok=True)
+    state = work / f"state-{uuid.uuid4().hex[:8]}"
+    bootstrap = args.bootstrap or build_bootstrap(work, args.with_wnut17, args.corpus)
+    database_url, stop_db = database(work)
+    os.environ.update(
+        {
+            "DATABASE_URL": database_url,
+            "AIRFLOW_CONN_NERLOOP_DB": database_url,
+            "STATE_DIR": str(state),
+            "MODEL_REPOSITORY": str(state / "model_repository"),
+            "NER_BACKEND": "onnxruntime",
+        }
+    )
+    try:
+        return loop(args, train_docs, test_sample, bootstrap, state, database_url)
+    finally:
+        stop_db()
+
+
+def build_bootstrap(work: Path, with_wnut17: bool, corpus: Path) -> Path:
+    from include.training.bootstrap import BootstrapPlan
+    from include.training.bootstrap import build_bootstrap as build
+    from include.training.sources import wnut17_dir
+
+    if with_wnut17:
+        shipped = hashlib.sha256((wnut17_dir() / "wnut17train.conll").read_bytes()).hexdigest()
+        if hashlib.sha256((corpus / "train.txt").read_bytes()).hexdigest() == shipped:
+            raise SystemExit("--with-wnut17 on WNUT-17: the bootstrap would have seen the corpus")
+    target = work / ("bootstrap-wnut17" if with_wnut17 else "bootstrap-no-wnut17")
+    if not (target / "onnx" / "VERSION.json").is_file():
+        shutil.rmtree(target, ignore_errors=True)
+        print(
+            f"building the bootstrap ({'with' if with_wnut17 else 'without'} WNUT-17) in {target}",
+            file=sys.stderr,
+        )
+        build(target, BootstrapPlan(wnut17=with_wnut17))
+    return target
+
+
+def database(work: Path) -> tuple[str, Any]:
+    """A fresh database with the schema: on DATABASE_URL's server, else an embedded one in `work`."""
+    from include.db.connection import connect
+    from include.db.migrate import apply_migrations
+    from include.db.server import create_database, drop_database
+
+    server = os.environ.get("DATABASE_URL")
+    pg = None
+    if not server:
+        import socket
+
+        from include.services.embedded_postgres import EmbeddedPostgres
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        pg = EmbeddedPostgres(root=work / "postgres", port=port)
+        pg.start()
+        server = pg.url()
+    name = f"sme_loop_{uuid.uuid4().hex[:8]}"
+    create_database(server, name)
+    url = server.rsplit("/", 1)[0] + "/" + name
+    conn = connect(url, statement_timeout_ms=0)
+    apply_migrations(conn)
+    conn.close()
+
+    def stop() -> None:
+        drop_database(server, name)
+        if pg is not None:
+            pg.stop()
+
+    return url, stop
+
+
+def loop(
+    args: argparse.Namespace,
+    train_docs: list[list[LabeledText]],
+    test_sample: list[LabeledText],
+    bootstrap: Path,
+    state: Path,
+    database_url: str,
+) -> int:
+    from nerloop_airflow.training import publish_and_reload, start_training_run, train_and_gate
+
+    from include.bundle import BundleLayout, read_bundle
+    from include.db import repository as repo
+    from include.db.connection import connect, transaction
+    from include.label_studio.events import ApplyConfig, apply_event, parse_event
+    from include.ner.tags import task_score
+    from include.release import release_bundle
+    from include.training.evaluate import evaluate, load_client, predict_spans
+    from include.training.gold import record_model_version
+
+    layout = BundleLayout(state / "bundles")
+    version0 = layout.named("bootstrap-0")
+    shutil.copytree(bootstrap, version0)
+    conn = connect(database_url, statement_timeout_ms=0)
+    with transaction(conn):
+        record_model_version(conn, read_bundle(version0).version)
+    release_bundle(
+        conn,
+        version0,
+        model_repository=str(state / "model_repository"),
+        bundles_root=layout.root,
+        flavour=None,
+    )
+    apply_config = ApplyConfig(field_map={})
+    documents = list(enumerate(train_docs))
+    random.Random(args.seed).shuffle(documents)
+    pool = [(d, i, s) for d, doc in documents for i, s in enumerate(doc)]
+    fed: list[tuple[int, int, LabeledText]] = []
+    known_docs: dict[int, tuple[int, str]] = {}
+    params = {
+        "min_train": 20,
+        "epochs": args.epochs,
+        "max_steps": 2000,
+        "num_layers": None,
+        "tolerance": 0.01,
+        "rehearsal_ratio": 2.0,
+    }
+    served_before = evaluate(layout.current_link, test_sample)
+    print(
+        json.dumps({"gold": 0, "in_service_f1": round(served_before.f1, 4), "model": "bootstrap-0"}),
+        flush=True,
+    )
+    for target in args.steps:
+        need = target - len(fed)
+        if need <= 0:
+            continue
+        if args.order == "uncertain":
+            candidates = pool[: args.pool]
+            spans = predict_spans(load_client(layout.current_link), [s for _, _, s in candidates])
+            ranked = sorted(range(len(candidates)), key=lambda k: task_score(spans[k]))
+            chosen = [candidates[k] for k in ranked[:need]]
+            chosen_ids = {id(c) for c in chosen}
+            pool = [p for p in pool if id(p) not in chosen_ids]
+        else:
+            chosen, pool = pool[:need], pool[need:]
+        with transaction(conn):
+            for d, i, sentence in chosen:
+                if d not in known_docs:
+                    texts = [s.text for s in train_docs[d]]
+                    sha = document_sha256(args.corpus, d, texts)
+                    doc = repo.add_document(
+                        conn,
+                        sha256=sha,
+                        uri=f"file://{args.corpus.resolve()}/train.txt#{d}",
+                        doc_type="text",
+                        size_bytes=1,
+                    )
+                    known_docs[d] = (doc.id, sha)
+                doc_id, sha = known_docs[d]
+                (record,) = repo.add_records(
+                    conn, doc_id, [repo.NewRecord(record_key=f"sentence={i}", text=sentence.text)]
+                )
+                payload = annotation_payload(record.id, sha, record.record_key, sentence)
+                outcome = apply_event(conn, parse_event(payload), payload, apply_config)
+                if outcome.versions_written != 1:
+                    raise RuntimeError(f"gold text {d}.{i} not stored: {outcome.as_json()}")
+        fed += chosen
+        started = time.monotonic()
+        run = start_training_run(params)
+        outcome = train_and_gate(run["run_id"], params) if run["status"] == "running" else None
+        released = publish_and_reload(outcome) if outcome and outcome["promoted"] else None
+        seconds = time.monotonic() - started
+        after = evaluate(layout.current_link, test_sample)
+        with conn.cursor() as cur:
+            cur.execute("SELECT detail FROM training_runs WHERE id = %s", (run["run_id"],))
+            (detail,) = cur.fetchone()
+        conn.commit()
+        metrics = _metrics(conn, outcome["model_version"]) if outcome else {}
+        print(
+            json.dumps(
+                {
+                    "gold": len(fed),
+                    "order": args.order,
+                    "candidate_f1": (metrics.get("new") or {}).get("f1"),
+                    "sme_heldout_in_service_f1": (metrics.get("current") or {}).get("f1"),
+                    "in_service_f1_before": round(served_before.f1, 4),
+                    "in_service_f1_after": round(after.f1, 4),
+                    "promoted": bool(outcome and outcome["promoted"]),
+                    "gate": outcome["reason"] if outcome else run["reason"],
+                    "per_label": {k: round(v.f1, 4) for k, v in after.per_label.items()},
+                    "forgetting": detail.get("scores", {}).get("bootstrap_heldout"),
+                    "training_seconds": (metrics.get("training") or {}).get("seconds"),
+                    "run_seconds": round(seconds, 1),
+                    "served": released["model_version"] if released else None,
+                    "load": [round(x, 2) for x in os.getloadavg()],
+                }
+            ),
+            flush=True,
+        )
+        served_before = after
+    conn.close()
+    return 0
+
+
+def _metrics(conn: Any, model_version: str) -> dict[str, Any]:
+    with conn.cursor() as cur:
+        cur.execute("SELECT metrics FROM model_versions WHERE version = %s", (model_version,))
+        row = cur.fetchone()
+    conn.commit()
+    return dict(row[0]) if row and row[0] else {}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

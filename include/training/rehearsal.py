@@ -1,0 +1,78 @@
+"""Rehearsal: a seeded sample of what the model in service learned from, mixed into a nightly run.
+
+A nightly run continues from the served model's weights. Trained on SME gold alone it would forget
+what the SMEs have not corrected yet (labels, text kinds), so it rehearses: the bundle's manifest
+names its `sources` (WNUT-17 files by sha256, the generated gold by seed and count), every nightly
+bundle passes its parent's sources on, and this module rebuilds them and draws a sample. SME gold
+outweighs rehearsal: a rehearsal text equal to a gold text is dropped, and the rest carry a smaller
+loss weight.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from include.training.dataset import WNUT17_FILES, LabeledText, load_wnut17
+from include.training.sources import wnut17_dir
+from include.training.synthetic import ROW_SHARE, synthetic_gold
+
+log = logging.getLogger(__name__)
+
+REHEARSAL_WEIGHT = 0.5
+"""Loss weight of a rehearsal text (SME gold weighs 1)."""
+
+
+@dataclass(frozen=True)
+class RehearsalPlan:
+    """How much to rehearse: `ratio` rehearsal texts per gold text in train, at least `minimum`."""
+
+    ratio: float = 2.0
+    minimum: int = 256
+    weight: float = REHEARSAL_WEIGHT
+    seed: int = 0
+
+    def size(self, gold_in_train: int) -> int:
+        return max(self.minimum, round(self.ratio * gold_in_train))
+
+
+def rebuild_sources(sources: Mapping[str, Any]) -> list[LabeledText]:
+    """Every training text the sources name, rebuilt; a WNUT-17 file whose sha256 changed is left out
+    (logged): rehearsing other data than the model saw would be a silent change of recipe."""
+    texts: list[LabeledText] = []
+    wnut = sources.get("wnut17")
+    if wnut:
+        path = wnut17_dir() / WNUT17_FILES["train"]
+        expected = dict(wnut.get("files", {})).get(WNUT17_FILES["train"])
+        actual = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+        if expected and actual == expected:
+            label_map = wnut.get("label_map")
+            texts += load_wnut17("train", label_map=label_map, limit=wnut.get("limit"))
+        else:
+            log.warning(
+                "rehearsal without WNUT-17: %s has sha256 %s, the manifest says %s", path, actual, expected
+            )
+    synthetic = sources.get("synthetic")
+    if synthetic:
+        texts += synthetic_gold(
+            int(synthetic["train"]),
+            seed=int(synthetic.get("seed", 0)),
+            row_share=float(synthetic.get("row_share", ROW_SHARE)),
+        )
+    return texts
+
+
+def rehearsal_examples(
+    sources: Mapping[str, Any] | None, count: int, plan: RehearsalPlan, gold_texts: Iterable[str] = ()
+) -> list[LabeledText]:
+    """`count` texts drawn (seeded) from the sources, none equal to a gold text, weighted `plan.weight`."""
+    if not sources or count <= 0:
+        return []
+    taken = set(gold_texts)
+    pool = [t for t in rebuild_sources(sources) if t.text not in taken]
+    sample = random.Random(plan.seed).sample(pool, min(count, len(pool)))
+    return [replace(t, weight=plan.weight, source=f"rehearsal:{t.source}") for t in sample]

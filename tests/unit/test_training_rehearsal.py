@@ -1,0 +1,62 @@
+"""Rehearsal rebuilds what the model in service learned from, leaves out the SMEs' texts, weighs less;
+the forgetting check refuses a candidate that lost a label the SMEs have not corrected."""
+
+from __future__ import annotations
+
+import torch
+
+from include.training.evaluate import LabelScore, Metrics
+from include.training.nightly import forgetting_gate
+from include.training.rehearsal import RehearsalPlan, rebuild_sources, rehearsal_examples
+from include.training.synthetic import synthetic_gold
+from include.training.train import weighted_loss
+
+SOURCES = {"synthetic": {"train": 60, "seed": 3, "row_share": 0.5}}
+
+
+def test_sources_rebuild_the_same_texts_the_bootstrap_trained_on() -> None:
+    assert rebuild_sources(SOURCES) == synthetic_gold(60, seed=3, row_share=0.5)
+
+
+def test_a_changed_wnut17_file_is_left_out_not_rehearsed() -> None:
+    changed = {"wnut17": {"files": {"wnut17train.conll": "0" * 64}, "limit": 10, "label_map": {}}}
+    assert rebuild_sources(changed) == []
+
+
+def test_rehearsal_is_seeded_weighted_and_never_repeats_a_gold_text() -> None:
+    plan = RehearsalPlan(ratio=2.0, minimum=10, weight=0.5, seed=1)
+    gold_texts = [t.text for t in synthetic_gold(60, seed=3)[:20]]
+    sample = rehearsal_examples(SOURCES, 30, plan, gold_texts)
+    assert len(sample) == 30 and sample == rehearsal_examples(SOURCES, 30, plan, gold_texts)
+    assert not {t.text for t in sample} & set(gold_texts)
+    assert {t.weight for t in sample} == {0.5} and all(t.source.startswith("rehearsal:") for t in sample)
+    assert rehearsal_examples(None, 30, plan) == []
+    assert plan.size(3) == 10 and plan.size(400) == 800
+
+
+def test_weighted_loss_is_cross_entropy_when_every_text_weighs_one_and_follows_the_weights() -> None:
+    torch.manual_seed(0)
+    logits = torch.randn(3, 5, 4)
+    labels = torch.tensor([[0, 1, -100, 2, 3], [1, -100, -100, 0, 0], [3, 3, 2, -100, 1]])
+    class_weight = torch.tensor([0.5, 1.0, 1.0, 2.0])
+    plain = torch.nn.functional.cross_entropy(
+        logits.reshape(-1, 4), labels.reshape(-1), weight=class_weight, ignore_index=-100
+    )
+    assert torch.allclose(weighted_loss(logits, labels, torch.ones(3), class_weight), plain)
+    only_first = weighted_loss(logits, labels, torch.tensor([1.0, 0.0, 0.0]), class_weight)
+    first = torch.nn.functional.cross_entropy(logits[0], labels[0], weight=class_weight, ignore_index=-100)
+    assert torch.allclose(only_first, first)
+
+
+def metrics(**f1: float) -> Metrics:
+    return Metrics(0.0, 0.0, 0.0, {k: LabelScore(v, v, v, 10) for k, v in f1.items()})
+
+
+def test_the_forgetting_check_blocks_a_candidate_that_lost_a_label_without_sme_gold() -> None:
+    served = metrics(PERSON=0.8, DATE=0.9, MONEY=0.7)
+    ok, reason = forgetting_gate(metrics(PERSON=0.5, DATE=0.89, MONEY=0.75), served, {"PERSON"})
+    assert ok, reason
+    ok, reason = forgetting_gate(metrics(PERSON=0.9, DATE=0.85, MONEY=0.7), served, {"PERSON"})
+    assert not ok and "DATE 0.9000 -> 0.8500" in reason
+    ok, reason = forgetting_gate(metrics(PERSON=0.9, MONEY=0.7), served, {"PERSON"})
+    assert not ok and "DATE 0.9000 -> 0.0000" in reason, "a label the candidate never predicts is lost"
