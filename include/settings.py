@@ -98,6 +98,24 @@ class Settings(BaseSettings):
         description="spark-submit --properties-file (conf/rapids.conf on a GPU cluster)",
     )
 
+    # Extraction limits per document (include/extract/limits.py): a breach fails that document alone.
+    extract_max_file_bytes: int = Field(default=100 * 2**20, ge=1, description="larger files are not read")
+    extract_max_pdf_pages: int = Field(default=500, ge=1, description="pages per PDF")
+    extract_max_page_pixels: int = Field(
+        default=20_000_000,
+        ge=1_000_000,
+        description="pixels of a PDF page at 72 dpi or of an image frame; renders scale down to fit",
+    )
+    extract_max_image_frames: int = Field(default=100, ge=1, description="frames (pages) per image file")
+    extract_max_sheet_cells: int = Field(
+        default=500_000, ge=1, description="cells a worksheet spans, merged and hyperlinked ranges included"
+    )
+    extract_max_records: int = Field(default=100_000, ge=1, description="records per document")
+    extract_timeout_s: float = Field(default=300.0, gt=0, description="seconds per extraction (child killed)")
+    extract_max_memory_bytes: int = Field(
+        default=6 * 2**30, ge=256 * 2**20, description="address space (RLIMIT_AS) of the extraction process"
+    )
+
     @property
     def spark_output_root(self) -> str:
         return self.spark_output_uri or str(self.state_dir / "spark-tables")
