@@ -128,6 +128,13 @@ def demo(stack: Stack) -> None:
     stack.shim.start(extra_env=shim_env)
     print(f"webhook shim: gunicorn at {stack.shim.url} (/healthz, /metrics)")
     ls = stack.label_studio
+    stack.check_ls_files_root()
+    old_inbox = stack.settings.state_dir / "inbox"
+    if old_inbox.is_dir() and old_inbox.resolve() != stack.inbox.resolve():
+        print(
+            f"note: the inbox is now {stack.inbox} (LS serves {stack.ls_files_root} only); "
+            f"move what {old_inbox} holds there to have it prelabeled"
+        )
     print("label studio: starting (the first start runs its migrations, ~45 s)...")
     ls.start()
     api = ls_client.connect(ls.url, ls.token)
@@ -141,7 +148,7 @@ def demo(stack: Stack) -> None:
         f"label studio: storage {storage.id} serves the inbox {stack.inbox} (source files and their pages);"
         " `Sync Storage` in the project's settings makes a task per file, prelabeled by label_studio_intake"
     )
-    target = (stack.settings.state_dir / "label-studio-target").as_uri()
+    target = stack.ls_target_dir.as_uri()
     target_id = ensure_target_storage(api, project_id, target)
     print(
         f"label studio: target storage {target_id} copies each submitted task to {target}"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
+import os
+import stat
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -55,9 +58,18 @@ def _hidden(relative: str) -> bool:
     return any(part.startswith(".") for part in relative.split("/") if part)
 
 
+def _symlinked(root: Path, path: Path) -> bool:
+    """A symlink at `path` or at any folder between `root` and it: never followed out of the inbox."""
+    while path != root and path != path.parent:
+        if path.is_symlink():
+            return True
+        path = path.parent
+    return False
+
+
 def list_source(uri: str, s3_client: Any = None) -> list[SourceObject]:
     """Every file under a local folder (file:// or a path) or an s3://bucket/prefix, sorted by URI; hidden
-    files and folders are skipped."""
+    files and folders are skipped, and so are symlinks (a link in the inbox could name any file here)."""
     if _is_s3(uri):
         parsed = urlparse(uri)
         bucket, prefix = parsed.netloc, parsed.path.lstrip("/")
@@ -79,14 +91,15 @@ def list_source(uri: str, s3_client: Any = None) -> list[SourceObject]:
     root = _local_root(uri)
     if not root.is_dir():
         raise FileNotFoundError(f"source folder {root} does not exist")
-    return sorted(
-        (
-            SourceObject(uri=p.resolve().as_uri(), name=p.name, size=p.stat().st_size)
-            for p in root.rglob("*")
-            if p.is_file() and not _hidden(p.relative_to(root).as_posix())
-        ),
-        key=lambda o: o.uri,
-    )
+    found = []
+    for p in root.rglob("*"):
+        if _hidden(p.relative_to(root).as_posix()) or not p.is_file():
+            continue
+        if _symlinked(root, p):
+            log.warning("skipped %s: a symlink in the source folder is not followed", p)
+            continue
+        found.append(SourceObject(uri=p.resolve().as_uri(), name=p.name, size=p.stat().st_size))
+    return sorted(found, key=lambda o: o.uri)
 
 
 def open_object(obj: SourceObject, s3_client: Any = None) -> BinaryIO:
@@ -95,7 +108,20 @@ def open_object(obj: SourceObject, s3_client: Any = None) -> BinaryIO:
         parsed = urlparse(obj.uri)
         client = s3_client or default_s3_client()
         return client.get_object(Bucket=parsed.netloc, Key=parsed.path.lstrip("/"))["Body"]
-    return open(_local_root(obj.uri), "rb")
+    return open_local(_local_root(obj.uri))
+
+
+def open_local(path: Path) -> BinaryIO:
+    """A regular file opened for reading without following a symlink at its name (O_NOFOLLOW)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def read_object(uri: str, s3_client: Any = None) -> bytes:

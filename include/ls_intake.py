@@ -1,11 +1,14 @@
 """Intake of the tasks Label Studio creates from a storage sync (one task per file, its text a link).
 
 The shim notes them from TASKS_CREATED; `scan_source_tasks` finds any it missed. `register_source_tasks`
-hashes each file and registers it as a document — the same bytes dropped in the inbox are the same
-document, never a second one — so the prelabel steps (extract, infer) treat it like any other; the
-import step then settles the task (`settle_source_tasks`): a single-record document is prelabeled in
-place (its text and lineage written into that task, its prediction added in bulk), a document of many
-records goes out as record tasks and the file's task is marked split, pointing at them.
+first asks LS whether its storage sync made the task from the project's own storage of the inbox and
+whether the file lies inside the inbox (anyone who may import tasks can type a link: such a task is
+settled `failed` with the reason and nothing is read), then hashes each file and registers it as a
+document — the same bytes dropped in the inbox are the same document, never a second one — so the
+prelabel steps (extract, infer) treat it like any other; the import step then settles the task
+(`settle_source_tasks`): a single-record document is prelabeled in place (its text and lineage written
+into that task, its prediction added in bulk), a document of many records goes out as record tasks and
+the file's task is marked split, pointing at them.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+
+from label_studio_sdk.core.api_error import ApiError
 
 from include.db import documents
 from include.db import source_tasks as stored
@@ -23,7 +27,7 @@ from include.db.common import Connection
 from include.db.connection import transaction
 from include.ingest import SourceObject, register
 from include.label_studio.payloads import TASK_TEXT
-from include.label_studio.storage import source_uri, storage_link
+from include.label_studio.storage import NotOurFile, inbox_file, own_storages, storage_link
 
 log = logging.getLogger(__name__)
 
@@ -53,41 +57,68 @@ class IntakeSummary:
     registered: int = 0
     new_documents: int = 0
     failed: list[dict[str, Any]] = field(default_factory=list)
+    deferred: list[dict[str, Any]] = field(default_factory=list)  # LS could not be asked: left pending
     document_ids: list[int] = field(default_factory=list)
 
 
 def register_source_tasks(
-    conn: Connection, ls_project_id: int, *, files_root: Path | None, s3_client: Any = None
+    conn: Connection,
+    ls_project_id: int,
+    *,
+    ls: Any,
+    inbox_uri: str,
+    files_root: Path | None,
+    s3_client: Any = None,
 ) -> IntakeSummary:
-    """Register the file behind every noted task as a document (sha256: one document per content)."""
+    """Register the file behind every noted task as a document (sha256: one document per content).
+
+    Only what is the project's is read: LS must have made the task from the project's own source storage
+    of `inbox_uri` (asked of LS, task by task), and its file must lie inside the inbox folder or under the
+    inbox bucket and prefix (`include.label_studio.storage.inbox_file`). Any other task is settled
+    `failed` with the reason — in Postgres and, for a task of this project, in the task itself
+    (`nerloop_state: failed`, `nerloop_detail`) — and nothing is read for it. A task LS could not be asked
+    about (LS unreachable, 5xx) stays pending for the next run; one bad task never stops the others.
+    """
     summary = IntakeSummary()
     with transaction(conn):
         pending = stored.pending_source_tasks(conn, ls_project_id)
+    if not pending:
+        return summary
+    storages = own_storages(ls, ls_project_id, inbox_uri, files_root)
     started = time.perf_counter()
     for n, task in enumerate(pending, start=1):
-        uri = source_uri(task.source_link, files_root)
-        if uri is None:
-            reason = (
-                f"task {task.ls_task_id}: {task.source_link!r} is not a file this pipeline can read "
-                "(local files need LABEL_STUDIO_FILES_ROOT = LS's LOCAL_FILES_DOCUMENT_ROOT, "
-                f"now {files_root})"
-            )
-            _fail(conn, ls_project_id, task.ls_task_id, reason, summary)
+        try:
+            shown = _ls_task(ls, task.ls_task_id)
+        except Exception as error:  # LS unreachable or failing: ask again next run, read nothing now
+            log.warning("storage task %d: LS could not be asked about it: %s", task.ls_task_id, error)
+            summary.deferred.append({"task": task.ls_task_id, "error": str(error)})
             continue
-        parsed = urlparse(uri)
-        s3_key = parsed.path.lstrip("/") if uri.startswith("s3://") else None
+        ours = shown is not None and shown[0] == ls_project_id
+        try:
+            if not ours:
+                _check_link_only(task.source_link, inbox_uri, files_root)
+                raise NotOurFile(f"LS has no task {task.ls_task_id} in project {ls_project_id}")
+            assert shown is not None
+            file = inbox_file(
+                task.source_link,
+                shown[1],
+                inbox_uri=inbox_uri,
+                files_root=files_root,
+                storages=storages,
+            )
+        except NotOurFile as refused:
+            reason = f"task {task.ls_task_id}: {task.source_link!r} not taken in: {refused}"
+            _refuse(conn, ls if ours else None, ls_project_id, task, reason, summary)
+            continue
         try:
             doc = register(
-                conn, SourceObject(uri=uri, name=uri.rsplit("/", 1)[-1], size=0, s3_key=s3_key), s3_client
+                conn, SourceObject(uri=file.uri, name=file.name, size=0, s3_key=file.s3_key), s3_client
             )
-        except Exception as error:  # OSError for a local file, botocore's ClientError for S3
-            _fail(
-                conn,
-                ls_project_id,
-                task.ls_task_id,
-                f"task {task.ls_task_id}: cannot read {uri}: {error}",
-                summary,
-            )
+        except (
+            Exception
+        ) as error:  # OSError for a local file (ELOOP: swapped for a symlink), ClientError for S3
+            reason = f"task {task.ls_task_id}: cannot read {file.uri}: {error}"
+            _refuse(conn, ls, ls_project_id, task, reason, summary)
             continue
         with transaction(conn):
             stored.register_source_task(conn, ls_project_id, task.ls_task_id, doc.document_id)
@@ -105,11 +136,49 @@ def register_source_tasks(
     return summary
 
 
-def _fail(conn: Connection, ls_project_id: int, ls_task_id: int, reason: str, summary: IntakeSummary) -> None:
+def _ls_task(ls: Any, ls_task_id: int) -> tuple[int, str | None] | None:
+    """The task's project and storage key (LS's `storage_filename`: set only by a storage sync), or None
+    when LS has no such task. Other API errors are raised."""
+    try:
+        task = ls.tasks.get(str(ls_task_id))
+    except ApiError as error:
+        if error.status_code == 404:
+            return None
+        raise
+    project = getattr(task, "project", None)
+    key = getattr(task, "storage_filename", None)
+    return (int(project) if project is not None else -1), (key if isinstance(key, str) else None)
+
+
+def _check_link_only(link: str, inbox_uri: str, files_root: Path | None) -> None:
+    """Say first what the link alone already rules out (no storage needed to tell)."""
+    if not inbox_uri.startswith("s3://") and files_root is None and not link.startswith("s3://"):
+        raise NotOurFile(
+            f"{link!r}: local files need LABEL_STUDIO_FILES_ROOT = LS's LOCAL_FILES_DOCUMENT_ROOT (unset)"
+        )
+
+
+def _refuse(
+    conn: Connection,
+    ls: Any,
+    ls_project_id: int,
+    task: stored.SourceTask,
+    reason: str,
+    summary: IntakeSummary,
+) -> None:
+    """Settle the task `failed` with its reason, here and (when `ls` is given) in the task's data in LS."""
     log.warning("storage task not taken in: %s", reason)
+    if ls is not None:
+        try:
+            ls.tasks.update(
+                str(task.ls_task_id),
+                data={TASK_TEXT: task.source_link, "nerloop_state": "failed", "nerloop_detail": reason},
+            )
+        except Exception as error:  # the mark is for people; the settled row keeps the reason regardless
+            log.warning("task %d: could not mark it failed in LS: %s", task.ls_task_id, error)
     with transaction(conn):
-        stored.settle_source_task(conn, ls_project_id, ls_task_id, "failed", reason)
-    summary.failed.append({"task": ls_task_id, "error": reason})
+        stored.settle_source_task(conn, ls_project_id, task.ls_task_id, "failed", reason)
+    summary.failed.append({"task": task.ls_task_id, "error": reason})
 
 
 @dataclass

@@ -2,6 +2,9 @@
 
 Everything listens on 127.0.0.1 and lives under the state folder; secrets are generated once into
 `<state>/secrets.json` (mode 600) unless the environment provides them.
+
+Label Studio serves local files from `<state>/files` only (the inbox and its pages, LS's target copies),
+never from the state folder.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from include.ner.settings import NerSettings
 from include.services.airflow import AirflowServer
 from include.services.embedded_postgres import EmbeddedPostgres
 from include.services.label_studio import LabelStudioServer
-from include.services.process import ManagedProcess
+from include.services.process import ManagedProcess, ServiceError
 from include.services.shim import ShimServer
 from include.services.triton import TritonServer
 from include.serving.settings import ServingSettings
@@ -84,8 +87,24 @@ class Stack:
 
     @property
     def ls_files_root(self) -> Path:
-        """LS's LOCAL_FILES_DOCUMENT_ROOT: the state folder, which holds the inbox (served to SMEs)."""
-        return self.settings.label_studio_files_root or self.settings.state_dir
+        """LS's LOCAL_FILES_DOCUMENT_ROOT: `<state>/files`, holding the inbox (its files and their rendered
+        pages, served to SMEs) and LS's target copies — never the state folder itself, whose secrets,
+        Postgres data and LS database any LS user could otherwise reach through a local storage."""
+        return self.settings.label_studio_files_root or self.settings.state_dir / "files"
+
+    def check_ls_files_root(self) -> None:
+        """Refuse a document root that holds the state folder (secrets.json, Postgres, LS's database)."""
+        root, state = self.ls_files_root.resolve(), self.settings.state_dir.resolve()
+        if state.is_relative_to(root):
+            raise ServiceError(
+                f"label-studio: LABEL_STUDIO_FILES_ROOT {root} holds the state folder {state} (secrets, "
+                "databases): LS would serve them; point it at a folder that holds only the inbox"
+            )
+
+    @property
+    def ls_target_dir(self) -> Path:
+        """Where LS writes each submitted task (its target storage): under its document root, as LS needs."""
+        return self.ls_files_root / "label-studio-target"
 
     @property
     def shim(self) -> ShimServer:
@@ -104,7 +123,8 @@ class Stack:
 
     @property
     def inbox(self) -> Path:
-        return self.settings.state_dir / "inbox"
+        """The demo's inbox: LS's local storage of the project, inside LS's document root."""
+        return self.ls_files_root / "inbox"
 
     @property
     def triton(self) -> TritonServer:
@@ -140,9 +160,7 @@ class Stack:
             "LABEL_STUDIO_PROJECT": s.label_studio_project,
             "LABEL_STUDIO_FILES_ROOT": str(self.ls_files_root),
             "INBOX_URI": os.environ.get("INBOX_URI", self.inbox.as_uri()),
-            "LS_TARGET_STORAGE_URI": os.environ.get(
-                "LS_TARGET_STORAGE_URI", (s.state_dir / "label-studio-target").as_uri()
-            ),
+            "LS_TARGET_STORAGE_URI": os.environ.get("LS_TARGET_STORAGE_URI", self.ls_target_dir.as_uri()),
             "NER_BACKEND": ner.ner_backend,
             "NER_BUNDLE_DIR": str(ner.ner_bundle_dir or BundleLayout(self.bundles_root).current_link),
             "TRITON_URL": f"{triton.host}:{triton.http_port}",

@@ -18,7 +18,8 @@ class LabelStudioServer:
     password: str
     token: str
     host: str = "127.0.0.1"
-    # LS's LOCAL_FILES_DOCUMENT_ROOT: local storages (the inbox, target copies) must lie under it.
+    # LS's LOCAL_FILES_DOCUMENT_ROOT: local storages (the inbox, target copies) must lie under it, and
+    # any LS user who may add a storage can read what it holds: source files only, never state or secrets.
     files_root: Path | None = None
 
     @property
@@ -60,6 +61,11 @@ class LabelStudioServer:
             raise ServiceError(f"label-studio: {binary} is missing; run `make ls-venv`")
         if self.process.pid() is None and port_in_use(self.port, self.host):
             raise ServiceError(f"label-studio: port {self.host}:{self.port} is already taken; set LS_PORT")
+        if (self.root / "data").absolute().resolve().is_relative_to(self.document_root.resolve()):
+            raise ServiceError(
+                f"label-studio: LOCAL_FILES_DOCUMENT_ROOT {self.document_root} holds LS's own database "
+                f"({self.root / 'data'}); give it a folder of source files only"
+            )
         for sub in ("home", "data"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         self.document_root.mkdir(parents=True, exist_ok=True)

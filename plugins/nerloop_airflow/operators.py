@@ -32,7 +32,8 @@ class DiscoverDocumentsOperator(BaseOperator):
 
 
 class LabelStudioIntakeOperator(BaseOperator):
-    """Take in the tasks LS made from a storage sync: register each file; returns the document ids."""
+    """Take in the tasks LS made from the project's storage of the inbox (INBOX_URI): register each file;
+    returns the document ids. Any other task is marked failed with its reason, and nothing of it is read."""
 
     template_fields: Sequence[str] = ("project", "scan")
 
@@ -53,14 +54,20 @@ class LabelStudioIntakeOperator(BaseOperator):
             if str(self.scan).lower() in ("true", "1"):
                 scan_source_tasks(conn, ls, project_id)
             summary = register_source_tasks(
-                conn, project_id, files_root=settings.label_studio_files_root, s3_client=s3
+                conn,
+                project_id,
+                ls=ls,
+                inbox_uri=settings.inbox_uri,
+                files_root=settings.label_studio_files_root,
+                s3_client=s3,
             )
         self.log.info(
-            "LS project %d: %d storage tasks registered (%d new documents), %d failed",
+            "LS project %d: %d storage tasks registered (%d new documents), %d failed, %d left for next run",
             project_id,
             summary.registered,
             summary.new_documents,
             len(summary.failed),
+            len(summary.deferred),
         )
         for failure in summary.failed:
             self.log.warning("not taken in: %s", failure["error"])

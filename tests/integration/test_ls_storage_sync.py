@@ -112,7 +112,9 @@ def test_storage_sync_tasks_are_prelabeled_once_with_pages_and_lineage(
     assert missed.storage_tasks_noted == 1
     assert len(_wait_noted(db, project_id, 3)) == 3
 
-    intake = register_source_tasks(db, project_id, files_root=None, s3_client=s3)
+    intake = register_source_tasks(
+        db, project_id, ls=ls, inbox_uri="s3://seed-inbox/incoming/", files_root=None, s3_client=s3
+    )
     assert intake.registered == 3 and intake.new_documents == 0 and not intake.failed  # all three ingested
     summary = _prelabel(db, ner, ls, project_id, intake.document_ids, s3)
     assert summary.in_place == 1
@@ -156,7 +158,9 @@ def test_storage_sync_tasks_are_prelabeled_once_with_pages_and_lineage(
     assert not any(d.created for d in docs)
     sync_source_storage(ls, storage)
     _wait_noted(db, project_id, 4)
-    again = register_source_tasks(db, project_id, files_root=None, s3_client=s3)
+    again = register_source_tasks(
+        db, project_id, ls=ls, inbox_uri="s3://seed-inbox/incoming/", files_root=None, s3_client=s3
+    )
     assert again.registered == 1 and again.new_documents == 0
     settled = _prelabel(db, ner, ls, project_id, again.document_ids, s3)
     assert settled.imported == 0 and settled.source_tasks == {"duplicate": 1}
@@ -195,10 +199,12 @@ def test_a_link_the_pipeline_cannot_read_fails_the_task_with_its_reason(
 
     with transaction(db):
         source_tasks.note_source_tasks(db, 424242, [(1, "/data/local-files/?d=inbox/a.txt")])
-    summary = register_source_tasks(db, 424242, files_root=None)
+    ls = ls_client.connect(label_studio.url, label_studio.token)
+    inbox = (tmp_path / "inbox").as_uri()
+    summary = register_source_tasks(db, 424242, ls=ls, inbox_uri=inbox, files_root=None)
     assert summary.registered == 0 and len(summary.failed) == 1
     assert "LABEL_STUDIO_FILES_ROOT" in summary.failed[0]["error"]
-    missing = register_source_tasks(db, 424242, files_root=tmp_path)
+    missing = register_source_tasks(db, 424242, ls=ls, inbox_uri=inbox, files_root=tmp_path)
     assert missing.registered == 0  # already settled as failed: not retried
 
 
@@ -213,7 +219,9 @@ def test_a_worker_dying_mid_in_place_prelabel_leaves_one_task_no_duplicate_predi
     storage = ensure_source_storage(ls, project_id, inbox.as_uri(), files_root=label_studio.document_root)
     sync_source_storage(ls, storage)
     assert scan_source_tasks(db, ls, project_id) == 1  # no webhook here: the scan finds the task
-    intake = register_source_tasks(db, project_id, files_root=label_studio.document_root)
+    intake = register_source_tasks(
+        db, project_id, ls=ls, inbox_uri=inbox.as_uri(), files_root=label_studio.document_root
+    )
     (task_id,) = _tasks(ls, project_id)
     assert prelabel.extract_records(db, intake.document_ids[0]).status == "extracted"
     prelabel.predict_pending(db, ner, intake.document_ids)
