@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
     test_docs = load_corpus(args.corpus / "test.txt", label_map)
     test_all = [s for d in test_docs for s in d]
     test_sample = random.Random(args.seed).sample(test_all, min(args.test_sample, len(test_all)))
-    work = args.work
+    work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     state = work / f"state-{uuid.uuid4().hex[:8]}"
     bootstrap = args.bootstrap or build_bootstrap(work, args.with_wnut17, args.corpus)
@@ -146,6 +146,9 @@ def run(args: argparse.Namespace) -> int:
             "NER_BACKEND": "onnxruntime",
         }
     )
+    from include.settings import get_settings
+
+    get_settings.cache_clear()  # the task functions read STATE_DIR and DATABASE_URL through the settings
     try:
         return loop(args, train_docs, test_sample, bootstrap, state, database_url)
     finally:
@@ -188,7 +191,7 @@ def database(work: Path) -> tuple[str, Any]:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        pg = EmbeddedPostgres(root=work / "postgres", port=port)
+        pg = EmbeddedPostgres(root=work / f"postgres-{uuid.uuid4().hex[:8]}", port=port)
         pg.start()
         server = pg.url()
     name = f"sme_loop_{uuid.uuid4().hex[:8]}"
@@ -202,6 +205,7 @@ def database(work: Path) -> tuple[str, Any]:
         drop_database(server, name)
         if pg is not None:
             pg.stop()
+            shutil.rmtree(pg.root, ignore_errors=True)
 
     return url, stop
 
@@ -214,6 +218,8 @@ def loop(
     state: Path,
     database_url: str,
 ) -> int:
+    import logging
+
     from nerloop_airflow.training import publish_and_reload, start_training_run, train_and_gate
 
     from include.bundle import BundleLayout, read_bundle
@@ -225,7 +231,13 @@ def loop(
     from include.training.evaluate import evaluate, load_client, predict_spans
     from include.training.gold import record_model_version
 
+    logging.getLogger().setLevel(logging.WARNING)  # ONNX Runtime's quantizer logs every tensor at INFO
+    logging.getLogger("include").setLevel(logging.INFO)
     layout = BundleLayout(state / "bundles")
+    if BundleLayout.from_state_dir().root != layout.root:
+        raise RuntimeError(
+            f"the task functions would use {BundleLayout.from_state_dir().root}, not {layout.root}"
+        )
     version0 = layout.named("bootstrap-0")
     shutil.copytree(bootstrap, version0)
     conn = connect(database_url, statement_timeout_ms=0)

@@ -49,6 +49,8 @@ class RunPoint(BaseModel):
     promoted: bool | None
     gate: str | None
     f1_per_100_gold: float | None
+    scores: dict[str, dict[str, dict[str, float | None]]] | None = None
+    """Per held-out set (sme_heldout, bootstrap_heldout) and label: candidate and in-service F1."""
 
 
 class LabelPoint(BaseModel):

@@ -191,8 +191,35 @@ def _curve(points: Sequence[RunPoint], per_label: Sequence[LabelPoint]) -> str:
         cls="label-curve",
     )
     return (
-        f'<h2 id="curve">Learning curve</h2>{chart}{table}<h3>What the next corrections are worth</h3>{worth}'
+        f'<h2 id="curve">Learning curve</h2>{chart}{table}{_gate_scores(points[-1])}'
+        f"<h3>What the next corrections are worth</h3>{worth}"
     )
+
+
+def _gate_scores(point: RunPoint) -> str:
+    """The latest run's per-label F1, candidate vs in service, on both held-out sets the gate compared."""
+    scores = point.scores or {}
+    sme, kept = scores.get("sme_heldout", {}), scores.get("bootstrap_heldout", {})
+    labels = sorted({*sme, *kept})
+    if not labels:
+        return ""
+
+    def pair(block: dict[str, dict[str, float | None]], label: str) -> list[str]:
+        cell = block.get(label, {})
+        return [_num(cell.get("candidate")), _num(cell.get("in_service"))]
+
+    table = _table(
+        [
+            "label",
+            "SME held-out: candidate",
+            "SME held-out: in service",
+            "bootstrap held-out: candidate",
+            "bootstrap held-out: in service",
+        ],
+        [[escape(label), *pair(sme, label), *pair(kept, label)] for label in labels],
+        cls="gate-scores",
+    )
+    return f"<h3>Run {_num(point.training_run_id)}: per label, as the gate compared them</h3>{table}"
 
 
 def _queue(rows: Sequence[UncertainRow], ls_url: str) -> str:

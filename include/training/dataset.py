@@ -41,13 +41,15 @@ WNUT17_FILES = {"train": "wnut17train.conll", "dev": "emerging.dev.conll", "test
 class LabeledText:
     """One piece of gold from any source: a text, its spans, and (when the source has them) its own
     token ranges; `source` says where it came from, `weight` how much its loss counts in training
-    (SME gold 1.0, rehearsal of older training data less)."""
+    (SME gold 1.0, rehearsal of older training data less); `unlabelled` character ranges teach nothing
+    (their units' O counts neither way: see include/training/rehearsal.py)."""
 
     text: str
     spans: tuple[Span, ...]
     source: str = ""
     units: tuple[Unit, ...] | None = None
     weight: float = 1.0
+    unlabelled: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,9 @@ def encode(
             raise KeyError(f"{example.source or 'example'}: tag {tag!r} is not in the model's tags")
         if token >= 0:
             labels[token] = tag_index[tag]
+    for (start, end), token, tag in zip(ranges, first, tags, strict=True):
+        if token >= 0 and tag == "O" and any(a < end and start < b for a, b in example.unlabelled):
+            labels[token] = IGNORE
     offsets = [
         (ranges[w][0] + a, ranges[w][0] + b) if w is not None else (0, 0)
         for (a, b), w in zip(enc["offset_mapping"], word_ids, strict=True)

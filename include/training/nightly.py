@@ -24,6 +24,7 @@ from include.training.dataset import LabeledText
 from include.training.evaluate import (
     Metrics,
     evaluate,
+    load_client,
     onnx_client,
     predict_spans,
     promotion_gate,
@@ -41,7 +42,7 @@ from include.training.gold import (
     start_training,
 )
 from include.training.quantize import int8_flavour
-from include.training.rehearsal import RehearsalPlan, rehearsal_examples
+from include.training.rehearsal import RehearsalPlan, rehearsal_examples, shield_untouched
 from include.training.sources import BASE_MODEL_NAME
 from include.training.train import TrainConfig, train
 from include.training.unseen import UNSEEN_COUNT, UNSEEN_SEED, unseen_gold
@@ -171,6 +172,16 @@ def train_run(
     replay = rehearsal_examples(
         sources, rehearsal.size(len(train_set)), rehearsal, (e.text for e in gold.examples)
     )
+    sme_labels = {s.label for e in gold.examples for s in e.spans}
+    untouched = set(labels) - sme_labels
+    if served is not None and untouched and train_set:
+        train_set = shield_untouched(train_set, predict_spans(load_client(served.root), train_set), untouched)
+        log.info(
+            "training run %d: %d gold texts hold spans of labels no SME gold has (%s): left unlabelled there",
+            run_id,
+            sum(1 for e in train_set if e.unlabelled),
+            ", ".join(sorted(untouched)),
+        )
     log.info(
         "training run %d: continuing from %s; %d gold texts + %d rehearsal texts (weight %.2f)",
         run_id,
@@ -213,7 +224,6 @@ def train_run(
             unseen = unseen_gold(unseen_count)
             unseen_new = score_client(candidate, unseen)
             unseen_current = evaluate(current_bundle, unseen) if current_bundle else None
-            sme_labels = {s.label for e in gold.examples for s in e.spans}
             if unseen_current is not None:
                 kept, forgetting = forgetting_gate(unseen_new, unseen_current, sme_labels, forget_tolerance)
                 if promoted and not kept:

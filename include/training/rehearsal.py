@@ -13,10 +13,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from include.spans import Span
 from include.training.dataset import WNUT17_FILES, LabeledText, load_wnut17
 from include.training.sources import wnut17_dir
 from include.training.synthetic import ROW_SHARE, synthetic_gold
@@ -76,3 +77,19 @@ def rehearsal_examples(
     pool = [t for t in rebuild_sources(sources) if t.text not in taken]
     sample = random.Random(plan.seed).sample(pool, min(count, len(pool)))
     return [replace(t, weight=plan.weight, source=f"rehearsal:{t.source}") for t in sample]
+
+
+def shield_untouched(
+    gold: Sequence[LabeledText], predicted: Sequence[Sequence[Span]], untouched: set[str]
+) -> list[LabeledText]:
+    """Gold texts with the served model's spans of `untouched` labels (none in the SME gold) marked
+    unlabelled where they overlap no gold span; the rest of each text is taught as the SMEs labelled it."""
+    out = []
+    for example, spans in zip(gold, predicted, strict=True):
+        ranges = tuple(
+            (s.start, s.end)
+            for s in spans
+            if s.label in untouched and not any(g.start < s.end and s.start < g.end for g in example.spans)
+        )
+        out.append(replace(example, unlabelled=example.unlabelled + ranges) if ranges else example)
+    return out

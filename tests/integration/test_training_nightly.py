@@ -144,3 +144,37 @@ def test_a_skipped_run_is_not_trained_and_a_changed_manifest_is_caught(db, tmp_p
         )
     with pytest.raises(TrainingRunError, match="stored manifest hashes to"):
         run_gold(db, started.run_id)
+
+
+def test_a_run_continues_from_the_weights_of_the_model_in_service(db, tmp_path) -> None:
+    from safetensors.torch import load_file
+
+    from include.training.sources import base_model_dir
+
+    torch.set_num_threads(1)
+    seed_gold(db, 60)
+    first = nightly_training(db, tmp_path / "b1", config=TINY, min_train=20)
+    served = read_bundle(tmp_path / "b1")
+    seed_gold(db, 10, seed=9, first=60)
+    # At learning rate 0 the candidate keeps exactly the weights it started from.
+    second = nightly_training(
+        db, tmp_path / "b2", current_bundle=served.root, config=replace(TINY, learning_rate=0.0), min_train=20
+    )
+    assert second.promoted, second.reason
+    assert second.metrics["training"]["continued_from"] == first.model_version
+    assert read_bundle(tmp_path / "b2").manifest["continued_from"] == first.model_version
+    start = load_file(served.weights_dir / "model.safetensors")
+    after = load_file(tmp_path / "b2" / "model" / "model.safetensors")
+    assert start.keys() == after.keys() and all(torch.equal(start[k], after[k]) for k in start)
+    base = load_file(base_model_dir() / "model.safetensors")
+    name = next(k for k in start if k.endswith("encoder.layer.0.attention.self.query.weight"))
+    assert not torch.equal(start[name], base[name.removeprefix("bert.")]), "the served model was trained"
+    # Both held-out sets are scored for both models, per label, and stored with the run.
+    with db.cursor() as cur:
+        cur.execute("SELECT detail -> 'scores' FROM training_runs WHERE id = %s", (second.run_id,))
+        (scores,) = cur.fetchone()
+    db.commit()
+    assert set(scores) == {"sme_heldout", "bootstrap_heldout"}
+    assert scores["bootstrap_heldout"] and all(
+        set(cell) == {"candidate", "in_service"} for cell in scores["bootstrap_heldout"].values()
+    )

@@ -60,3 +60,32 @@ def test_the_forgetting_check_blocks_a_candidate_that_lost_a_label_without_sme_g
     assert not ok and "DATE 0.9000 -> 0.8500" in reason
     ok, reason = forgetting_gate(metrics(PERSON=0.9, MONEY=0.7), served, {"PERSON"})
     assert not ok and "DATE 0.9000 -> 0.0000" in reason, "a label the candidate never predicts is lost"
+
+
+def test_stretches_of_labels_no_sme_gold_has_are_left_unlabelled_not_taught_as_o() -> None:
+    from transformers import AutoTokenizer
+
+    from include.spans import Span
+    from include.training.dataset import IGNORE, LabeledText, encode
+    from include.training.rehearsal import shield_untouched
+    from tests.helpers.bundle import base_encoder_dir
+
+    text = "Alice Smith flies out on Friday 3 May"
+    gold = LabeledText(text, (Span(start=0, end=11, label="PERSON", text="Alice Smith"),))
+    served = [
+        Span(start=0, end=5, label="PERSON", text="Alice"),
+        Span(start=25, end=37, label="DATE", text="Friday 3 May"),
+    ]
+    (shielded,) = shield_untouched([gold], [served], {"DATE"})
+    assert shielded.unlabelled == ((25, 37),) and shielded.spans == gold.spans
+    assert shield_untouched([gold], [served], {"ORG"}) == [gold], "only labels no SME gold holds"
+
+    from include.labels import bio_tags
+
+    tags = {t: i for i, t in enumerate(bio_tags())}
+    tokenizer = AutoTokenizer.from_pretrained(base_encoder_dir())
+    plain, masked = encode(tokenizer, gold, tags, 64), encode(tokenizer, shielded, tags, 64)
+    changed = [i for i, (a, b) in enumerate(zip(plain.labels, masked.labels, strict=True)) if a != b]
+    assert changed and all(plain.labels[i] == tags["O"] and masked.labels[i] == IGNORE for i in changed)
+    assert len(changed) == 3, "Friday, 3, May: the first token of each unit"
+    assert masked.labels[1] == tags["B-PERSON"], "the SME's own spans are still taught"
