@@ -11,8 +11,10 @@ from statistics import median
 from typing import Any
 
 from include.extract.grid import ReadTable
+from include.extract.limits import active_limits
 from include.extract.records import ExtractedRecord, ExtractionError
 from include.extract.rows import normalize_value, row_text, unique_names
+from include.extract.sheet_cells import check_workbook
 from include.extract.text import decode_text
 
 SNIFF_CHARS = 64 * 1024
@@ -183,9 +185,11 @@ def extract_csv(data: bytes, filename: str) -> list[ExtractedRecord]:
 def extract_xlsx(data: bytes, filename: str) -> list[ExtractedRecord]:
     """Row records of every worksheet: `sheet=<name>/row=<excel row>`, or `sheet=<name>/table=T/row=<excel
     row>` where tables sit side by side. Merged ranges give their top-left value to every cell; rows
-    above the detected header, and one-cell notes below the table, become `preamble` records."""
+    above the detected header, and one-cell notes below the table, become `preamble` records. A sheet
+    spanning more than EXTRACT_MAX_SHEET_CELLS cells fails before openpyxl reads it."""
     import openpyxl
 
+    check_workbook(data, filename, active_limits())
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
     except Exception as exc:
