@@ -11,11 +11,10 @@ import sys
 from contextlib import closing
 
 from include.db import documents, repository
-from include.db.connection import connect, database_url
+from include.db.connection import connect
 from include.db.migrate import MigrationError, apply_migrations
 from include.services.embedded_postgres import PostgresStartError
 from include.services.process import ServiceError
-from include.settings import get_settings
 from include.stack import Stack
 
 
@@ -27,7 +26,10 @@ def db_up(stack: Stack) -> str:
         print(f"database: using DATABASE_URL ({_redact(url)})")
     else:
         url = stack.postgres.start(database=s.db_name)
-        print(f"database: embedded PostgreSQL 18 at {url} (data in {s.embedded_pg_dir})")
+        print(
+            f"database: embedded PostgreSQL 18 at {_redact(url)} (data in {s.embedded_pg_dir}; "
+            f"password in {s.state_dir / 'secrets.json'})"
+        )
     conn = connect(url, statement_timeout_ms=0)
     try:
         applied = apply_migrations(conn)
@@ -163,9 +165,10 @@ def demo(stack: Stack) -> None:
     else:
         print(f"model: {model_version} in-process ONNX Runtime from {env['NER_BUNDLE_DIR']}")
     print("airflow: starting api-server, scheduler, dag-processor, triggerer...")
+    stack.write_airflow_passwords()
     stack.airflow.start()
     dags = "prelabel_batch, label_studio_intake, gold_extract, nightly_train_publish, reconcile_label_studio"
-    print(f"airflow: UI at {stack.airflow.url} (DAGs {dags})")
+    print(f"airflow: UI at {stack.airflow.url} (DAGs {dags}); log in as admin (password in secrets.json)")
     prelabel_samples(stack)
     scheduled = {
         "gold_extract": "daily at 01:30",
@@ -181,7 +184,7 @@ def demo(stack: Stack) -> None:
         "\nNext:\n"
         f"  1. open {ls.url}/projects/{project_id} — {waiting} tasks wait, prelabeled by {model_version};\n"
         f"     log in as {ls.username} (password in {stack.settings.state_dir / 'secrets.json'})\n"
-        f"  2. correct and submit: each submission lands in Postgres ({url}),\n"
+        f"  2. correct and submit: each submission lands in Postgres ({_redact(url)}),\n"
         "     tables record_versions (history) and annotations; `make lineage ID=<record_version_id>`\n"
         f"  3. train now: trigger nightly_train_publish in the Airflow UI ({stack.airflow.url}) or\n"
         "     `airflow dags trigger nightly_train_publish`; it also runs every night at 02:00\n"
@@ -235,15 +238,16 @@ def main(argv: list[str] | None = None) -> int:
             if args.action == "up":
                 db_up(stack)
             elif args.action == "migrate":
-                conn = connect(statement_timeout_ms=0)
+                conn = connect(stack.database_url(), statement_timeout_ms=0)
                 try:
                     print(f"applied: {apply_migrations(conn) or 'nothing (up to date)'}")
                 finally:
                     conn.close()
             else:
-                print(database_url(get_settings()))
+                # The URL itself, credentials included: what DATABASE_URL=$(... db url) needs.
+                print(stack.database_url())
         elif args.command == "lineage":
-            conn = connect()
+            conn = connect(stack.database_url())
             try:
                 lineage_row = repository.record_version_lineage(conn, args.record_version_id)
                 print(json.dumps(lineage_row.model_dump(mode="json"), indent=2))

@@ -1,7 +1,9 @@
 """The one-machine stack behind `make demo` / `make down` / `make status`: each part started once, by PID.
 
 Everything listens on 127.0.0.1 and lives under the state folder; secrets are generated once into
-`<state>/secrets.json` (mode 600) unless the environment provides them.
+`<state>/secrets.json` (mode 600) unless the environment provides them — among them the embedded Postgres's
+superuser password (DATABASE_URL carries it) and the Airflow admin's (the UI and the quality pages need a
+login).
 
 Label Studio serves local files from `<state>/files` only (the inbox and its pages, LS's target copies),
 never from the state folder.
@@ -18,6 +20,7 @@ from pathlib import Path
 from include.bundle import BundleLayout
 from include.ner.settings import NerSettings
 from include.services.airflow import AirflowServer
+from include.services.airflow_users import PASSWORDS_FILE_ENV, USERS_ENV, parse_users, write_passwords_file
 from include.services.embedded_postgres import EmbeddedPostgres
 from include.services.label_studio import LabelStudioServer
 from include.services.process import ManagedProcess, ServiceError
@@ -26,9 +29,12 @@ from include.services.triton import TritonServer
 from include.serving.settings import ServingSettings
 from include.settings import PROJECT_ROOT, Settings, get_settings
 
+DEMO_AIRFLOW_USERS = "admin:admin"
+
 
 def stack_secrets(s: Settings) -> dict[str, str]:
-    """Webhook secret, LS password and token: from the environment, else generated once and kept."""
+    """Webhook secret, LS password and token, Airflow's JWT secret and admin password, the embedded
+    Postgres's password: from the environment, else generated once and kept."""
     path = s.state_dir / "secrets.json"
     stored = json.loads(path.read_text()) if path.exists() else {}
     values = {
@@ -36,17 +42,24 @@ def stack_secrets(s: Settings) -> dict[str, str]:
         "label_studio_token": s.label_studio_token.get_secret_value() if s.label_studio_token else None,
         "label_studio_password": os.environ.get("LABEL_STUDIO_PASSWORD"),
         "airflow_secret": os.environ.get("AIRFLOW__API_AUTH__JWT_SECRET"),
+        "airflow_admin_password": os.environ.get("AIRFLOW_ADMIN_PASSWORD"),
+        "postgres_password": os.environ.get("EMBEDDED_PG_PASSWORD"),
     }
     generated = {
         "webhook_secret": secrets.token_urlsafe(24),
         "label_studio_token": secrets.token_hex(20),
         "label_studio_password": secrets.token_urlsafe(12),
         "airflow_secret": secrets.token_urlsafe(32),
+        "airflow_admin_password": secrets.token_urlsafe(18),
+        "postgres_password": secrets.token_urlsafe(24),
     }
     out = {k: v or stored.get(k) or generated[k] for k, v in values.items()}
     if out != stored:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(out, indent=2))
+        # Created 600, not chmod-ed after writing: never readable by others, not even briefly.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(json.dumps(out, indent=2))
         path.chmod(0o600)
     return out
 
@@ -67,7 +80,11 @@ class Stack:
 
     @property
     def postgres(self) -> EmbeddedPostgres:
-        return EmbeddedPostgres(root=self.settings.embedded_pg_dir, port=self.settings.embedded_pg_port)
+        return EmbeddedPostgres(
+            root=self.settings.embedded_pg_dir,
+            port=self.settings.embedded_pg_port,
+            password=self.secrets["postgres_password"],
+        )
 
     def database_url(self) -> str:
         return self.settings.database_url or self.postgres.url(self.settings.db_name)
@@ -138,6 +155,21 @@ class Stack:
             return f"sqlite:///{self.settings.state_dir / 'airflow' / 'airflow.db'}"
         return self.postgres.url("airflow").replace("postgresql://", "postgresql+psycopg2://")
 
+    @property
+    def airflow_passwords_file(self) -> Path:
+        """Airflow's passwords file for the demo's login (mode 600, beside its metadata)."""
+        return self.settings.state_dir / "airflow" / "passwords.json"
+
+    def write_airflow_passwords(self) -> None:
+        """The demo's login: `admin`, its password kept in secrets.json (unless the environment names its
+        own users or passwords file, which it then manages)."""
+        if USERS_ENV in os.environ or PASSWORDS_FILE_ENV in os.environ:
+            return
+        users = parse_users(DEMO_AIRFLOW_USERS)
+        write_passwords_file(
+            self.airflow_passwords_file, users, {"admin": self.secrets["airflow_admin_password"]}
+        )
+
     def airflow_env(self) -> dict[str, str]:
         """What every Airflow process and `airflow dags test` of the demo needs, on top of os.environ."""
         s, ner = self.settings, NerSettings()
@@ -153,6 +185,9 @@ class Stack:
             "AIRFLOW__API_AUTH__JWT_SECRET": self.secrets["airflow_secret"],
             "AIRFLOW__API__SECRET_KEY": self.secrets["airflow_secret"],
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{s.airflow_port}/execution/",
+            # Logins, as in production: the UI and the quality pages answer 401 without one.
+            USERS_ENV: os.environ.get(USERS_ENV, DEMO_AIRFLOW_USERS),
+            PASSWORDS_FILE_ENV: os.environ.get(PASSWORDS_FILE_ENV, str(self.airflow_passwords_file)),
             "AIRFLOW_CONN_NERLOOP_DB": self.database_url(),
             "DATABASE_URL": self.database_url(),
             "LABEL_STUDIO_URL": self.label_studio.url,
