@@ -2,11 +2,14 @@
 
     PYTHONPATH=. python bench/bootstrap_quality.py --bundle .state/bundles/current [--threads 1]
 
-Held-out documents (CSV, XLSX, PDF table, text; seeds of include/heldout.py) go through the real
+Held-out documents (CSV, XLSX, PDF table, text; seeds of include/heldout.py: the demo's writers with
+other seeds, which share headers and templates with the training generators) go through the real
 extractor, the records through NerClient on in-process ONNX Runtime; predictions are scored against
 the generator's gold by exact span match (start, end, label), per label and micro-averaged, also per
 document kind. It also counts predicted spans that touch a column name of a row record, and shows
-the most frequent misses and false alarms.
+the most frequent misses and false alarms. Then the same bundle on the held-out writers of
+include/training/unseen.py (other headers, templates, value formats and Faker locales): the set the
+nightly gate guards per label.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from include.ner.backends import OnnxRuntimeBackend
 from include.ner.client import NerClient
 from include.spans import Span
 from include.training.evaluate import Metrics, score_spans
+from include.training.unseen import unseen_gold
 
 
 def column_name_hits(gold: Sequence[GoldRecord], predicted: Sequence[Sequence[Span]]) -> list[Span]:
@@ -103,6 +107,15 @@ def main(argv: list[str] | None = None) -> int:
     for kind, rows in sorted(kinds.items()):
         m = score_spans([gold[i].spans for i in rows], [predicted[i] for i in rows])
         print(f"  {kind:<5} P {m.precision:.3f}  R {m.recall:.3f}  F1 {m.f1:.3f}  ({m.entities} spans)")
+    unseen = unseen_gold()
+    unseen_predicted = client.predict([u.text for u in unseen])
+    print(
+        table(
+            f"\nheld-out writers the training generators do not share (include/training/unseen.py, "
+            f"{len(unseen)} texts)",
+            score_spans([u.spans for u in unseen], unseen_predicted),
+        )
+    )
     hits = column_name_hits(gold, predicted)
     rows_checked = sum(1 for g in gold if g.record.meta.get("columns"))
     print(f"\nfalse-positive spans on column names: {len(hits)} (in {rows_checked} row records)")

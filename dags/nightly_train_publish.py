@@ -35,6 +35,7 @@ log = logging.getLogger("airflow.task")
     params={
         "min_train": Param(20, type="integer", minimum=1, description="gold texts needed in train"),
         "epochs": Param(3, type="integer", minimum=1),
+        "learning_rate": Param(1e-4, type="number", exclusiveMinimum=0),
         "max_steps": Param(2000, type=["null", "integer"], description="cap on optimizer steps"),
         "rehearsal_ratio": Param(2.0, type="number", minimum=0, description="rehearsal texts per gold text"),
         "num_layers": Param(None, type=["null", "integer"], description="encoder layers kept (tests)"),

@@ -267,8 +267,8 @@ def write_bundle(
     nothing. `manifest` is {"sha256": ..., "counts": {...}} plus anything worth keeping (sources, run id).
     `int8` ({"quantization": ..., "gate": {"passed": ..., "reason": ...}}) becomes VERSION.json's `int8`
     block; `int8_onnx_path`, when given, is copied to onnx/model.int8.onnx and hashed like the rest.
-    `weights_dir` is the trained model's transformers folder: its config, safetensors and tokenizer files
-    become model/, hashed like the rest.
+    `weights_dir` is the trained model's transformers folder: its config and safetensors, with the
+    tokenizer's files, become model/, hashed like the rest.
     """
     from include.serving.triton_config import build_config
 
@@ -285,7 +285,7 @@ def write_bundle(
     for required in WEIGHT_FILES:
         if not (weights_dir / required).is_file():
             raise BundleError(f"{weights_dir / required}: missing (the bundle carries the trained weights)")
-    weight_names = [*WEIGHT_FILES, *(n for n in TOKENIZER_FILES if (weights_dir / n).is_file())]
+    weight_names = [*WEIGHT_FILES, *names]
     tags = bio_tags(tuple(labels))
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
@@ -293,8 +293,10 @@ def write_bundle(
         (staging / "onnx").mkdir()
         (staging / TOKENIZER).mkdir()
         (staging / WEIGHTS).mkdir()
-        for name in weight_names:
+        for name in WEIGHT_FILES:
             shutil.copyfile(weights_dir / name, staging / WEIGHTS / name)
+        for name in names:  # the tokenizer the bundle serves with: model/ is a whole transformers folder
+            shutil.copyfile(tokenizer_dir / name, staging / WEIGHTS / name)
         shutil.copyfile(onnx_path, staging / MODEL)
         if int8_onnx_path is not None:
             if not int8 or "gate" not in int8:

@@ -67,6 +67,7 @@ def train_and_gate(run_id: int, params: dict[str, Any]) -> dict[str, Any]:
 
     config = TrainConfig(
         epochs=int(params["epochs"]),
+        learning_rate=float(params.get("learning_rate") or TrainConfig.learning_rate),
         max_steps=params.get("max_steps") or None,
         num_layers=params.get("num_layers") or None,
         progress=False,
