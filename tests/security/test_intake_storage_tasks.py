@@ -260,3 +260,37 @@ def test_a_task_of_another_project_is_never_touched(label_studio, db, tmp_path: 
     assert summary.registered == 0 and len(summary.failed) == 2
     assert all(f"in project {mine}" in f["error"] for f in summary.failed)
     assert _tasks(ls, theirs)[their_task].data == {"text": "Grace Hall met Frank Green."}
+
+
+def test_a_task_ls_cannot_be_asked_about_waits_and_the_rest_go_on(
+    label_studio, db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LS failing on one task (a fault, mocked) leaves it pending, unread; the batch goes on without it."""
+    import httpx
+
+    root = label_studio.document_root
+    inbox = root / f"inbox-{uuid.uuid4().hex[:8]}"
+    inbox.mkdir()
+    (inbox / "a.txt").write_text(NOTE)
+    (inbox / "b.txt").write_text("Grace Hall met Frank Green in Oslo.")
+    ls = ls_client.connect(label_studio.url, label_studio.token)
+    project_id = ls_client.ensure_project(ls, f"intake-fault-{uuid.uuid4().hex[:6]}")
+    storage = ensure_source_storage(ls, project_id, inbox.as_uri(), files_root=root)
+    sync_source_storage(ls, storage)
+    assert scan_source_tasks(db, ls, project_id) == 2
+    synced = {Path(t.storage_filename).name: tid for tid, t in _tasks(ls, project_id).items()}
+    real_get = ls.tasks.get
+
+    def flaky(task_id: str, **kwargs: Any) -> Any:
+        if int(task_id) == synced["a.txt"]:
+            raise httpx.ConnectError("LS went away")
+        return real_get(task_id, **kwargs)
+
+    monkeypatch.setattr(ls.tasks, "get", flaky)
+    first = register_source_tasks(db, project_id, ls=ls, inbox_uri=inbox.as_uri(), files_root=root)
+    assert first.registered == 1 and not first.failed
+    assert [d["task"] for d in first.deferred] == [synced["a.txt"]]
+    assert _settled(db, project_id)[synced["a.txt"]] == ("pending", None)
+    monkeypatch.undo()
+    second = register_source_tasks(db, project_id, ls=ls, inbox_uri=inbox.as_uri(), files_root=root)
+    assert second.registered == 1 and not second.deferred and not second.failed
