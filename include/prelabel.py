@@ -20,9 +20,10 @@ from include.db import documents, labelling, source_tasks
 from include.db import repository as repo
 from include.db.connection import transaction
 from include.db.documents import PendingRecord
+from include.extract.limits import ExtractLimits, check_file_bytes, check_records
 from include.extract.records import ExtractedRecord, ExtractionError
-from include.extract.router import extract_document
-from include.ingest import read_object
+from include.extract.sandbox import extract_isolated, render_isolated
+from include.ingest import SourceObject, open_object
 from include.label_studio import client as ls_client
 from include.label_studio.payloads import TASK_DOCUMENT_SHA256, TASK_RECORD_KEY
 from include.label_studio.tasks import build_task
@@ -39,11 +40,15 @@ RECORDS = Counter("prelabel_records_total", "Records by prelabel stage", ["stage
 
 @dataclass
 class ExtractOutcome:
+    """A document's extraction: its status, records or error, and the extraction process's peak
+    resident set (MB) while it read and rendered this document (None when nothing was read)."""
+
     document_id: int
     uri: str
     status: str
     records: int = 0
     error: str | None = None
+    peak_rss_mb: float | None = None
 
 
 class PreparedRecords(Protocol):
@@ -58,7 +63,11 @@ def extract_records(
 ) -> ExtractOutcome:
     """Extract a registered document into records; a bad file fails alone with its reason stored.
 
-    With `prepared`, a document it covers takes its records from there instead of being read again."""
+    The extraction and the page renders run in a child process under the limits of the settings
+    (`include.extract.limits`, `include.extract.sandbox`): a file over a limit, a parser that runs out
+    of time or memory, or a child that dies fails this document, once: a failed document is not read
+    again unless its bytes change (then it is another document). With `prepared`, a document it
+    covers takes its records from there instead of being read again."""
     with transaction(conn):
         doc = documents.get_document_by_id(conn, document_id)
         if doc is None:
@@ -70,28 +79,26 @@ def extract_records(
         return ExtractOutcome(document_id, doc.uri, "failed", error=doc.error)
     name = doc.uri.rsplit("/", 1)[-1]
     started = time.perf_counter()
+    limits = ExtractLimits.from_settings()
     data: bytes | None = None
+    peaks: list[int] = []
     try:
         doc_type = None if doc.doc_type == "unknown" else doc.doc_type
         extracted = prepared.records_for(doc.uri, doc_type) if prepared is not None else None
         if extracted is None:
-            data = read_object(doc.uri, s3_client)
-            extracted = extract_document(data, name, doc_type)
+            check_file_bytes(name, doc.size_bytes, limits)
+            data = _read_capped(doc.uri, name, s3_client, limits)
+            isolated = extract_isolated(data, name, doc_type, limits)
+            extracted = isolated.value
+            peaks += [isolated.peak_rss_bytes] if isolated.peak_rss_bytes else []
+        check_records(name, len(extracted), limits)
         if not extracted:
             raise ExtractionError(name, "no text found")
     except ExtractionError as exc:
-        with transaction(conn):
-            repo.set_document_status(conn, document_id, "failed", str(exc))
-        log.warning("extract failed: %s", exc)
-        DOCUMENTS.labels("failed").inc()
-        return ExtractOutcome(document_id, doc.uri, "failed", error=str(exc))
+        return _failed(conn, doc, str(exc), peaks)
     except OSError as exc:
-        message = f"{name}: cannot read ({exc})"
-        with transaction(conn):
-            repo.set_document_status(conn, document_id, "failed", message)
-        DOCUMENTS.labels("failed").inc()
-        return ExtractOutcome(document_id, doc.uri, "failed", error=message)
-    page_images = _store_pages(doc, data, extracted, s3_client)
+        return _failed(conn, doc, f"{name}: cannot read ({exc})", peaks)
+    page_images = _store_pages(doc, data, extracted, s3_client, limits, peaks)
     with transaction(conn):
         repo.add_records(
             conn,
@@ -104,19 +111,60 @@ def extract_records(
         repo.set_document_status(conn, document_id, "extracted")
     DOCUMENTS.labels("extracted").inc()
     RECORDS.labels("extracted").inc(len(extracted))
-    log.info("extracted %s: %d records in %.2fs", name, len(extracted), time.perf_counter() - started)
-    return ExtractOutcome(document_id, doc.uri, "extracted", records=len(extracted))
+    peak = _mb(peaks)
+    log.info(
+        "extracted %s: %d records in %.2fs (extraction process peak %s MB)",
+        name,
+        len(extracted),
+        time.perf_counter() - started,
+        peak,
+    )
+    return ExtractOutcome(document_id, doc.uri, "extracted", records=len(extracted), peak_rss_mb=peak)
+
+
+def _failed(conn: repo.Connection, doc: documents.Document, error: str, peaks: list[int]) -> ExtractOutcome:
+    """Mark the document failed with its reason, once: extract_records returns early for it from now on."""
+    with transaction(conn):
+        repo.set_document_status(conn, doc.id, "failed", error)
+    log.warning("extract failed: %s", error)
+    DOCUMENTS.labels("failed").inc()
+    return ExtractOutcome(doc.id, doc.uri, "failed", error=error, peak_rss_mb=_mb(peaks))
+
+
+def _mb(peaks: list[int]) -> float | None:
+    return round(max(peaks) / 2**20, 1) if peaks else None
+
+
+def _read_capped(uri: str, name: str, s3_client: Any, limits: ExtractLimits) -> bytes:
+    """The document's bytes, read no further than EXTRACT_MAX_FILE_BYTES (the object may have grown
+    since it was registered)."""
+    with open_object(SourceObject(uri=uri, name=name, size=0), s3_client) as stream:
+        data = stream.read(limits.max_file_bytes + 1)
+    check_file_bytes(name, len(data), limits)
+    return data
 
 
 def _store_pages(
-    doc: documents.Document, data: bytes | None, extracted: list[ExtractedRecord], s3_client: Any
+    doc: documents.Document,
+    data: bytes | None,
+    extracted: list[ExtractedRecord],
+    s3_client: Any,
+    limits: ExtractLimits,
+    peaks: list[int],
 ) -> dict[int, str]:
-    """The rendered page of every page a PDF/image document's records came from, stored beside it."""
+    """The rendered page of every page a PDF/image document's records came from, stored beside it
+    (rendered in the extraction sandbox; each render's peak memory is added to `peaks`)."""
     if doc.doc_type not in ("pdf", "image") or data is None:
         return {}
     pages = {int(r.meta["page"]) for r in extracted if isinstance(r.meta.get("page"), int)}
+
+    def render(data: bytes, doc_type: str, wanted: set[int]) -> dict[int, bytes]:
+        isolated = render_isolated(data, doc_type, wanted, limits)
+        peaks.extend([isolated.peak_rss_bytes] if isolated.peak_rss_bytes else [])
+        return isolated.value
+
     started = time.perf_counter()
-    stored = store_pages(doc.uri, doc.sha256, doc.doc_type, data, pages, s3_client)
+    stored = store_pages(doc.uri, doc.sha256, doc.doc_type, data, pages, s3_client, render=render)
     log.info(
         "pages of %s: %d of %d stored in %.2fs",
         doc.uri,

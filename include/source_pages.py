@@ -8,6 +8,7 @@ hidden `.nerloop` folder, so a page never becomes a document or a task.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlparse
 
@@ -16,6 +17,8 @@ from include.label_studio.storage import local_path
 log = logging.getLogger(__name__)
 
 PAGES_FOLDER = ".nerloop/pages"
+
+Render = Callable[[bytes, str, set[int]], dict[int, bytes]]
 
 
 def page_uri(document_uri: str, sha256: str, page: int) -> str:
@@ -52,14 +55,23 @@ def _write(uri: str, data: bytes, s3_client: Any) -> None:
 
 
 def store_pages(
-    document_uri: str, sha256: str, doc_type: str, data: bytes, pages: set[int], s3_client: Any = None
+    document_uri: str,
+    sha256: str,
+    doc_type: str,
+    data: bytes,
+    pages: set[int],
+    s3_client: Any = None,
+    render: Render | None = None,
 ) -> dict[int, str]:
     """Render and store the pages not stored yet; the URI of every page that is stored.
 
-    A storage that refuses the write (a read-only inbox) costs the pages, not the extraction: logged.
+    `render` (data, doc_type, pages) → PNG bytes by page is `render_pages` unless given (the prelabel
+    step renders in the extraction sandbox). A storage that refuses the write (a read-only inbox), or a
+    render that fails or runs out of time, costs the pages, not the extraction: logged.
     """
     from include.extract.pages import render_pages
 
+    draw: Render = render or render_pages
     uris = {p: page_uri(document_uri, sha256, p) for p in sorted(pages)}
     if document_uri.startswith("s3://") and s3_client is None:
         from include.ingest import default_s3_client
@@ -67,10 +79,10 @@ def store_pages(
         s3_client = default_s3_client()
     try:
         missing = {p for p, uri in uris.items() if not _exists(uri, s3_client)}
-        for page, png in render_pages(data, doc_type, missing).items():
+        for page, png in draw(data, doc_type, missing).items():
             _write(uris[page], png, s3_client)
         return {p: uri for p, uri in uris.items() if p not in missing or _exists(uri, s3_client)}
-    except Exception as error:  # an unwritable folder/bucket, a page pdfium cannot render
+    except Exception as error:  # an unwritable folder/bucket, a page pdfium cannot render, a time-out
         log.warning("pages of %s not stored: %s: %s", document_uri, type(error).__name__, error)
         return {}
 

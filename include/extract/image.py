@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import math
+from collections.abc import Iterator
 from functools import lru_cache
 from statistics import fmean
 from typing import TYPE_CHECKING, Any
@@ -10,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from include.extract.grid import read_table
 from include.extract.image_tables import find_table
 from include.extract.layout import Line, group_paragraphs, merge_into_lines, paragraph_text
+from include.extract.limits import ExtractLimits, active_limits, check_pixels
 from include.extract.records import ExtractedRecord, ExtractionError
 from include.extract.tables import grid_records
 from include.extract.text import DEFAULT_MAX_CHARS, paragraph_parts
@@ -93,19 +96,52 @@ def _as_rgb(image: Image) -> Image:
 
 def extract_image(data: bytes, filename: str, max_chars: int = DEFAULT_MAX_CHARS) -> list[ExtractedRecord]:
     """Records of an image document: `page=N/para=M` and `page=N/table=1/row=R`, one page per frame
-    (multi-page TIFF)."""
+    (multi-page TIFF). More than EXTRACT_MAX_IMAGE_FRAMES frames, or a frame over
+    EXTRACT_MAX_PAGE_PIXELS (a JPEG is first decoded at 1/2 to 1/8 size to fit), fails before decoding."""
+    records = []
+    for page, frame in enumerate(image_frames(data, filename, active_limits()), start=1):
+        records += ocr_records(frame, key_prefix=f"page={page}/", max_chars=max_chars, page=page)
+    return records
+
+
+def image_frames(data: bytes, filename: str, limits: ExtractLimits) -> Iterator[Image]:
+    """Each frame of an image file, decoded one at a time within the limits; ExtractionError when the
+    file does not decode or a limit is passed."""
     from PIL import Image as PILImage
     from PIL import ImageSequence, UnidentifiedImageError
 
+    problems = (UnidentifiedImageError, OSError, SyntaxError, ValueError, PILImage.DecompressionBombError)
     try:
         image = PILImage.open(io.BytesIO(data))
-        frames = []
-        for frame in ImageSequence.Iterator(image):
-            frame.load()
-            frames.append(frame.copy())
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        count = getattr(image, "n_frames", 1)
+    except problems as exc:
         raise ExtractionError(filename, f"cannot decode image: {exc}") from exc
-    records = []
-    for page, frame in enumerate(frames, start=1):
-        records += ocr_records(frame, key_prefix=f"page={page}/", max_chars=max_chars, page=page)
-    return records
+    if count > limits.max_image_frames:
+        raise ExtractionError(
+            filename,
+            f"{count:,} frames, over the limit of {limits.max_image_frames:,} (EXTRACT_MAX_IMAGE_FRAMES)",
+        )
+    with image:
+        for number, frame in enumerate(ImageSequence.Iterator(image), start=1):
+            try:
+                fit_pixels(frame, limits.max_page_pixels)
+                check_pixels(filename, f"frame {number}", *frame.size, limits)
+                frame.load()
+                decoded = frame.copy()
+            except ExtractionError:
+                raise
+            except problems as exc:
+                raise ExtractionError(filename, f"cannot decode image: {exc}") from exc
+            yield decoded
+
+
+def fit_pixels(image: Image, max_pixels: int) -> None:
+    """Before decoding: a JPEG over `max_pixels` is set to decode at the largest of 1/2, 1/4, 1/8 size
+    that fits (JPEG decodes at those scales for free); other formats are left as they are."""
+    width, height = image.size
+    if image.format != "JPEG" or width * height <= max_pixels:
+        return
+    for reduce in (2, 4, 8):
+        if math.ceil(width / reduce) * math.ceil(height / reduce) <= max_pixels:
+            image.draft(image.mode, (math.ceil(width / reduce), math.ceil(height / reduce)))
+            return

@@ -87,13 +87,17 @@ def check_records(filename: str, count: int, limits: ExtractLimits) -> None:
         )
 
 
-def check_pixels(filename: str, what: str, width: float, height: float, limits: ExtractLimits) -> None:
-    """A page (at 72 dpi: one pixel per point) or image frame larger than EXTRACT_MAX_PAGE_PIXELS fails."""
+def check_pixels(
+    filename: str, what: str, width: float, height: float, limits: ExtractLimits, unit: str = "px"
+) -> None:
+    """A page (`unit` pt: one pixel per point at 72 dpi) or image frame (px) larger than
+    EXTRACT_MAX_PAGE_PIXELS fails."""
     pixels = width * height
     if pixels > limits.max_page_pixels:
+        at = " at 72 dpi" if unit == "pt" else ""
         raise ExtractionError(
             filename,
-            f"{what} is {width:,.0f} × {height:,.0f} ({pixels / 1e6:,.1f} Mpx), over the limit of "
+            f"{what} is {width:,.0f} × {height:,.0f} {unit} = {pixels / 1e6:,.1f} Mpx{at}, over the limit of "
             f"{limits.max_page_pixels / 1e6:,.1f} Mpx (EXTRACT_MAX_PAGE_PIXELS)",
         )
 

@@ -7,6 +7,8 @@ from collections.abc import Iterable
 
 from PIL import Image, ImageSequence
 
+from include.extract.limits import active_limits, render_scale
+
 # 1.5 × 72 dpi: a letter page is 918 × 1188 px, legible beside the text and ~100-200 KB as PNG.
 PDF_SCALE = 1.5
 MAX_SIDE = 2000
@@ -24,10 +26,14 @@ def _png(image: Image.Image) -> bytes:
 
 
 def render_pages(data: bytes, doc_type: str, pages: Iterable[int]) -> dict[int, bytes]:
-    """PNG bytes of each asked page (1-based) of a PDF or image document; pages it lacks are left out."""
+    """PNG bytes of each asked page (1-based) of a PDF or image document; pages it lacks are left out.
+
+    A PDF page renders at the scale that keeps it within MAX_SIDE and EXTRACT_MAX_PAGE_PIXELS, chosen
+    before rendering; an image frame over the pixel budget (that no JPEG reduction fits) is left out."""
     wanted = sorted({int(p) for p in pages if int(p) >= 1})
     if not wanted:
         return {}
+    max_pixels = active_limits().max_page_pixels
     if doc_type == "pdf":
         import pypdfium2 as pdfium
 
@@ -38,18 +44,25 @@ def render_pages(data: bytes, doc_type: str, pages: Iterable[int]) -> dict[int, 
                 if number > len(document):
                     continue
                 page = document[number - 1]
-                bitmap = page.render(scale=PDF_SCALE)
+                width, height = page.get_size()
+                scale = render_scale(width, height, PDF_SCALE, max_pixels, MAX_SIDE)
+                bitmap = page.render(scale=scale)
                 out[number] = _png(bitmap.to_pil())
                 page.close()
             return out
         finally:
             document.close()
     if doc_type == "image":
+        from include.extract.image import fit_pixels
+
+        out = {}
         with Image.open(io.BytesIO(data)) as image:
-            frames = {
-                n: _png(frame.copy())
-                for n, frame in enumerate(ImageSequence.Iterator(image), 1)
-                if n in wanted
-            }
-        return frames
+            for n, frame in enumerate(ImageSequence.Iterator(image), 1):
+                if n > wanted[-1]:
+                    break
+                if n in wanted:
+                    fit_pixels(frame, max_pixels)
+                    if frame.size[0] * frame.size[1] <= max_pixels:
+                        out[n] = _png(frame.copy())
+        return out
     return {}

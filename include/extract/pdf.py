@@ -13,6 +13,7 @@ from typing import Any
 from include.extract.docling_doc import docling_records
 from include.extract.grid import Grid, read_table
 from include.extract.layout import Line, group_paragraphs, paragraph_text
+from include.extract.limits import ExtractLimits, active_limits, check_pixels, render_scale
 from include.extract.office import convert_with
 from include.extract.pdf_stream import stream_tables
 from include.extract.pdf_tables import boxes_fit_text, cell_text, centred_in, column_edges, table_grid
@@ -58,8 +59,10 @@ def extract_pdf(
 
     With model weights: Docling's full pipeline (layout, TableFormer, OCR). Without (the default):
     Docling's NativePdfPipeline for text lines, pdfplumber for ruled tables, RapidOCR for pages with
-    no text layer. Encrypted, corrupt or truncated files raise ExtractionError.
+    no text layer. Encrypted, corrupt or truncated files raise ExtractionError, and so does a PDF of
+    more than EXTRACT_MAX_PDF_PAGES pages or with a page over EXTRACT_MAX_PAGE_PIXELS (at 72 dpi).
     """
+    check_pdf(data, filename, active_limits())
     artifacts = artifacts_dir(artifacts_path)
     if artifacts is not None:
         read_pages(data, filename, with_tables=False)
@@ -90,6 +93,29 @@ def extract_pdf(
         if not page.grids or (page_lines and page_lines[-1].top > page.boxes[-1][3]):
             previous = None  # no table, or text after the last one: the next page starts afresh
     return records
+
+
+def check_pdf(data: bytes, filename: str, limits: ExtractLimits) -> None:
+    """Page count and page sizes against the limits, read by pdfium before any parser touches a page.
+    A PDF pdfium cannot open is left to `read_pages`, which names the problem."""
+    import pypdfium2 as pdfium
+
+    try:
+        document = pdfium.PdfDocument(data)
+    except Exception:
+        return
+    try:
+        count = len(document)
+        if count > limits.max_pdf_pages:
+            raise ExtractionError(
+                filename,
+                f"{count:,} pages, over the limit of {limits.max_pdf_pages:,} (EXTRACT_MAX_PDF_PAGES)",
+            )
+        for index in range(count):
+            width, height = document.get_page_size(index)
+            check_pixels(filename, f"page {index + 1}", width, height, limits, unit="pt")
+    finally:
+        document.close()
 
 
 def _same_columns(before: list[float], after: list[float]) -> bool:
@@ -207,7 +233,9 @@ def _ocr_page(data: bytes, number: int, max_chars: int) -> list[ExtractedRecord]
     from include.extract.image import ocr_records
 
     with pdfplumber.open(io.BytesIO(data)) as pdf:
-        image = pdf.pages[number - 1].to_image(resolution=OCR_RESOLUTION).original
+        page = pdf.pages[number - 1]
+        scale = render_scale(page.width, page.height, OCR_RESOLUTION / 72, active_limits().max_page_pixels)
+        image = page.to_image(resolution=72 * scale).original
     return ocr_records(image, key_prefix=f"page={number}/", max_chars=max_chars, page=number)
 
 

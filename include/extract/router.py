@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from include.extract.detect import HEAD_BYTES, detect_type
+from include.extract.limits import active_limits, check_file_bytes, check_records
 from include.extract.records import ExtractedRecord, ExtractionError
 
 if TYPE_CHECKING:
@@ -53,10 +54,13 @@ def extract_document(data: bytes, filename: str, doc_type: DocType | None = None
 
     `doc_type` skips detection when the caller already knows it. Same bytes give the same keys and
     texts. Any failure, including one inside a third-party library, raises ExtractionError naming
-    the file and the cause.
+    the file and the cause; so does a breach of the limits in force (`include.extract.limits`). Run it
+    in a child process with the time and memory limits through `include.extract.sandbox`.
     """
     if not data:
         raise ExtractionError(filename, "empty file")
+    limits = active_limits()
+    check_file_bytes(filename, len(data), limits)
     if doc_type is None:
         doc_type = detect_type(data[:HEAD_BYTES], filename)
     extractor = extractor_for(doc_type)
@@ -66,8 +70,15 @@ def extract_document(data: bytes, filename: str, doc_type: DocType | None = None
         records = extractor(data, filename)
     except ExtractionError:
         raise
+    except MemoryError as exc:
+        raise ExtractionError(
+            filename,
+            f"{doc_type} extraction ran out of memory (EXTRACT_MAX_MEMORY_BYTES is "
+            f"{limits.max_memory_bytes / 2**30:.1f} GiB of address space)",
+        ) from exc
     except Exception as exc:
         raise ExtractionError(filename, f"{doc_type} extraction failed: {type(exc).__name__}: {exc}") from exc
+    check_records(filename, len(records), limits)
     duplicates = [key for key, count in Counter(r.record_key for r in records).items() if count > 1]
     if duplicates:
         raise ExtractionError(filename, f"duplicate record keys {duplicates[:3]}")
