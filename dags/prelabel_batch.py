@@ -7,6 +7,10 @@ Triggered from the UI or API with params: `source` (a folder, `file://…` or `s
 discover (hash + register) → extract (mapped over documents; a bad file fails alone) → infer (batched
 NER, Triton or ONNX Runtime) → import (LS tasks with predictions, no duplicates on rerun) → summary.
 
+Extraction runs in a child process under per-document limits (`EXTRACT_*` settings: file bytes, PDF
+pages, page pixels, image frames, sheet cells, records, seconds, memory): a file over one is marked
+failed with its reason, once, and the batch goes on. Every task has an execution timeout.
+
 Bulk tables: with a Spark connection configured (`NERLOOP_SPARK_CONN_ID`), the `engine` branch runs
 `spark_tables` first (spark-submit of apps/spark-jobs over the source) and extract stores its
 records for CSV/XLSX documents; without one, `spark_tables` is skipped and pandas extracts them.
@@ -14,6 +18,7 @@ records for CSV/XLSX documents; without one, `spark_tables` is skipped and panda
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from typing import cast
@@ -33,6 +38,10 @@ from include.settings import get_settings
 log = logging.getLogger("airflow.task")
 
 INBOX_URI = os.environ.get("INBOX_URI", "file:///opt/nerloop/samples")
+# One document: the extraction's time limit, then its page renders' (each EXTRACT_TIMEOUT_S in the
+# child), and the database writes: the child's limit always fires first, so a slow document fails
+# alone instead of the task timing out.
+EXTRACT_TASK_TIMEOUT = pendulum.duration(seconds=2 * get_settings().extract_timeout_s + 120)
 LS_PROJECT = os.environ.get("LABEL_STUDIO_PROJECT", "NER prelabel")
 
 
@@ -44,7 +53,11 @@ LS_PROJECT = os.environ.get("LABEL_STUDIO_PROJECT", "NER prelabel")
     max_active_runs=1,
     tags=["prelabel", "label-studio", "ner"],
     doc_md=__doc__,
-    default_args={"retries": 2, "retry_delay": pendulum.duration(seconds=10)},
+    default_args={
+        "retries": 2,
+        "retry_delay": pendulum.duration(seconds=10),
+        "execution_timeout": pendulum.duration(hours=2),
+    },
     params={
         "source": Param(INBOX_URI, type="string", description="folder, file:// or s3:// URI"),
         "project": Param(LS_PROJECT, type="string", description="Label Studio project title"),
@@ -65,8 +78,11 @@ def prelabel_batch() -> None:
         spark_output_root=get_settings().spark_output_root,
         max_active_tis_per_dagrun=2,
         trigger_rule="none_failed",
+        execution_timeout=EXTRACT_TASK_TIMEOUT,
     ).expand(document_id=discover.output)
-    infer = BatchedNerInferOperator(task_id="infer", document_ids=discover.output)
+    # all_done: an extract task that fails (not a document: those fail alone, inside the task) still
+    # leaves the batch's other documents to be predicted and imported; the run then ends failed.
+    infer = BatchedNerInferOperator(task_id="infer", document_ids=discover.output, trigger_rule="all_done")
     import_tasks = LabelStudioImportOperator(
         task_id="import_to_label_studio",
         project="{{ params.project }}",
@@ -74,9 +90,10 @@ def prelabel_batch() -> None:
         document_ids=discover.output,
     )
 
-    @task
+    @task(execution_timeout=pendulum.duration(minutes=5))
     def summary(outcomes: list[dict], inferred: dict, imported: dict) -> dict:
         failed = [o for o in outcomes if o["status"] == "failed"]
+        peaks = {o["uri"]: o["peak_rss_mb"] for o in outcomes if o.get("peak_rss_mb") is not None}
         result = {
             "documents": len(outcomes),
             "records": sum(o["records"] for o in outcomes),
@@ -84,8 +101,9 @@ def prelabel_batch() -> None:
             "predicted": inferred["records"],
             "model_version": inferred["model_version"],
             "imported": imported["imported"],
+            "extraction_peak_rss_mb": peaks,
         }
-        log.info("prelabel summary: %s", result)
+        log.info("prelabel summary: %s", json.dumps(result, sort_keys=True))
         for f in failed:
             log.warning("failed: %s — %s", f["uri"], f["error"])
         return result
