@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Literal
 
@@ -31,25 +32,22 @@ class OpenSourceTask(BaseModel):
 
 
 def note_source_tasks(conn: Connection, ls_project_id: int, items: Sequence[tuple[int, str]]) -> int:
-    """Note (task id, link) pairs; a task id LS reused for another file starts over. How many are new."""
+    """Note (task id, link) pairs in one statement; a task id LS reused for another file starts over, an id
+    given twice keeps its last link. How many are new or changed (`nerloop_note_source_tasks`)."""
     if not items:
         return 0
     with conn.cursor() as cur:
         cur.execute(
-            """WITH noted AS (
-                   INSERT INTO ls_source_tasks (ls_project_id, ls_task_id, source_link)
-                   SELECT %s, t.task_id, t.link
-                   FROM jsonb_to_recordset(%s::jsonb) AS t(task_id bigint, link text)
-                   ON CONFLICT (ls_project_id, ls_task_id) DO UPDATE
-                       SET source_link = EXCLUDED.source_link, state = 'pending', document_id = NULL,
-                           document_had_tasks = NULL, detail = NULL, noted_at = now(), settled_at = NULL
-                       WHERE ls_source_tasks.source_link IS DISTINCT FROM EXCLUDED.source_link
-                   RETURNING 1)
-               SELECT count(*) FROM noted""",
-            (ls_project_id, _json([{"task_id": t, "link": link} for t, link in items])),
+            "SELECT nerloop_note_source_tasks(%s, %s::jsonb)",
+            (ls_project_id, json.dumps(source_task_items(items), separators=(",", ":"))),
         )
         n: int = cur.fetchone()[0]
     return n
+
+
+def source_task_items(items: Sequence[tuple[int, str]]) -> list[dict[str, object]]:
+    """(task id, link) pairs as the items `nerloop_note_source_tasks` (and an event's plan) take."""
+    return [{"task_id": task_id, "link": link} for task_id, link in items]
 
 
 def pending_source_tasks(conn: Connection, ls_project_id: int) -> list[SourceTask]:
@@ -109,9 +107,3 @@ def open_source_tasks(conn: Connection, ls_project_id: int) -> list[OpenSourceTa
             (ls_project_id,),
         )
         return [OpenSourceTask(**row) for row in cur.fetchall()]
-
-
-def _json(value: object) -> str:
-    import json
-
-    return json.dumps(value)

@@ -107,6 +107,12 @@ def apply_event(
     digest = hashlib.sha256(body.encode()).hexdigest()
     project_id = _project_id(payload)
     plan = _plan(event, project_id, cfg)
+    if isinstance(event, TasksCreatedEvent) and project_id is not None:
+        # Tasks a storage sync made (one per file): noted for the intake DAG, which prelabels them, by the
+        # event's own statement (set-based, so a sync of thousands of files is one statement too).
+        files = [(task.id, link) for task in event.tasks if (link := storage_link(task.data))]
+        if files:
+            plan["source_tasks"] = source_tasks.source_task_items(files)
     detail = labelling.apply_plan(conn, plan, body, digest)
     if "retry" in detail:
         # Spans were checked against the task's text; these records hold another text: check against it.
@@ -115,11 +121,6 @@ def apply_event(
         detail = labelling.apply_plan(conn, plan, body, digest)
         if "retry" in detail:
             raise RuntimeError(f"record texts changed while applying {event.action}")  # type: ignore[attr-defined]
-    if isinstance(event, TasksCreatedEvent) and project_id is not None:
-        # Tasks a storage sync made (one per file): noted for the intake DAG, which prelabels them.
-        files = [(task.id, link) for task in event.tasks if (link := storage_link(task.data))]
-        if files:
-            source_tasks.note_source_tasks(conn, project_id, files)
     return EventOutcome.from_json(detail)
 
 
