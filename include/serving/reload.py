@@ -36,9 +36,23 @@ def _base(triton_url: str) -> str:
     return triton_url if triton_url.startswith(("http://", "https://")) else f"http://{triton_url}"
 
 
-def _http(method: str, url: str, timeout: float = 120.0) -> requests.Response:
+REPOSITORY_KEY_HEADER = "x-nerloop-repository-key"
+"""The header Triton's `--http-restricted-api=model-repository,...:<header>=<key>` checks (compose)."""
+
+
+def _http(
+    method: str, url: str, timeout: float = 120.0, headers: dict[str, str] | None = None
+) -> requests.Response:
     # Connection: close, so a later SIGTERM is not held up waiting on idle keep-alive connections.
-    return requests.request(method, url, timeout=timeout, headers={"Connection": "close"})
+    return requests.request(method, url, timeout=timeout, headers={"Connection": "close", **(headers or {})})
+
+
+def repository_headers() -> dict[str, str]:
+    """The model-control key header when TRITON_REPOSITORY_KEY is set (restricted API), else none."""
+    from include.serving.settings import ServingSettings
+
+    key = ServingSettings().triton_repository_key
+    return {REPOSITORY_KEY_HEADER: key.get_secret_value()} if key else {}
 
 
 def served_model(triton_url: str, model: str) -> ServedModel | None:
@@ -64,7 +78,7 @@ def probe_inputs(bundle: Bundle | Path, probe_texts: list[str]) -> tuple[np.ndar
 
 
 def _load(base: str, model: str, version: int) -> None:
-    response = _http("POST", f"{base}/v2/repository/models/{model}/load")
+    response = _http("POST", f"{base}/v2/repository/models/{model}/load", headers=repository_headers())
     if response.status_code != 200:
         raise ReloadError(f"load answered {response.status_code}: {response.text.strip()}")
     ready = _http("GET", f"{base}/v2/models/{model}/versions/{version}/ready", timeout=10)

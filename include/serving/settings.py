@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from include.settings import PROJECT_ROOT
@@ -28,6 +28,10 @@ class ServingSettings(BaseSettings):
     triton_metrics_port: int = Field(default=8002)
     triton_intra_op_threads: int = Field(default=2, ge=1, description="ORT threads inside the python model")
     aws_endpoint_url: str | None = Field(default=None, description="S3-compatible endpoint (tests, MinIO)")
+    triton_repository_key: SecretStr | None = Field(
+        default=None,
+        description="x-nerloop-repository-key value for Triton's restricted model-control API",
+    )
 
     @property
     def repository(self) -> str:

@@ -136,3 +136,30 @@ def test_grpc_model_control_needs_the_prefixed_key_header(triton: TritonServer) 
         assert client.is_server_ready()
     finally:
         client.close()
+
+
+def test_the_release_step_loads_through_the_restricted_api_with_the_key_and_fails_closed_without(
+    triton: TritonServer, db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from include.db.connection import transaction
+    from include.release import release_bundle
+    from include.serving.reload import ReloadError
+    from include.training.gold import record_model_version
+    from tests.helpers.bundle import tiny_bundle
+
+    bundle = tiny_bundle()
+    with transaction(db):
+        record_model_version(db, json.loads((bundle / "onnx" / "VERSION.json").read_text()))
+    release = {
+        "model_repository": str(triton.model_repository),
+        "bundles_root": tmp_path / "bundles",
+        "triton_url": triton.url,
+    }
+    monkeypatch.delenv("TRITON_REPOSITORY_KEY", raising=False)
+    with pytest.raises(ReloadError, match="403"):
+        release_bundle(db, bundle, **release)
+    monkeypatch.setenv("TRITON_REPOSITORY_KEY", KEY)
+    released = release_bundle(db, bundle, **release)
+    assert released.model_version == "tiny-0" and released.served_by.startswith("triton ")
