@@ -30,8 +30,17 @@ class Settings(BaseSettings):
     # Webhook shim
     webhook_secret: SecretStr | None = Field(default=None, description="shared secret LS sends in a header")
     webhook_secret_header: str = Field(default="X-Webhook-Secret", description="header carrying the secret")
-    webhook_max_body_bytes: int = Field(default=2_000_000, ge=1024, description="larger bodies get 413")
+    webhook_max_body_bytes: int = Field(
+        default=16_000_000,
+        ge=1024,
+        description="larger bodies get 413; LS 1.23 sends a 10,000-task import as one ~7 MB TASKS_CREATED",
+    )
     webhook_db_timeout_ms: int = Field(default=200, ge=10, description="DB statement budget in the shim")
+    webhook_db_timeout_per_item_ms: float = Field(
+        default=0.5,
+        ge=0,
+        description="added to that budget, for a bulk event, per task/annotation or KB of body (the larger)",
+    )
     webhook_synchronous_commit: Literal["on", "off"] = Field(
         default="on",
         description="off: no WAL flush wait per webhook; a Postgres crash may drop the last ~0.6 s of "
@@ -39,6 +48,13 @@ class Settings(BaseSettings):
     )
     shim_enable_bare_endpoint: bool = Field(default=False, description="POST /webhooks/bare for benchmarks")
     ml_backend_enabled: bool = Field(default=False, description="serve LS's ML backend protocol on /ml")
+    ml_backend_basic_auth_user: str | None = Field(
+        default=None, description="HTTP Basic user LS sends to /ml (the model's Basic Auth in LS); required"
+    )
+    ml_backend_basic_auth_pass: SecretStr | None = Field(default=None, description="its password; required")
+    ml_backend_max_tasks: int = Field(default=1000, ge=1, description="more tasks in one /ml/predict: 413")
+    ml_backend_max_text_chars: int = Field(default=100_000, ge=1, description="a longer task text: 413")
+    ml_backend_max_body_bytes: int = Field(default=4_000_000, ge=1024, description="larger /ml bodies: 413")
     triton_metrics_url: str | None = Field(
         default=None,
         description="host:port of Triton's metrics endpoint; the shim's /metrics then shows Triton's batches",

@@ -1,4 +1,9 @@
-"""Flask app factory of the webhook shim: `POST /webhooks/label-studio`, health, metrics, `/openapi.json`."""
+"""Flask app factory of the webhook shim: `POST /webhooks/label-studio`, health, metrics, `/openapi.json`.
+
+Bounded input: a body over WEBHOOK_MAX_BODY_BYTES (16 MB by default: LS 1.23 sends a 10,000-task import
+as one ~7 MB TASKS_CREATED unless WEBHOOK_BATCH_SIZE splits it) is a 413, JSON nested deeper than
+`MAX_JSON_DEPTH` a 400 before it is parsed; every refusal is a JSON `{"error", ...}` and stores nothing.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +15,13 @@ from typing import Any
 
 import psycopg2
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
 from include import canonical
 from include.db.connection import database_url, ping
-from include.label_studio.events import ApplyConfig, apply_event, parse_event
-from include.label_studio.payloads import contains_nul
+from include.label_studio.events import ApplyConfig, EventOutcome, apply_event, parse_event
+from include.label_studio.payloads import MAX_JSON_DEPTH, contains_nul, json_depth_exceeds
 from include.settings import get_settings
 from webhook_shim import metrics
 from webhook_shim.openapi import openapi_document
@@ -25,6 +30,10 @@ from webhook_shim.quality_metrics import QualityCollector
 from webhook_shim.triton_batches import TritonBatchCollector
 
 log = logging.getLogger("webhook_shim")
+# An event of this many items (or KB of body) or more gets a statement budget in proportion (`_apply`),
+# up to BULK_BUDGET_MAX_MS: below gunicorn's 30 s worker timeout, so a bulk event is a 503, never a kill.
+BULK_UNITS = 250
+BULK_BUDGET_MAX_MS = 20_000
 bp = Blueprint("webhooks", __name__)
 
 
@@ -38,17 +47,32 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         WEBHOOK_SECRET_HEADER=s.webhook_secret_header,
         MAX_CONTENT_LENGTH=s.webhook_max_body_bytes,
         DB_TIMEOUT_MS=s.webhook_db_timeout_ms,
+        DB_TIMEOUT_PER_ITEM_MS=s.webhook_db_timeout_per_item_ms,
         SYNCHRONOUS_COMMIT=s.webhook_synchronous_commit,
         FIELD_MAP=dict(s.canonical_field_map),
         PHONE_REGION=s.default_phone_region,
         ENABLE_BARE_ENDPOINT=s.shim_enable_bare_endpoint,
         ML_BACKEND_ENABLED=s.ml_backend_enabled,
+        ML_BASIC_AUTH_USER=s.ml_backend_basic_auth_user,
+        ML_BASIC_AUTH_PASS=(
+            s.ml_backend_basic_auth_pass.get_secret_value() if s.ml_backend_basic_auth_pass else None
+        ),
+        ML_MAX_TASKS=s.ml_backend_max_tasks,
+        ML_MAX_TEXT_CHARS=s.ml_backend_max_text_chars,
+        ML_MAX_BODY_BYTES=s.ml_backend_max_body_bytes,
         TRITON_METRICS_URL=s.triton_metrics_url,
     )
     if test_config:
         app.config.update(test_config)
     if not app.config["WEBHOOK_SECRET"]:
         raise RuntimeError("WEBHOOK_SECRET is not set: the shim refuses to start without a webhook secret")
+    if app.config["ML_BACKEND_ENABLED"] and not (
+        app.config["ML_BASIC_AUTH_USER"] and app.config["ML_BASIC_AUTH_PASS"]
+    ):
+        raise RuntimeError(
+            "ML_BACKEND_ENABLED needs ML_BACKEND_BASIC_AUTH_USER and ML_BACKEND_BASIC_AUTH_PASS: the /ml "
+            "endpoints run the model for whoever calls them (set the pair as the model's Basic Auth in LS)"
+        )
     app.extensions["db_pool"] = ConnectionPool(
         app.config["DATABASE_URL"],
         statement_timeout_ms=app.config["DB_TIMEOUT_MS"],
@@ -86,7 +110,7 @@ def _error(status: int, error: str, **extra: Any) -> tuple[Response, int]:
 def _http_error(exc: HTTPException) -> tuple[Response, int]:
     if exc.code == 413:
         metrics.ERRORS.labels("too_large").inc()
-        return _error(413, "payload too large", limit_bytes=current_app.config["MAX_CONTENT_LENGTH"])
+        return _error(413, "payload too large", limit_bytes=request.max_content_length)
     return _error(exc.code or 500, exc.name.lower())
 
 
@@ -115,9 +139,13 @@ def _handle() -> tuple[Response, int]:
         metrics.ERRORS.labels("unauthorized").inc()
         return _error(401, "missing or wrong webhook secret")
     raw = request.get_data(cache=False)
+    # Read from the text before anything parses or walks it: no recursion ever meets a deep payload.
+    if json_depth_exceeds(raw):
+        metrics.ERRORS.labels("too_deep").inc()
+        return _error(400, "body nests JSON too deep", limit_depth=MAX_JSON_DEPTH)
     try:
         payload = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:
         metrics.ERRORS.labels("bad_json").inc()
         return _error(400, "body is not JSON", reason=str(exc)[:200])
     if isinstance(payload, dict) and isinstance(payload.get("action"), str):
@@ -137,9 +165,8 @@ def _handle() -> tuple[Response, int]:
         ]
         return _error(422, "payload does not match its action", action=g.action, fields=fields)
     try:
-        # The pool's connections autocommit: the event is one statement, so one round trip, no COMMIT.
         with current_app.extensions["db_pool"].connection() as conn:
-            outcome = apply_event(conn, event, payload, current_app.extensions["apply_config"])
+            outcome = _apply(conn, event, payload, len(raw))
     except DatabaseUnavailable as exc:
         metrics.ERRORS.labels("database_unavailable").inc()
         log.warning("webhook %s: database unavailable: %s", g.action, exc)
@@ -161,6 +188,36 @@ def _handle() -> tuple[Response, int]:
         dict(outcome.counts),
     )
     return Response(json.dumps(outcome.as_json()), mimetype="application/json"), 200
+
+
+def _apply(conn: Any, event: BaseModel, payload: dict[str, Any], body_bytes: int) -> EventOutcome:
+    """Apply the event within its statement budget: DB_TIMEOUT_MS, and for a bulk event DB_TIMEOUT_PER_ITEM_MS
+    more per item (a task, an annotation) or per KB of body, whichever count is larger (up to 20 s).
+
+    The pool's connections autocommit: an event is one statement, so one round trip and no COMMIT. A
+    bulk event (an import of thousands of tasks, whose statement parses and stores megabytes and links
+    as many records) gets a budget in proportion, bounded as the body is, set for its own transaction
+    only (SET LOCAL, two more round trips): every size LS sends is stored, while a stuck database still
+    answers the common small event's 503 within DB_TIMEOUT_MS.
+    """
+    cfg, config = current_app.extensions["apply_config"], current_app.config
+    items = max((len(v) for v in payload.values() if isinstance(v, list)), default=1)
+    units = max(items, body_bytes // 1000)
+    if units < BULK_UNITS:
+        return apply_event(conn, event, payload, cfg)
+    base_ms = config["DB_TIMEOUT_MS"]
+    budget_ms = max(base_ms, min(base_ms + int(config["DB_TIMEOUT_PER_ITEM_MS"] * units), BULK_BUDGET_MAX_MS))
+    conn.autocommit = False
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET LOCAL statement_timeout = %s", (budget_ms,))
+        outcome = apply_event(conn, event, payload, cfg)
+        conn.commit()
+        return outcome
+    finally:
+        if not conn.closed:
+            conn.rollback()
+            conn.autocommit = True
 
 
 @bp.get("/healthz")

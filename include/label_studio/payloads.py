@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
-from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
@@ -158,23 +157,168 @@ EVENT_MODELS: dict[str, type[BaseModel]] = {
     "TASKS_DELETED": TasksDeletedEvent,
 }
 
-_SECRET_WORDS = ("token", "secret", "password", "api_key", "apikey", "authorization", "credential")
+# What a stored event (webhook_events.payload) keeps: an allow-list of the fields the models above know,
+# plus the few the code reads beside them, never a list of secret names to drop (LS puts the project's
+# token, storage keys and whatever a project's data holds into its payloads; what is not listed is not kept).
+# A spec maps a key to the spec of its value: None keeps a scalar or a list of scalars; a dict keeps an
+# object's listed fields, a list of such objects, or the bare id LS sends in an object's place.
+KeepSpec = dict[str, "KeepSpec | None"]
+
+_REF: KeepSpec = {"id": None}  # an object LS sends whole or as its id (project, task, user, prediction)
+_RESULT: KeepSpec = {
+    "id": None,
+    "from_name": None,
+    "to_name": None,
+    "type": None,
+    "value": {"start": None, "end": None, "text": None, "labels": None},
+}
+# task.data keys the pipeline writes (include/label_studio/tasks.py, the intake) or reads (storage links).
+TASK_DATA_KEYS = (
+    TASK_TEXT,
+    TASK_DOCUMENT_SHA256,
+    TASK_RECORD_KEY,
+    TASK_MODEL_VERSION,
+    TASK_PAGE_IMAGES,
+    "$undefined$",  # where a storage sync puts a file's link (include/label_studio/storage.py)
+    "source_uri",
+    "source",
+    "source_title",
+    "s3_key",
+    "doc_type",
+    "page",
+    "sheet",
+    "row",
+    "table",
+    "para",
+    "hidden",
+    "nerloop_state",
+    "nerloop_detail",
+    "split_into",
+)
+_TASK: KeepSpec = {
+    "id": None,
+    "data": dict.fromkeys(TASK_DATA_KEYS),
+    "project": _REF,
+    "created_at": None,
+    "updated_at": None,
+    "predictions": {"id": None, "model_version": None},  # a task's model version (events._link_item)
+}
+_ANNOTATION: KeepSpec = {
+    "id": None,
+    "task": _REF,
+    "project": _REF,
+    "result": _RESULT,
+    "completed_by": _REF,
+    "lead_time": None,
+    "created_at": None,
+    "updated_at": None,
+    "was_cancelled": None,
+    "ground_truth": None,
+    "parent_prediction": _REF,
+}
+STORED_FIELDS: KeepSpec = {
+    "action": None,
+    "delivered_by": None,  # "reconcile" on the events reconciliation replays
+    "project": {"id": None, "title": None},
+    "annotation": _ANNOTATION,
+    "annotations": _ANNOTATION,
+    "task": _TASK,
+    "tasks": _TASK,
+}
+_SCALARS = (str, int, float, bool, type(None))
 
 
-def strip_secrets(payload: Any) -> Any:
-    """A copy with every key that looks like a secret removed, at any depth (LS projects carry tokens)."""
-    if isinstance(payload, dict):
-        return {k: strip_secrets(v) for k, v in payload.items() if not _is_secret_key(k)}
-    if isinstance(payload, list):
-        return [strip_secrets(v) for v in payload]
-    return payload
+def stored_fields(payload: Any, spec: KeepSpec = STORED_FIELDS) -> dict[str, Any]:
+    """A copy of a webhook payload holding only the allow-listed fields (`STORED_FIELDS`), for storage.
+
+    Recursion follows the spec (five levels), not the payload, so a deep payload costs no more.
+    """
+    if not isinstance(payload, dict):
+        return {}
+    return _kept_object(payload, spec)
 
 
-@lru_cache(maxsize=4096)
-def _is_secret_key(key: object) -> bool:
-    # Webhook payloads repeat the same few dozen keys: each is judged once.
-    lowered = str(key).lower()
-    return any(word in lowered for word in _SECRET_WORDS)
+def _kept_object(value: dict[str, Any], spec: KeepSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, sub in spec.items():
+        if key in value:
+            kept = _kept(value[key], sub)
+            if kept is not _DROP:
+                out[key] = kept
+    return out
+
+
+_DROP = object()
+
+
+def _kept(value: Any, spec: KeepSpec | None) -> Any:
+    if isinstance(value, _SCALARS):
+        return value
+    if isinstance(value, dict):
+        return _DROP if spec is None else _kept_object(value, spec)
+    if isinstance(value, list):
+        if spec is None:
+            return [v for v in value if isinstance(v, _SCALARS)]
+        return [
+            v if isinstance(v, _SCALARS) else _kept_object(v, spec) for v in value if not isinstance(v, list)
+        ]
+    return _DROP
+
+
+# The name the applier imports: what is stored is the allow-listed copy, secrets never among its fields.
+strip_secrets = stored_fields
+
+
+# Deeper JSON is refused before it is parsed: LS payloads nest about 6 levels (annotation → result →
+# value → labels), and every walk of a payload (NUL check, validation, the stored copy) stays far from
+# Python's recursion limit.
+MAX_JSON_DEPTH = 64
+
+_DEPTH_CHUNK = 1 << 20  # bytes read at once: the scan's memory stays a few MB whatever the body's size
+
+
+def json_depth_exceeds(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether the JSON text nests objects/arrays deeper than `limit`, read from the text, not parsed.
+
+    Vectorized (numpy) over chunks of the text: quotes escaped by an odd run of backslashes are not
+    quotes; brackets between quotes are text; the depth is the running sum of opening (+1) and closing
+    (-1) brackets outside strings. For valid JSON this is exactly its nesting depth (backslashes occur only
+    in strings); invalid JSON is refused by the parser either way. A body in UTF-16/32 (JSON allows them)
+    is read as the text it encodes; one that does not decode is left to the parser to refuse.
+    """
+    encoding = json.detect_encoding(raw)
+    if encoding not in ("utf-8", "utf-8-sig"):
+        try:
+            raw = raw.decode(encoding).encode("utf-8", "surrogatepass")
+        except UnicodeError:
+            return False
+    import numpy as np
+
+    parity = depth = start = 0
+    while start < len(raw):
+        end = min(start + _DEPTH_CHUNK, len(raw))
+        while end < len(raw) and raw[end - 1] == 0x5C:  # a run of backslashes stays in one chunk
+            end += 1
+        text = np.frombuffer(raw, dtype=np.uint8, count=end - start, offset=start)
+        quote = text == 0x22
+        backslash = text == 0x5C
+        if backslash.any():
+            edges = np.diff(backslash.view(np.int8), prepend=np.int8(0), append=np.int8(0))
+            run_starts, run_ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+            escaped = run_ends[((run_ends - run_starts) & 1).astype(bool)]
+            quote[escaped[escaped < len(text)]] = False
+        in_string = (np.cumsum(quote, dtype=np.uint8) + np.uint8(parity)) & 1  # parity survives the wrap
+        parity = int(in_string[-1])
+        outside = in_string == 0
+        opening = ((text == 0x5B) | (text == 0x7B)) & outside
+        brackets = opening[opening | (((text == 0x5D) | (text == 0x7D)) & outside)]
+        if brackets.size:
+            running = np.cumsum(brackets.view(np.int8) * np.int8(2) - np.int8(1), dtype=np.int64) + depth
+            if int(running.max()) > limit:
+                return True
+            depth = int(running[-1])
+        start = end
+    return False
 
 
 def contains_nul(payload: Any) -> bool:
