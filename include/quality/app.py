@@ -6,12 +6,13 @@ plugin endpoints are not protected by Airflow on their own.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from contextlib import AbstractContextManager, closing
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from include.db import quality
 from include.db.common import Connection, RepositoryError
@@ -21,6 +22,13 @@ from include.quality import pages
 from include.settings import get_settings
 
 ConnectionFactory = Callable[[], AbstractContextManager[Connection]]
+_ID = re.compile(r"[0-9]{1,18}")  # ASCII only: str.isdigit() takes "²", which int() then refuses
+
+
+def _id_param(value: str) -> int | None:
+    """A query parameter naming a row id (a bigint), or None when it is not one."""
+    value = value.strip()
+    return int(value) if _ID.fullmatch(value) else None
 
 
 def _default_db() -> AbstractContextManager[Connection]:
@@ -63,17 +71,20 @@ def create_app(db: ConnectionFactory = _default_db, *, require_user: bool = True
         )
 
     @router.get("/lineage", response_class=HTMLResponse)
-    def lineage(
-        record_version_id: str = Query(default=""), ls_task_id: str = Query(default="")
-    ) -> HTMLResponse:
+    def lineage(record_version_id: str = Query(default=""), ls_task_id: str = Query(default="")) -> Response:
         asked = f"record version {record_version_id}" if record_version_id else f"LS task {ls_task_id}"
+        wanted: dict[str, int | None] = {}
+        for name, value in (("record_version_id", record_version_id), ("ls_task_id", ls_task_id)):
+            wanted[name] = number = _id_param(value)
+            if value.strip() and number is None:
+                return JSONResponse(
+                    {"error": f"{name} must be an id: up to 18 ASCII digits", "param": name}, status_code=400
+                )
 
         def look(conn: Connection) -> HTMLResponse:
-            version_id: int | None = None
-            if record_version_id.strip().isdigit():
-                version_id = int(record_version_id)
-            elif ls_task_id.strip().isdigit():
-                found = quality.versions_of_task(conn, None, int(ls_task_id))
+            version_id = wanted["record_version_id"]
+            if version_id is None and (task_id := wanted["ls_task_id"]) is not None:
+                found = quality.versions_of_task(conn, None, task_id)
                 version_id = found[0] if found else None
             if version_id is None:
                 status = 404 if (record_version_id or ls_task_id) else 200
