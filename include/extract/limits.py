@@ -102,6 +102,20 @@ def check_pixels(
         )
 
 
+_OUT_OF_MEMORY = ("bad_alloc", "failed to map segment", "cannot allocate memory", "out of memory")
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """True for a MemoryError, and for what native code raises when an allocation fails under RLIMIT_AS
+    (std::bad_alloc through ONNX Runtime, a shared library that cannot be mapped on import)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, MemoryError) or any(m in str(seen).lower() for m in _OUT_OF_MEMORY):
+            return True
+        seen = seen.__cause__
+    return False
+
+
 def render_scale(width: float, height: float, wanted: float, max_pixels: int, max_side: float = 0) -> float:
     """The scale to render a `width` × `height` page at: `wanted`, lowered so the bitmap has at most
     `max_pixels` pixels (and, when given, no side over `max_side`). Chosen before rendering."""

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from include.extract.detect import HEAD_BYTES, detect_type
-from include.extract.limits import active_limits, check_file_bytes, check_records
+from include.extract.limits import active_limits, check_file_bytes, check_records, is_out_of_memory
 from include.extract.records import ExtractedRecord, ExtractionError
 
 if TYPE_CHECKING:
@@ -68,18 +68,24 @@ def extract_document(data: bytes, filename: str, doc_type: DocType | None = None
         raise ExtractionError(filename, f"unsupported document type {doc_type!r}")
     try:
         records = extractor(data, filename)
-    except ExtractionError:
-        raise
-    except MemoryError as exc:
-        raise ExtractionError(
-            filename,
-            f"{doc_type} extraction ran out of memory (EXTRACT_MAX_MEMORY_BYTES is "
-            f"{limits.max_memory_bytes / 2**30:.1f} GiB of address space)",
-        ) from exc
     except Exception as exc:
+        cause = exc.__cause__ if isinstance(exc, ExtractionError) else exc
+        if cause is not None and is_out_of_memory(cause):  # an extractor may have named it otherwise
+            raise ExtractionError(
+                filename,
+                f"{doc_type} extraction ran out of memory (EXTRACT_MAX_MEMORY_BYTES is "
+                f"{limits.max_memory_bytes / 2**30:.1f} GiB of address space): {_first_line(cause)}",
+            ) from exc
+        if isinstance(exc, ExtractionError):
+            raise
         raise ExtractionError(filename, f"{doc_type} extraction failed: {type(exc).__name__}: {exc}") from exc
     check_records(filename, len(records), limits)
     duplicates = [key for key, count in Counter(r.record_key for r in records).items() if count > 1]
     if duplicates:
         raise ExtractionError(filename, f"duplicate record keys {duplicates[:3]}")
     return records
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}"[:300]

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from include.extract.limits import ExtractLimits, limits_applied
+from include.extract.limits import ExtractLimits, is_out_of_memory, limits_applied
 from include.extract.records import ExtractedRecord, ExtractionError
 
 if TYPE_CHECKING:
@@ -92,14 +92,14 @@ class Worker:
             if not self.conn.poll(timeout_s):
                 self.close()
                 raise SandboxError(
-                    f"took longer than {timeout_s:g} s (EXTRACT_TIMEOUT_S); the extraction process was killed"
+                    f"took longer than {timeout_s:g} s (EXTRACT_TIMEOUT_S); its process was killed"
                 )
             status, value, peak, retire = self.conn.recv()
         except (EOFError, OSError) as exc:
             how = self._exit()
             self.close()
             raise SandboxError(
-                f"the extraction process died ({how}) under the memory limit of "
+                f"process died ({how}) under the memory limit of "
                 f"{self.memory_bytes / 2**30:.1f} GiB (EXTRACT_MAX_MEMORY_BYTES): a failed allocation in "
                 "native code, a crash in a parser, or the system's OOM killer"
             ) from exc
@@ -269,7 +269,7 @@ def serve(fd: int, memory_bytes: int) -> None:
             status, value = "ok", fn(*args)
         except BaseException as exc:  # everything goes back to the caller
             status, value = "error", _portable(exc)
-            retire = isinstance(exc, MemoryError) or isinstance(exc.__cause__, MemoryError)
+            retire = is_out_of_memory(exc)
         conn.send((status, value, _peak_rss(), retire))
         if retire:
             return
