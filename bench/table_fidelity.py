@@ -1,22 +1,26 @@
 """Table fidelity: how close the extractor's row records come to the tables people read in a folder of
 documents with their expected tables beside them.
 
-    python bench/table_fidelity.py DIR
+    python bench/table_fidelity.py DIR [--part tune|heldout|all] [--scorer strict|lenient] [--list-parts]
 
-DIR holds documents in sub-folders (`pdf/`, `xlsx/`, `csv/`, `png/` ...) and `expected/`:
+The strict scorer (default) is bench/table_scoring.py, on expectations read by bench/table_corpus.py
+(which also defines the kinds and the held-out split). It reports per file and per kind and part: cell
+recall (a cell is found only at its matched row and its column by header), exact rows, header
+accuracy, shape checks, pass (cell >= 0.95, exact rows >= 0.9, every shape check), seconds and seconds
+per page.
+
+`--scorer lenient` is the scorer of issue 14, kept only to compare with figures recorded before #24.
+It is lenient: a cell counts when its text is a value anywhere in the document, a header repeated in
+the body can add hits beyond the total, shape assertions pass within a window, and XLSX expectations
+are read with openpyxl and rendered by the extractor's own `normalize_value`. Its loader reads
+`expected/<stem>.csv` and the first batch's JSON layouts only:
 - `expected/<stem>.csv`: the expected grid of `<sub>/<stem>.<ext>` (leading rows with no number-like cell
   are its header; in-cell line breaks count as spaces);
 - `expected/<name>.json`: one object keyed by document path (`xlsx/a.xlsx`) or file name, whose value is
   a list of row objects (header = keys), a `{sheet: {range, header_rows, columns}}` map (the grid is read
   from the workbook), or a list of assertions `{page, assert: {last_row | rows_per_table_in_order |
   each_table}}` (only what is asserted is scored).
-
-Per file: word recall (expected words found in the records' text, as a multiset), cell recall (expected
-data cells found as a column value of some row record), row recall (expected data rows whose cells all
-come out together in one record; a header repeated inside the body, as where two tables are written back
-to back, counts when its cells are the column names of a record), header accuracy (found cells whose
-column name contains the column's bottom-most expected header cell), and the extraction time. Cells
-compare after collapsing whitespace.
+Per file: word recall, cell recall, row recall, header accuracy and the extraction time.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import table_corpus, table_scoring
 from include.extract.records import ExtractedRecord, ExtractionError
 from include.extract.router import extract_document
 from include.extract.rows import normalize_value
@@ -245,14 +250,6 @@ def _record_cells(record: ExtractedRecord) -> dict[str, str]:
     return {"": cell_key(record.text)}
 
 
-def documents(root: Path) -> list[Path]:
-    return sorted(
-        p
-        for p in root.glob("*/*")
-        if p.is_file() and p.parent.name != "expected" and not p.name.endswith(".md")
-    )
-
-
 def _passes(ratios: dict[str, float | None]) -> bool:
     """The goal of issue 14: cell recall >= 0.95 (where cells are asserted) and row recall >= 0.9."""
     cell, row = ratios["cell"], ratios["row"]
@@ -263,30 +260,117 @@ def _fmt(value: float | None) -> str:
     return "  -  " if value is None else f"{value:.3f}"
 
 
+def _extract(doc: Path, warmed: set[str]) -> tuple[list[ExtractedRecord], float, str | None]:
+    """The document's records, the seconds they took (imports and model loads excluded: the first
+    document of each extension is extracted once before it is timed) and the error, if any."""
+    if doc.suffix.lower() not in warmed:
+        warmed.add(doc.suffix.lower())
+        with contextlib.suppress(ExtractionError):
+            extract_document(doc.read_bytes(), doc.name)
+    started = time.perf_counter()
+    try:
+        records, error = extract_document(doc.read_bytes(), doc.name), None
+    except ExtractionError as exc:
+        records, error = [], str(exc)
+    return records, time.perf_counter() - started, error
+
+
+def _pages(records: list[ExtractedRecord]) -> int:
+    return max([int(p) for r in records if isinstance(p := r.meta.get("page"), int)] or [1])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("dir", type=Path, help="folder of documents with expected/ beside them")
+    parser.add_argument(
+        "--scorer",
+        choices=("strict", "lenient"),
+        default="strict",
+        help="strict: bench/table_scoring.py (default); lenient: the scorer of issue 14, kept to compare",
+    )
+    parser.add_argument(
+        "--part",
+        choices=("tune", "heldout", "all"),
+        default="all",
+        help="which part of the corpus (see bench/table_corpus.py: about 1/3 of each kind is held out)",
+    )
+    parser.add_argument(
+        "--list-parts", action="store_true", help="print each document's kind and part, then stop"
+    )
     args = parser.parse_args(argv)
     root: Path = args.dir.resolve()
+    docs = table_corpus.documents(root)
+    parts = table_corpus.split_parts(docs)
+    if args.list_parts:
+        for doc in docs:
+            print(f"{doc.relative_to(root).as_posix():60} {table_corpus.kind_of(doc):12} {parts[doc]}")
+        return 0
+    chosen = [d for d in docs if args.part == "all" or parts[d] == args.part]
+    if args.scorer == "lenient":
+        return _lenient(root, chosen)
+    return _strict(root, chosen, parts)
+
+
+def _strict(root: Path, docs: list[Path], parts: dict[Path, str]) -> int:
+    """Per file, then per kind and part: cell recall, exact rows, header accuracy, shape checks,
+    pass (cell >= 0.95, exact rows >= 0.9, every shape check), seconds and seconds per page."""
+    print(
+        f"{'file':58} {'kind':11} {'part':7} {'cell':>5} {'rows':>5} {'head':>5} {'shape':>5} pass "
+        f"{'s':>6} {'s/pg':>6}"
+    )
+    results: list[tuple[str, str, dict[str, float | None], bool, float, int]] = []
+    warmed: set[str] = set()
+    for doc in docs:
+        expected = table_corpus.load(doc, root)
+        if expected is None:
+            continue
+        records, seconds, error = _extract(doc, warmed)
+        tables = table_corpus.extracted_tables(records)
+        ratios = table_scoring.score_document(expected.tables, tables, expected.shapes).ratios()
+        ok = table_scoring.passes(ratios)
+        kind, pages = table_corpus.kind_of(doc), _pages(records)
+        results.append((kind, parts[doc], ratios, ok, seconds, pages))
+        cols = " ".join(f"{_fmt(ratios[k]):>5}" for k in ("cell", "row", "header", "shape"))
+        name = doc.relative_to(root).as_posix()
+        name = name if len(name) <= 58 else name[:55] + "..."
+        note = f"  error: {error}" if error else ""
+        print(
+            f"{name:58} {kind:11} {parts[doc]:7} {cols} {'yes' if ok else 'no':>4} {seconds:6.2f} "
+            f"{seconds / pages:6.2f}{note}",
+            flush=True,
+        )
+    print()
+    print(f"{'kind':12} {'part':8} {'files':>5} {'pass':>5} {'cell':>6} {'rows':>6} {'head':>6} {'s/pg':>6}")
+    for kind in (*table_corpus.KINDS, "all"):
+        for part in ("tune", "heldout", "all"):
+            group = [x for x in results if kind in ("all", x[0]) and part in ("all", x[1])]
+            if not group:
+                continue
+            means = {
+                k: (fmean(v) if (v := [r for g in group if (r := g[2][k]) is not None]) else None)
+                for k in ("cell", "row", "header")
+            }
+            per_page = sum(g[4] for g in group) / sum(g[5] for g in group)
+            print(
+                f"{kind:12} {part:8} {len(group):5} {sum(g[3] for g in group):5} "
+                + " ".join(f"{_fmt(means[k]):>6}" for k in ("cell", "row", "header"))
+                + f" {per_page:6.2f}"
+            )
+    return 0
+
+
+def _lenient(root: Path, docs: list[Path]) -> int:
     print(f"{'file':52} {'words':>6} {'cells':>6} {'rows':>6} {'header':>6} {'time s':>7}")
     totals: list[dict[str, float | None]] = []
     elapsed: list[float] = []
     warmed: set[str] = set()
-    for doc in documents(root):
+    for doc in docs:
         expected = load_expected(doc, root)
         if expected is None:
             continue
-        if doc.suffix.lower() not in warmed:  # model loads and imports are not the document's time
-            warmed.add(doc.suffix.lower())
-            with contextlib.suppress(ExtractionError):
-                extract_document(doc.read_bytes(), doc.name)
-        started = time.perf_counter()
-        try:
-            records = extract_document(doc.read_bytes(), doc.name)
-        except ExtractionError as exc:
-            print(f"{doc.relative_to(root).as_posix():52} error: {exc}")
-            records = []
-        seconds = time.perf_counter() - started
+        records, seconds, error = _extract(doc, warmed)
+        if error:
+            print(f"{doc.relative_to(root).as_posix():52} error: {error}")
         ratios = score_document(records, expected).ratios()
         totals.append(ratios)
         elapsed.append(seconds)

@@ -9,7 +9,8 @@ the extracted column matched to its expected column.
   one value.
 - **Columns** are matched by header, one to one within each extracted table. An expected column with a
   header matches the extracted column whose name equals the header, or else whose name ends with it as
-  a whole word (the extractor names a column under a group header "<group> <header>"). An expected
+  a whole word (the extractor names a column under a group header "<group> <header>"); the `_2`, `_3`
+  the extractor appends to a repeated name are ignored. An expected
   column without a header (None) is matched by content instead: to the unmatched extracted column that
   agrees with it on the most matched rows. If an expected column has a header that no extracted column
   carries, its cells are not found.
@@ -19,7 +20,9 @@ the extracted column matched to its expected column.
   beyond the expected total. From that row on, the expected rows stand under it as their header (the
   columns are matched again by its cells).
 - **Exact row**: every cell of the expected row equals the value in its matched column. This includes
-  the empty cells: an unmatched column or a missing value reads as "".
+  the empty cells: an unmatched column or a missing value reads as "". One tolerance: where the
+  expected cell is empty, the nearest value above it in the same column is accepted (the sources leave
+  a row span's text in its top cell only; the extractor gives it to every row of the span).
 - **Header accuracy**: the share of expected columns with a header that were matched by header in the
   extracted table holding most of the expected table's matched rows. A column with no value in any
   expected row is left out (row records carry only the columns they have values in).
@@ -39,6 +42,7 @@ from decimal import Decimal, InvalidOperation
 HEADER_ROW = -1
 """The row index of an extracted table's column names when they stand in for an expected body row."""
 
+_DEDUP_SUFFIX = re.compile(r"_\d+$")
 _BREAK_AFTER_JOINER = re.compile(r"([-/])\s+")
 _PLAIN_NUMBER = re.compile(r"^[+-]?((0|[1-9]\d*)(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
@@ -166,8 +170,9 @@ def passes(ratios: Mapping[str, float | None], cell: float = 0.95, row: float = 
 
 def header_matches(header: str, name: str) -> bool:
     """True when an extracted column `name` carries the expected `header`: equal after
-    `normalize_text` (case-insensitive), or the name ends with the header as whole words."""
-    h, n = normalize_text(header).lower(), normalize_text(name).lower()
+    `normalize_text` (case-insensitive), or the name ends with the header as whole words. A `_N`
+    suffix that the extractor adds to make a repeated name unique ("Welfare_2") is ignored."""
+    h, n = normalize_text(header).lower(), _DEDUP_SUFFIX.sub("", normalize_text(name)).lower()
     return bool(h) and (n == h or n.endswith(" " + h))
 
 
@@ -183,7 +188,7 @@ def map_columns_by_header(header: Sequence[str | None], columns: Sequence[str]) 
             for name in columns:
                 if name in used:
                     continue
-                equal = normalize_text(h).lower() == normalize_text(name).lower()
+                equal = normalize_text(h).lower() == _DEDUP_SUFFIX.sub("", normalize_text(name)).lower()
                 if (equal if exact else header_matches(h, name)) and normalize_text(h):
                     mapping[j] = name
                     used.add(name)
@@ -270,8 +275,12 @@ def score_table(
             _map_by_content(expected, header, members, matched, candidates, t, table, mapping[t])
         mappings.append(mapping)
     section_of = {e: s for s, (_, members) in enumerate(sections) for e in members}
+    above: list[str] = [""] * width
     for e, row in enumerate(expected.rows):
         cells = [normalize_text(c) for c in row] + [""] * (width - len(row))
+        if e > 0 and section_of[e] != section_of[e - 1]:
+            above = [""] * width
+        fill, above = above, [c or a for c, a in zip(cells, above, strict=True)]
         if not any(cells):
             continue
         score.rows_total += 1
@@ -283,7 +292,9 @@ def score_table(
         columns = mappings[section_of[e]][t]
         got = [values.get(columns[j], "") if j in columns else "" for j in range(width)]
         score.cells_found += sum(1 for c, g in zip(cells, got, strict=True) if c and c == g)
-        score.rows_exact += cells == got
+        score.rows_exact += all(
+            g == c or (not c and g == f) for c, g, f in zip(cells, got, fill, strict=True)
+        )
     header = sections[0][0]
     filled = {j for row in expected.rows for j, c in enumerate(row) if normalize_text(c)}
     headed = [j for j, h in enumerate(header) if h is not None and j in filled]

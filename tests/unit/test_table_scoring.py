@@ -90,6 +90,7 @@ def test_a_grouped_column_name_ends_with_the_header() -> None:
     assert header_matches("Qty", "Stock Qty")
     assert not header_matches("Qty", "Qtys")
     assert not header_matches("ty", "Stock Qty")
+    assert header_matches("Welfare", "Family Welfare_2")
 
 
 def test_a_header_row_taken_as_data_is_not_found() -> None:
@@ -145,6 +146,14 @@ def test_a_column_empty_in_every_expected_row_has_no_header_to_score() -> None:
     table = _extracted([("apple", "3"), ("pear", "5")], columns=("Name", "Qty"))
     score = score_table(expected, [table])
     assert (score.headers_found, score.headers_total, score.rows_exact) == (2, 2, 2)
+
+
+def test_a_row_span_given_to_every_row_is_exact_but_other_text_is_not() -> None:
+    expected = _expected(rows=(("apple", "3", "1.50"), ("", "5", "2.00")))
+    spanned = score_table(expected, [_extracted([("apple", "3", "1.50"), ("apple", "5", "2.00")])])
+    assert spanned.rows_exact == 2
+    other = score_table(expected, [_extracted([("apple", "3", "1.50"), ("pear", "5", "2.00")])])
+    assert other.rows_exact == 1
 
 
 def test_a_missing_extraction_scores_zero() -> None:
@@ -224,3 +233,40 @@ def test_passes_needs_cells_rows_and_every_shape() -> None:
     assert not passes({"cell": 0.94, "row": 1.0, "header": 1.0, "shape": None})
     assert not passes({"cell": 1.0, "row": 0.89, "header": 1.0, "shape": None})
     assert not passes({"cell": None, "row": None, "header": None, "shape": 0.5})
+
+
+def test_the_split_holds_out_a_third_of_each_kind_whatever_the_order() -> None:
+    from pathlib import Path
+
+    from bench.table_corpus import split_parts
+
+    docs = [Path(f"/c/pdf/doc{i}.pdf") for i in range(9)] + [Path(f"/c/csv/t{i}.csv") for i in range(6)]
+    parts = split_parts(docs)
+    assert sum(parts[d] == "heldout" for d in docs[:9]) == 3
+    assert sum(parts[d] == "heldout" for d in docs[9:]) == 2
+    assert split_parts(list(reversed(docs))) == parts
+
+
+def test_a_grid_header_is_its_rows_above_the_first_number() -> None:
+    from bench.table_corpus import grid_table
+
+    table = grid_table([["Title", "", ""], ["Team", "Where", "Cups"], ["Blues", "STL", "1"]])
+    assert table.header == ("Team", "Where", "Cups")
+    assert table.rows == (("Blues", "STL", "1"),)
+
+
+def test_records_group_into_tables_by_key() -> None:
+    from bench.table_corpus import extracted_tables
+    from include.extract.records import ExtractedRecord
+
+    def record(key: str, text: str, columns: dict[str, list[int]]) -> ExtractedRecord:
+        return ExtractedRecord(record_key=key, text=text, meta={"kind": "row", "page": 1, "columns": columns})
+
+    records = [
+        record("row=1", "a: 1 | b: 2", {"a": [3, 4], "b": [10, 11]}),
+        record("row=2", "b: 3", {"b": [3, 4]}),
+        record("page=1/table=2/row=1", "c: x", {"c": [3, 4]}),
+    ]
+    tables = extracted_tables(records)
+    assert [t.columns for t in tables] == [("a", "b"), ("c",)]
+    assert tables[0].rows == ({"a": "1", "b": "2"}, {"b": "3"})
