@@ -95,7 +95,8 @@ def extract_records(
         if not extracted:
             raise ExtractionError(name, "no text found")
     except ExtractionError as exc:
-        return _failed(conn, doc, str(exc), peaks)
+        peak = getattr(exc, "peak_rss_bytes", None)  # set by the sandbox when the worker raised it
+        return _failed(conn, doc, str(exc), [*peaks, peak] if peak else peaks)
     except OSError as exc:
         return _failed(conn, doc, f"{name}: cannot read ({exc})", peaks)
     page_images = _store_pages(doc, data, extracted, s3_client, limits, peaks)

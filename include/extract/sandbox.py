@@ -85,7 +85,7 @@ class Worker:
 
     def call(self, fn: Callable[..., T], args: tuple[Any, ...], timeout_s: float) -> tuple[T, int | None]:
         """fn(*args) in the worker; SandboxError when it takes longer than timeout_s or the worker dies
-        (it is gone then); fn's own exception is raised here."""
+        (it is gone then); fn's own exception is raised here, with the call's `peak_rss_bytes` on it."""
         self.calls += 1
         try:
             self.conn.send((fn, args))
@@ -106,6 +106,7 @@ class Worker:
         if retire:  # it ran out of memory: not trusted with the next document
             self.close()
         if status == "error":
+            value.peak_rss_bytes = peak  # what the failed call cost, for the caller's record
             raise value
         return value, peak
 
