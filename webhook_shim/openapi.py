@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 
 from include.label_studio.payloads import EVENT_MODELS, AnyEvent
+from include.settings import Settings
 
 REF = "#/components/schemas/{model}"
 JSON = "application/json"
@@ -150,26 +151,40 @@ def _webhook_path(secret_header: str, max_body_bytes: int) -> dict[str, Any]:
 
 
 def _ml_paths() -> dict[str, Any]:
+    unauthorized = _error("missing or wrong ML backend credentials (HTTP Basic, as LS sends them)")
+    too_large = _error("the body, the number of tasks or a text is over its limit")
+    auth: list[dict[str, list[str]]] = [{"mlBasicAuth": []}]
     return {
         "/ml/health": {
             "get": {
                 "operationId": "mlHealth",
                 "summary": "LS ML backend: health and served model version",
-                "responses": {"200": _json("the NER client is loaded", MlHealth.__name__)},
+                "security": auth,
+                "responses": {
+                    "200": _json("the NER client is loaded", MlHealth.__name__),
+                    "401": unauthorized,
+                },
             }
         },
         "/ml/setup": {
             "post": {
                 "operationId": "mlSetup",
-                "summary": "LS ML backend: called when the backend is attached; the body is not read",
+                "summary": "LS ML backend: called when the backend is attached (body checked, not used)",
+                "security": auth,
                 "requestBody": {"required": False, "content": {JSON: {"schema": {"type": "object"}}}},
-                "responses": {"200": _json("the served model version", MlSetup.__name__)},
+                "responses": {
+                    "200": _json("the served model version", MlSetup.__name__),
+                    "400": _error("the body is not JSON or nests too deep"),
+                    "401": unauthorized,
+                    "413": too_large,
+                },
             }
         },
         "/ml/predict": {
             "post": {
                 "operationId": "mlPredict",
                 "summary": "LS ML backend: spans for each task's `data.text`, in task order",
+                "security": auth,
                 "requestBody": {
                     "required": True,
                     "content": {JSON: {"schema": {"$ref": REF.format(model=PredictRequest.__name__)}}},
@@ -177,6 +192,8 @@ def _ml_paths() -> dict[str, Any]:
                 "responses": {
                     "200": _json("one prediction per task", PredictResponse.__name__),
                     "400": _error("the body is not an object with a list `tasks`"),
+                    "401": unauthorized,
+                    "413": too_large,
                     "422": _error("a task has no string `data.text`"),
                 },
             }
@@ -185,7 +202,10 @@ def _ml_paths() -> dict[str, Any]:
 
 
 def openapi_document(
-    *, secret_header: str = "X-Webhook-Secret", max_body_bytes: int = 2_000_000, ml_backend: bool = False
+    *,
+    secret_header: str = "X-Webhook-Secret",
+    max_body_bytes: int = Settings.model_fields["webhook_max_body_bytes"].default,
+    ml_backend: bool = False,
 ) -> dict[str, Any]:
     """The OpenAPI 3.1 document of the routes a shim built with these settings serves."""
     schemas, webhook_body = event_schemas()
@@ -243,6 +263,7 @@ def openapi_document(
             "schemas": schemas,
             "securitySchemes": {
                 "webhookSecret": {"type": "apiKey", "in": "header", "name": secret_header},
+                **({"mlBasicAuth": {"type": "http", "scheme": "basic"}} if ml_backend else {}),
             },
         },
     }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 from include.bundle import read_bundle
 from include.ner.backends import OnnxRuntimeBackend
 from include.ner.client import NerClient
@@ -13,9 +15,21 @@ def _client(database_url: str):
     bundle = tiny_bundle()
     ner = NerClient(bundle, OnnxRuntimeBackend(read_bundle(bundle).model_path, 1), max_length=64, stride=16)
     app = create_app(
-        {"DATABASE_URL": database_url, "WEBHOOK_SECRET": "x", "ML_BACKEND_ENABLED": True, "NER_CLIENT": ner}
+        {
+            "DATABASE_URL": database_url,
+            "WEBHOOK_SECRET": "x",
+            "ML_BACKEND_ENABLED": True,
+            "NER_CLIENT": ner,
+            "ML_BASIC_AUTH_USER": "label-studio",
+            "ML_BASIC_AUTH_PASS": "ml-backend-password-123",
+        }
     )
-    return app.test_client()
+    client = app.test_client()
+    # LS sends the backend's basic-auth pair on every call.
+    client.environ_base["HTTP_AUTHORIZATION"] = (
+        "Basic " + base64.b64encode(b"label-studio:ml-backend-password-123").decode()
+    )
+    return client
 
 
 def test_health_setup_and_predict(database_url: str) -> None:

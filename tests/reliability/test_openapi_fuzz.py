@@ -12,6 +12,7 @@ while this process sends the cases, one at a time, to the Flask app through its 
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
 import json
@@ -55,6 +56,7 @@ SECRET_HEADER = "X-Webhook-Secret"
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 POSITIVE, NEGATIVE = GenerationMode.POSITIVE, GenerationMode.NEGATIVE
 WEBHOOK = "/webhooks/label-studio"
+ML_USER, ML_PASS = "label-studio", "ml-backend-password-123"
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,11 @@ def fuzz_document() -> dict[str, Any]:
 def _strategy(index: int) -> SearchStrategy[schemathesis.Case]:
     run = RUNS[index]
     schema = schemathesis.openapi.from_dict(fuzz_document())
-    headers = {SECRET_HEADER: SECRET} if run.with_secret else None
+    if run.path.startswith("/ml/"):
+        token = base64.b64encode(f"{ML_USER}:{ML_PASS}".encode()).decode()
+        headers: dict[str, str] | None = {"Authorization": f"Basic {token}"}
+    else:
+        headers = {SECRET_HEADER: SECRET} if run.with_secret else None
     return schema[run.path][run.method].as_strategy(generation_mode=run.mode, headers=headers)
 
 
@@ -207,6 +213,8 @@ def fuzz_app(db, database_url):
             "WEBHOOK_SECRET_HEADER": SECRET_HEADER,
             "ML_BACKEND_ENABLED": True,
             "NER_CLIENT": ner,
+            "ML_BASIC_AUTH_USER": ML_USER,
+            "ML_BASIC_AUTH_PASS": ML_PASS,
         }
     )
 

@@ -20,6 +20,8 @@ def _app(ml_backend: bool):
             "WEBHOOK_SECRET": "s",
             "WEBHOOK_SECRET_HEADER": "X-Hook-Key",
             "ML_BACKEND_ENABLED": ml_backend,
+            "ML_BASIC_AUTH_USER": "label-studio",
+            "ML_BASIC_AUTH_PASS": "ml-backend-password-123",
         }
     )
 
