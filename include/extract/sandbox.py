@@ -36,7 +36,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-WORKER_TASKS = 50  # calls one worker serves before a fresh one takes over (bounds leaks, fragmentation)
+# Calls one worker serves before a fresh one takes over: bounds leaks, while a fresh worker imports
+# Docling again (~5 s), so a batch of 50 documents (two calls each for a PDF) stays on one worker.
+WORKER_TASKS = 1000
 START_TIMEOUT_S = 60.0
 _READY = "ready"
 
