@@ -42,7 +42,12 @@ from include.training.gold import (
     start_training,
 )
 from include.training.quantize import int8_flavour
-from include.training.rehearsal import RehearsalPlan, rehearsal_examples, shield_untouched
+from include.training.rehearsal import (
+    RehearsalPlan,
+    rehearsal_examples,
+    shield_untouched,
+    untouched_ranges,
+)
 from include.training.sources import BASE_MODEL_NAME
 from include.training.train import TrainConfig, train
 from include.training.unseen import UNSEEN_COUNT, UNSEEN_SEED, unseen_gold
@@ -175,9 +180,11 @@ def train_run(
     sme_labels = {s.label for e in gold.examples for s in e.spans}
     untouched = set(labels) - sme_labels
     if served is not None and untouched and train_set:
-        train_set = shield_untouched(train_set, predict_spans(load_client(served.root), train_set), untouched)
+        plausible = untouched_ranges(load_client(served.root), train_set, untouched)
+        train_set = shield_untouched(train_set, plausible)
         log.info(
-            "training run %d: %d gold texts hold spans of labels no SME gold has (%s): left unlabelled there",
+            "training run %d: %d gold texts hold stretches the served model reads as labels no SME gold has "
+            "(%s): left unlabelled there",
             run_id,
             sum(1 for e in train_set if e.unlabelled),
             ", ".join(sorted(untouched)),

@@ -17,7 +17,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from include.spans import Span
+import numpy as np
+
+from include.ner.client import NerClient
 from include.training.dataset import WNUT17_FILES, LabeledText, load_wnut17
 from include.training.sources import wnut17_dir
 from include.training.synthetic import ROW_SHARE, synthetic_gold
@@ -79,17 +81,51 @@ def rehearsal_examples(
     return [replace(t, weight=plan.weight, source=f"rehearsal:{t.source}") for t in sample]
 
 
+UNTOUCHED_THRESHOLD = 0.05
+"""A unit the served model gives at least this probability of an untouched label is not taught as O."""
+
+
+def untouched_ranges(
+    client: NerClient,
+    gold: Sequence[LabeledText],
+    untouched: set[str],
+    threshold: float = UNTOUCHED_THRESHOLD,
+) -> list[list[tuple[int, int]]]:
+    """Per gold text, the character ranges of units where the served model finds an untouched label
+    plausible: the probability of its B-/I- tags on the unit's first token is at least `threshold`."""
+    if not untouched or not gold:
+        return [[] for _ in gold]
+    columns = [i for i, tag in enumerate(client.tags) if tag != "O" and tag.split("-", 1)[1] in untouched]
+    units = [e.units for e in gold]
+    per_text, encodings = client.logits(
+        [e.text for e in gold], units if any(u is not None for u in units) else None
+    )
+    out: list[list[tuple[int, int]]] = []
+    for logits, tokens in zip(per_text, encodings, strict=True):
+        if len(logits) == 0:
+            out.append([])
+            continue
+        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+        mass = shifted[:, columns].sum(axis=1) / shifted.sum(axis=1)
+        seen: set[int] = set()
+        ranges = []
+        for token, word in enumerate(tokens.word_ids):
+            if word is None or word in seen:
+                continue
+            seen.add(word)
+            if mass[token] >= threshold:
+                ranges.append(tuple(tokens.units[word]))
+        out.append(ranges)  # type: ignore[arg-type]
+    return out
+
+
 def shield_untouched(
-    gold: Sequence[LabeledText], predicted: Sequence[Sequence[Span]], untouched: set[str]
+    gold: Sequence[LabeledText], plausible: Sequence[Sequence[tuple[int, int]]]
 ) -> list[LabeledText]:
-    """Gold texts with the served model's spans of `untouched` labels (none in the SME gold) marked
+    """Gold texts with the `plausible` ranges of untouched labels (from `untouched_ranges`) marked
     unlabelled where they overlap no gold span; the rest of each text is taught as the SMEs labelled it."""
     out = []
-    for example, spans in zip(gold, predicted, strict=True):
-        ranges = tuple(
-            (s.start, s.end)
-            for s in spans
-            if s.label in untouched and not any(g.start < s.end and s.start < g.end for g in example.spans)
-        )
-        out.append(replace(example, unlabelled=example.unlabelled + ranges) if ranges else example)
+    for example, ranges in zip(gold, plausible, strict=True):
+        kept = tuple((a, b) for a, b in ranges if not any(g.start < b and a < g.end for g in example.spans))
+        out.append(replace(example, unlabelled=example.unlabelled + kept) if kept else example)
     return out

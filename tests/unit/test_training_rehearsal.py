@@ -72,13 +72,10 @@ def test_stretches_of_labels_no_sme_gold_has_are_left_unlabelled_not_taught_as_o
 
     text = "Alice Smith flies out on Friday 3 May"
     gold = LabeledText(text, (Span(start=0, end=11, label="PERSON", text="Alice Smith"),))
-    served = [
-        Span(start=0, end=5, label="PERSON", text="Alice"),
-        Span(start=25, end=37, label="DATE", text="Friday 3 May"),
-    ]
-    (shielded,) = shield_untouched([gold], [served], {"DATE"})
-    assert shielded.unlabelled == ((25, 37),) and shielded.spans == gold.spans
-    assert shield_untouched([gold], [served], {"ORG"}) == [gold], "only labels no SME gold holds"
+    plausible = [(0, 5), (25, 31), (32, 33), (34, 37)]  # "Alice" overlaps the SME's span: taught as labelled
+    (shielded,) = shield_untouched([gold], [plausible])
+    assert shielded.unlabelled == ((25, 31), (32, 33), (34, 37)) and shielded.spans == gold.spans
+    assert shield_untouched([gold], [[]]) == [gold]
 
     from include.labels import bio_tags
 
@@ -89,3 +86,24 @@ def test_stretches_of_labels_no_sme_gold_has_are_left_unlabelled_not_taught_as_o
     assert changed and all(plain.labels[i] == tags["O"] and masked.labels[i] == IGNORE for i in changed)
     assert len(changed) == 3, "Friday, 3, May: the first token of each unit"
     assert masked.labels[1] == tags["B-PERSON"], "the SME's own spans are still taught"
+
+
+def test_the_served_model_marks_units_where_an_untouched_label_is_plausible() -> None:
+    from include.ner.backends import OnnxRuntimeBackend
+    from include.ner.client import NerClient
+    from include.training.dataset import LabeledText
+    from include.training.rehearsal import untouched_ranges
+    from tests.helpers.bundle import tiny_bundle
+
+    bundle = tiny_bundle()
+    from include.bundle import read_bundle
+
+    client = NerClient(
+        bundle, OnnxRuntimeBackend(read_bundle(bundle).model_path, 1), max_length=64, stride=16
+    )
+    gold = [LabeledText("Alice met Bob on Friday in Paris", ()), LabeledText("", ())]
+    everything = untouched_ranges(client, gold, {"DATE"}, threshold=0.0)
+    assert everything[0] == [(0, 5), (6, 9), (10, 13), (14, 16), (17, 23), (24, 26), (27, 32)]
+    assert everything[1] == []
+    assert untouched_ranges(client, gold, {"DATE"}, threshold=1.01) == [[], []]
+    assert untouched_ranges(client, gold, set()) == [[], []]
