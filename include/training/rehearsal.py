@@ -81,7 +81,7 @@ def rehearsal_examples(
     return [replace(t, weight=plan.weight, source=f"rehearsal:{t.source}") for t in sample]
 
 
-UNTOUCHED_THRESHOLD = 0.05
+UNTOUCHED_THRESHOLD = 0.01
 """A unit the served model gives at least this probability of an untouched label is not taught as O."""
 
 
