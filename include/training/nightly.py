@@ -28,6 +28,7 @@ from include.training.evaluate import (
     onnx_client,
     predict_spans,
     promotion_gate,
+    regression_probability,
     score_client,
     score_spans,
 )
@@ -223,9 +224,20 @@ def train_run(
                 Path(tmp) / "int8" / "model.int8.onnx",
                 held_out_name if held_out else None,
             )
-            current = evaluate(current_bundle, held_out) if current_bundle and held_out else None
+            served_predicted = (
+                predict_spans(load_client(current_bundle), held_out) if current_bundle and held_out else None
+            )
+            held_spans = [e.spans for e in held_out]
+            current = score_spans(held_spans, served_predicted) if served_predicted is not None else None
+            regression_p = (
+                regression_probability(held_spans, predicted, served_predicted, tolerance)
+                if served_predicted is not None
+                else None
+            )
             new_f1 = new.f1 if new else 0.0
-            promoted, reason = promotion_gate(new_f1, current.f1 if current else None, tolerance)
+            promoted, reason = promotion_gate(
+                new_f1, current.f1 if current else None, tolerance, regression_p=regression_p
+            )
             if not held_out and current_bundle:
                 promoted, reason = False, "no held-out gold to compare with the model in service"
             unseen = unseen_gold(unseen_count)
@@ -242,6 +254,7 @@ def train_run(
                 "scored_by": candidate.backend.name,
                 "new": new.to_dict() if new else None,
                 "current": current.to_dict() if current else None,
+                "regression_p": regression_p,
                 "bootstrap_heldout": {
                     "set": f"unseen#{UNSEEN_SEED}/{unseen_count}",
                     "new": unseen_new.to_dict(),

@@ -9,7 +9,7 @@ from seqeval.metrics import classification_report
 
 from include.spans import Span
 from include.training.dataset import conll_to_labeled_text
-from include.training.evaluate import promotion_gate, score_spans
+from include.training.evaluate import promotion_gate, regression_probability, score_spans
 
 
 def test_first_model_always_passes() -> None:
@@ -25,6 +25,25 @@ def test_gate_compares_with_the_model_in_service(new, current, tolerance, expect
     ok, reason = promotion_gate(new, current, tolerance)
     assert ok is expected
     assert f"{new:.4f}" in reason and f"{current:.4f}" in reason
+
+
+def test_a_lower_f1_on_a_handful_of_texts_is_noise_on_hundreds_a_regression() -> None:
+    def case(texts: int, candidate_misses: int, served_misses: int) -> float:
+        gold = [[s(0, 4, "PERSON")] for _ in range(texts)]
+        candidate = [[] if i < candidate_misses else g for i, g in enumerate(gold)]
+        served = [[] if i >= texts - served_misses else g for i, g in enumerate(gold)]
+        return regression_probability(gold, candidate, served, tolerance=0.01)
+
+    few = case(9, 3, 2)  # 0.80 vs 0.857 on 9 texts
+    many = case(900, 300, 200)  # the same rates on 900
+    assert few < 0.9 < many
+    ok, reason = promotion_gate(0.80, 0.857, 0.01, regression_p=few)
+    assert ok and "within the held-out set's noise" in reason
+    ok, reason = promotion_gate(0.80, 0.857, 0.01, regression_p=many)
+    assert not ok and "paired resamples" in reason
+    assert regression_probability([], [], []) == 0.0
+    same = [[s(0, 4, "PERSON")], [s(2, 5, "ORG")]]
+    assert regression_probability(same, same, same) == 0.0, "equal models never regress"
 
 
 def s(start: int, end: int, label: str) -> Span:
