@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export LS_VENV
 
-.PHONY: venv ls-venv demo test lint db-up down status clean bench-webhook bench-prelabel bench-ls-import bench-train bench-bootstrap bench-int8 bench-triton-protocols bench-spark bench-tables lineage
+.PHONY: venv ls-venv demo test lint db-up down status clean bench-webhook bench-prelabel bench-ls-import bench-train bench-bootstrap bench-sme-loop bench-int8 bench-triton-protocols bench-spark bench-tables lineage
 
 venv:
 	@bash scripts/setup_venv.sh $(VENV)
@@ -67,6 +67,19 @@ bench-train: venv
 bench-bootstrap: venv
 	@[ -f $(STATE_DIR)/bench-bootstrap/onnx/VERSION.json ] || $(PY) -m include.training.bootstrap --out $(STATE_DIR)/bench-bootstrap
 	$(PY) bench/bootstrap_quality.py --bundle $(STATE_DIR)/bench-bootstrap
+
+# SMEs simulated on a domain the bootstrap never saw: WNUT-17 (the bootstrap is built without it), gold fed
+# through the shim's applier, the nightly DAG's task functions at each step. Any CoNLL corpus:
+# `make bench-sme-loop CORPUS=<dir with train.txt, test.txt> LABEL_MAP=PER=PERSON,ORG=ORG,LOC=LOCATION`.
+WNUT17_CORPUS := $(STATE_DIR)/wnut17-corpus
+CORPUS ?= $(WNUT17_CORPUS)
+LABEL_MAP ?= person=PERSON,location=LOCATION,corporation=ORG,group=ORG,product=PRODUCT
+ORDER ?= random
+bench-sme-loop: venv
+	@mkdir -p $(WNUT17_CORPUS)
+	@cp include/data/wnut17/wnut17train.conll $(WNUT17_CORPUS)/train.txt
+	@cp include/data/wnut17/emerging.test.annotated $(WNUT17_CORPUS)/test.txt
+	$(PY) bench/sme_loop.py --corpus $(CORPUS) --label-map $(LABEL_MAP) --order $(ORDER) --steps 50 100 200 400 800
 
 # fp32 and the int8 flavour side by side (20,000 rows in process; Triton with the batches it formed) on the
 # bench-bootstrap bundle, built first when missing.
