@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     )
     webhook_db_timeout_ms: int = Field(default=200, ge=10, description="DB statement budget in the shim")
     webhook_db_timeout_per_item_ms: float = Field(
-        default=0.5,
+        default=2.0,
         ge=0,
         description="added to that budget, for a bulk event, per task/annotation or KB of body (the larger)",
     )

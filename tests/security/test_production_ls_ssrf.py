@@ -16,7 +16,7 @@ from include.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.e2e
 
-VENV = Path(os.environ.get("LS_VENV", PROJECT_ROOT / ".venv-ls"))
+VENV = PROJECT_ROOT / os.environ.get("LS_VENV", ".venv-ls")  # the Makefile's default is relative
 
 PROBE = r"""
 import json, os, sys, threading, http.server, socketserver
