@@ -172,24 +172,29 @@ def train_run(
     log.info("training run %d: %s", run_id, gold.counts)
     dev, test = gold.split("dev"), gold.split("test")
     held_out, held_out_name = (test, "test") if test else (dev, "dev")
-    served = served_bundle(current_bundle, labels)
-    start_from = init_model_dir or (served.weights_dir if served else None)
-    sources = served.manifest.get("sources") if served else None
-    replay = rehearsal_examples(
-        sources, rehearsal.size(len(train_set)), rehearsal, (e.text for e in gold.examples)
-    )
-    sme_labels = {s.label for e in gold.examples for s in e.spans}
-    untouched = set(labels) - sme_labels
-    if served is not None and untouched and train_set:
-        plausible = untouched_ranges(load_client(served.root), train_set, untouched)
-        train_set = shield_untouched(train_set, plausible)
-        log.info(
-            "training run %d: %d gold texts hold stretches the served model reads as labels no SME gold has "
-            "(%s): left unlabelled there",
-            run_id,
-            sum(1 for e in train_set if e.unlabelled),
-            ", ".join(sorted(untouched)),
+    try:  # a served bundle the strict reader refuses (e.g. one written before bundles carried weights)
+        served = served_bundle(current_bundle, labels)
+        start_from = init_model_dir or (served.weights_dir if served else None)
+        sources = served.manifest.get("sources") if served else None
+        replay = rehearsal_examples(
+            sources, rehearsal.size(len(train_set)), rehearsal, (e.text for e in gold.examples)
         )
+        sme_labels = {s.label for e in gold.examples for s in e.spans}
+        untouched = set(labels) - sme_labels
+        if served is not None and untouched and train_set:
+            plausible = untouched_ranges(load_client(served.root), train_set, untouched)
+            train_set = shield_untouched(train_set, plausible)
+            log.info(
+                "training run %d: %d gold texts hold stretches the served model reads as labels no SME "
+                "gold has (%s): left unlabelled there",
+                run_id,
+                sum(1 for e in train_set if e.unlabelled),
+                ", ".join(sorted(untouched)),
+            )
+    except Exception as error:
+        with transaction(conn):
+            finish_training_run(conn, run_id, "failed", detail={"error": f"{type(error).__name__}: {error}"})
+        raise
     log.info(
         "training run %d: continuing from %s; %d gold texts + %d rehearsal texts (weight %.2f)",
         run_id,

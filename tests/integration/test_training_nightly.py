@@ -178,3 +178,15 @@ def test_a_run_continues_from_the_weights_of_the_model_in_service(db, tmp_path) 
     assert scores["bootstrap_heldout"] and all(
         set(cell) == {"candidate", "in_service"} for cell in scores["bootstrap_heldout"].values()
     )
+
+
+def test_a_served_bundle_without_weights_fails_the_run_with_the_reason(db, tmp_path) -> None:
+    from tests.helpers.bundle import placeholder_bundle
+
+    seed_gold(db, 30)
+    old = placeholder_bundle(tmp_path / "old", "old-0")
+    (old / "model" / "model.safetensors").unlink()  # as a bundle written before bundles carried weights
+    started = start_run(db, min_train=8)
+    with pytest.raises(Exception, match=r"model\.safetensors: missing"):
+        train_run(db, started.run_id, tmp_path / "b", current_bundle=old, config=TINY)
+    assert run_rows(db) == [(started.run_id, "failed", None, None)]
