@@ -23,7 +23,6 @@ from include.training.bundle import bundle_from_export
 from include.training.dataset import LabeledText
 from include.training.evaluate import (
     Metrics,
-    evaluate,
     load_client,
     onnx_client,
     predict_spans,
@@ -174,6 +173,8 @@ def train_run(
     held_out, held_out_name = (test, "test") if test else (dev, "dev")
     try:  # a served bundle the strict reader refuses (e.g. one written before bundles carried weights)
         served = served_bundle(current_bundle, labels)
+        # One client for the model in service: it shields untouched labels, and the gate scores it twice.
+        served_client = load_client(current_bundle) if current_bundle else None
         start_from = init_model_dir or (served.weights_dir if served else None)
         sources = served.manifest.get("sources") if served else None
         replay = rehearsal_examples(
@@ -181,8 +182,8 @@ def train_run(
         )
         sme_labels = {s.label for e in gold.examples for s in e.spans}
         untouched = set(labels) - sme_labels
-        if served is not None and untouched and train_set:
-            plausible = untouched_ranges(load_client(served.root), train_set, untouched)
+        if served is not None and served_client is not None and untouched and train_set:
+            plausible = untouched_ranges(served_client, train_set, untouched)
             train_set = shield_untouched(train_set, plausible)
             log.info(
                 "training run %d: %d gold texts hold stretches the served model reads as labels no SME "
@@ -229,9 +230,7 @@ def train_run(
                 Path(tmp) / "int8" / "model.int8.onnx",
                 held_out_name if held_out else None,
             )
-            served_predicted = (
-                predict_spans(load_client(current_bundle), held_out) if current_bundle and held_out else None
-            )
+            served_predicted = predict_spans(served_client, held_out) if served_client and held_out else None
             held_spans = [e.spans for e in held_out]
             current = score_spans(held_spans, served_predicted) if served_predicted is not None else None
             regression_p = (
@@ -247,7 +246,7 @@ def train_run(
                 promoted, reason = False, "no held-out gold to compare with the model in service"
             unseen = unseen_gold(unseen_count)
             unseen_new = score_client(candidate, unseen)
-            unseen_current = evaluate(current_bundle, unseen) if current_bundle else None
+            unseen_current = score_client(served_client, unseen) if served_client else None
             if unseen_current is not None:
                 kept, forgetting = forgetting_gate(unseen_new, unseen_current, sme_labels, forget_tolerance)
                 if promoted and not kept:
