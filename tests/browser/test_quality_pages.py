@@ -10,18 +10,16 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from include.settings import PROJECT_ROOT
+from tests.helpers.airflow_api import running_api_server
 from tests.helpers.quality_seed import seed_quality
 
 pytestmark = pytest.mark.e2e
@@ -42,53 +40,22 @@ def _playwright() -> None:
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", pin], check=True, timeout=600)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def api_server(airflow_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
     log = tmp_path_factory.mktemp("api-server") / "api-server.log"
-    airflow = str(Path(sys.executable).parent / "airflow")
     passwords = log.parent / "passwords.json"
     passwords.write_text(json.dumps({"sme": PASSWORD}))
     env = {
         **airflow_env,
         "AIRFLOW__API__WORKERS": "1",
         "AIRFLOW__CORE__LAZY_LOAD_PLUGINS": "False",
-        # A deployment with logins (the demo's config lets everyone in as admin).
+        # A deployment with logins.
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "sme:viewer",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
     }
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [airflow, "api-server", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/api/v2/monitor/health", timeout=2)
-                break
-            except (urllib.error.URLError, ConnectionError, OSError):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"api-server did not start:\n{log.read_text()[-3000:]}")
-                time.sleep(1)
+    with running_api_server(env, log, timeout_s=180) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def test_quality_pages_show_the_seeded_numbers_in_a_browser(db, api_server: str) -> None:

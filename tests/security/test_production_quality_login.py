@@ -12,14 +12,13 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import jwt
 import pytest
 
 from include.services.airflow_users import ALL_ADMINS_ENV, PASSWORDS_ENV, PASSWORDS_FILE_ENV, USERS_ENV
 from include.settings import PROJECT_ROOT
-from tests.conftest import free_port
+from tests.helpers.airflow_api import running_api_server
 
 pytestmark = pytest.mark.e2e
 
@@ -54,34 +53,11 @@ def api_server(airflow_env: dict[str, str], tmp_path_factory: pytest.TempPathFac
         cwd=PROJECT_ROOT,
     )
     assert prepared.returncode == 0, prepared.stderr
-    port = free_port()
     log = home / "api-server.log"
-    airflow = str(Path(sys.executable).parent / "airflow")
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [airflow, "api-server", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 240
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/api/v2/monitor/health", timeout=2)
-                break
-            except (urllib.error.URLError, ConnectionError, OSError):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"api-server did not start:\n{log.read_text()[-3000:]}")
-                time.sleep(1)
-        yield url
+        with running_api_server(env, log) as url:
+            yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
         assert SME_PASSWORD not in log.read_text(), "a password reached the api-server's log"
 
 

@@ -5,7 +5,6 @@ inference stay open on the compose network."""
 
 from __future__ import annotations
 
-import importlib.util
 import socket
 import stat
 import subprocess
@@ -19,10 +18,7 @@ import yaml
 from include.services.triton import TritonServer
 from include.settings import PROJECT_ROOT
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(importlib.util.find_spec("pytriton") is None, reason="nvidia-pytriton not installed"),
-]
+pytestmark = pytest.mark.e2e
 
 KEY = "compose-key-" + "Q" * 24
 HEADER = "x-nerloop-repository-key"
