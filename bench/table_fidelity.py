@@ -47,7 +47,6 @@ from include.extract.router import extract_document
 from include.extract.rows import normalize_value
 
 HEADER_ROWS_ALLOWED = 3
-_NUMBER_LIKE = re.compile(r"^[\s$€£(+\-]*\d[\d.,\s]*%?\)?$")
 
 
 def cell_key(value: object) -> str:
@@ -96,20 +95,8 @@ class Score:
         }
 
 
-def header_rows(grid: Sequence[Sequence[str]]) -> int:
-    """Leading title rows (one cell or none) and then at least one row: every row up to the first
-    one with a number-like cell."""
-    titles = 0
-    while titles < len(grid) - 1 and sum(1 for c in grid[titles] if c.strip()) <= 1:
-        titles += 1
-    for n in range(titles, len(grid)):
-        if any(_NUMBER_LIKE.match(c) for c in grid[n] if c.strip()):
-            return max(n, titles + 1)
-    return min(titles + 1, len(grid))
-
-
 def grid_expected(grid: list[list[str]], header_count: int | None = None) -> Expected:
-    h = header_rows(grid) if header_count is None else header_count
+    h = table_corpus.header_rows(grid) if header_count is None else header_count
     width = max((len(r) for r in grid), default=0)
     headers: list[str | None] = []
     for j in range(width):
