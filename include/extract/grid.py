@@ -17,11 +17,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 MAX_HEADER_ROWS = 6
 _NUMBER = re.compile(r"^[\s$€£¥(+\-−]*\d[\d.,\s/:\-]*%?\)?$")
 _AMOUNT = re.compile(r"^[\s$€£¥(+\-−]*\d[\d.,\s]*%?\)?$")
 _YEAR = re.compile(r"^(19|20)\d\d$")
+_JOINING_SIGNS = frozenset(",;:-‐–&/(+")
+_JOINING_WORDS = frozenset(
+    {"a", "an", "and", "at", "by", "for", "from", "in", "of", "on", "or", "the", "to", "with"}
+)
 
 
 def is_number_like(text: str) -> bool:
@@ -122,10 +127,22 @@ def visual_rows(slots: Sequence[Sequence[str]]) -> list[list[str]]:
         len(counts) == 1
         and len(stacked) >= 2
         and (every or any(all(map(is_number_like, s)) for s in stacked))
+        and not any(map(reads_wrapped, stacked))
     ):
         (k,) = counts
         return [[lines[i] if len(lines) == k else join_lines(lines) for lines in slots] for i in range(k)]
     return [[join_lines(lines) for lines in slots]]
+
+
+def reads_wrapped(lines: Sequence[str]) -> bool:
+    """True when a cell's lines read as one text wrapped over lines, not values stacked one per line:
+    a line after the first starts with a lower-case letter, or the line before it ends in a word or
+    sign that cannot end a value (a comma, a hyphen, "and", "of" ...)."""
+    for before, line in pairwise(lines):
+        last = before.rsplit(None, 1)[-1].lower() if before.split() else ""
+        if line[:1].islower() or last in _JOINING_WORDS or before.rstrip()[-1:] in _JOINING_SIGNS:
+            return True
+    return False
 
 
 def join_lines(lines: Sequence[str]) -> str:

@@ -18,9 +18,11 @@ from include.extract.sheet_cells import check_workbook
 from include.extract.text import decode_text
 
 SNIFF_CHARS = 64 * 1024
-HEADER_SEARCH_ROWS = 10
+HEADER_SEARCH_ROWS = 25
 HEADER_LOOKAHEAD = 20
 HEADER_SHARE = 0.6
+WIDEST_SHARE = 0.8  # a header fills this share of the cells the body usually fills; a note rarely does
+MAX_TITLE_LINES = 5  # leading lines of delimited text that may be titles, not rows
 MIN_DELIMITED_LINES = 3
 _DELIMITERS = (",", ";", "\t", "|")
 
@@ -139,6 +141,8 @@ def looks_delimited(text: str) -> bool:
 
 
 def _consistency(sample: str, delimiter: str, quotechar: str) -> tuple[float, int]:
+    """(share of rows with the most common field count, that count) of delimited text; up to
+    MAX_TITLE_LINES leading rows narrower than that count (titles, notes) are left out of the share."""
     try:
         widths = [
             len(r)
@@ -149,15 +153,20 @@ def _consistency(sample: str, delimiter: str, quotechar: str) -> tuple[float, in
         return (0.0, 1)
     if not widths:
         return (0.0, 1)
-    width, count = Counter(widths).most_common(1)[0]
+    width, _ = Counter(widths).most_common(1)[0]
     if width < 2:
         return (0.0, 1)
-    return (round(count / len(widths), 2), width)
+    lead = 0
+    while lead < min(MAX_TITLE_LINES, len(widths) - 1) and widths[lead] < width:
+        lead += 1
+    body = widths[lead:]
+    return (round(body.count(width) / len(body), 2), width)
 
 
 def extract_csv(data: bytes, filename: str) -> list[ExtractedRecord]:
     """Row records of a CSV/TSV document: `row=N`, N the 1-based data row index (blank rows keep
-    their number but give no record). The first row is the header when it looks like one."""
+    their number but give no record). The header is found by `header_index` (title and note rows
+    above it become `title=N` preamble records), else the first row when it looks like a header."""
     text = decode_text(data, filename).removeprefix("\ufeff")
     delimiter, quotechar = sniff_dialect(text, filename)
     try:
@@ -170,11 +179,18 @@ def extract_csv(data: bytes, filename: str) -> list[ExtractedRecord]:
         rows.pop(0)
     if not rows:
         return []
-    if looks_like_header(rows[0]):
-        names, body = unique_names(rows[0]), rows[1:]
-    else:
+    found = header_index(rows)
+    header_at = found if found is not None else (0 if looks_like_header(rows[0]) else None)
+    records: list[ExtractedRecord] = []
+    if header_at is None:
         names, body = unique_names([""] * len(rows[0])), rows
-    records = []
+    else:
+        names, body = unique_names(rows[header_at]), rows[header_at + 1 :]
+        notes = [note for values in rows[:header_at] if (note := _note_text(values))]
+        records += [
+            ExtractedRecord(record_key=f"title={n}", text=note, meta={"kind": "preamble", "title": n})
+            for n, note in enumerate(notes, start=1)
+        ]
     for n, values in enumerate(body, start=1):
         record = row_record(f"row={n}", names, values, row=n)
         if record is not None:
@@ -252,7 +268,7 @@ def table_blocks(grid: Sequence[Sequence[object]]) -> list[tuple[int, int]]:
 
 def _block_records(grid: list[list[object]], prefix: str, meta: dict[str, Any]) -> list[ExtractedRecord]:
     width = max((len(row) for row in grid), default=0)
-    header_at = _header_index(grid, width)
+    header_at = header_index(grid)
     names = unique_names(grid[header_at] if header_at is not None else [""] * width)
     records = []
     after_gap = False
@@ -281,16 +297,27 @@ def _filled(values: Sequence[object]) -> int:
     return len({normalize_value(v) for v in values} - {""})
 
 
-def _header_index(grid: Sequence[Sequence[object]], width: int) -> int | None:
-    """The header row: the first row (of the first HEADER_SEARCH_ROWS) that looks like a header and
-    fills at least HEADER_SHARE of the columns the rows below it usually fill, so a note above the
-    table is not taken for the header."""
-    for i, row in enumerate(grid[:HEADER_SEARCH_ROWS]):
-        if not _is_header_row(row, width):
+def header_index(rows: Sequence[Sequence[object]]) -> int | None:
+    """The header row of a table that may have titles or notes above it, among the first
+    HEADER_SEARCH_ROWS rows. A candidate looks like a header (`_is_header_row`) and has only narrower
+    rows (titles, notes) above it; the header is the first candidate that fills WIDEST_SHARE of the
+    cells the rows below it usually fill (the body's width), so a note of two cells above a wider
+    table is not taken for it; failing that, the first that fills HEADER_SHARE. None when no row is a
+    candidate (a table without header)."""
+    width = max((len(row) for row in rows), default=0)
+    filled = [_filled(row) for row in rows]
+    shares: list[tuple[int, float]] = []
+    for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        if not filled[i] or not _is_header_row(row, width):
             continue
-        below = [n for r in grid[i + 1 : i + 1 + HEADER_LOOKAHEAD] if (n := _filled(r))]
-        if not below or _filled(row) >= HEADER_SHARE * median(below):
-            return i
+        if any(n >= WIDEST_SHARE * filled[i] for n in filled[:i]):
+            continue
+        below = [n for n in filled[i + 1 : i + 1 + HEADER_LOOKAHEAD] if n]
+        shares.append((i, filled[i] / median(below) if below else 1.0))
+    for least in (WIDEST_SHARE, HEADER_SHARE):
+        found = next((i for i, share in shares if share >= least), None)
+        if found is not None:
+            return found
     return None
 
 
@@ -299,16 +326,20 @@ def _is_header_row(values: Sequence[object], width: int) -> bool:
     return looks_like_header(values) and len(distinct) >= min(2, width)
 
 
-def _preamble_record(
-    key: str, values: Sequence[object], meta: dict[str, Any], row: int
-) -> ExtractedRecord | None:
+def _note_text(values: Sequence[object]) -> str:
+    """A title or note row as one text: its distinct non-empty cells joined by " | "."""
     texts: list[str] = []
     for value in values:
         text = normalize_value(value)
         if text and text not in texts:
             texts.append(text)
-    if not texts:
+    return " | ".join(texts)
+
+
+def _preamble_record(
+    key: str, values: Sequence[object], meta: dict[str, Any], row: int
+) -> ExtractedRecord | None:
+    text = _note_text(values)
+    if not text:
         return None
-    return ExtractedRecord(
-        record_key=key, text=" | ".join(texts), meta={"kind": "preamble", **meta, "row": row}
-    )
+    return ExtractedRecord(record_key=key, text=text, meta={"kind": "preamble", **meta, "row": row})

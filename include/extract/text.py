@@ -31,6 +31,8 @@ _UNLIKELY_ENCODINGS = (
     "ptcp154",
     "hp_roman8",
 )
+WESTERN_RUN = 2
+_NON_ASCII_RUN = re.compile(rb"[\x80-\xff]+")
 _BLANK_LINES = re.compile(r"\n[ \t\f\v]*\n\s*")
 
 
@@ -54,10 +56,28 @@ def decode_text(data: bytes, filename: str) -> str:
             return data.decode(utf16)
         except UnicodeDecodeError:
             pass
-    best = from_bytes(data, cp_exclusion=list(_UNLIKELY_ENCODINGS)).best()
+    matches = from_bytes(data, cp_exclusion=list(_UNLIKELY_ENCODINGS))
+    best = matches.best()
     if best is None or "\x00" in str(best):
         raise ExtractionError(filename, "cannot decode: not text in any known encoding")
-    return str(best)
+    return _western_on_a_tie(data, best, matches) or str(best)
+
+
+def _western_on_a_tie(data: bytes, best: Any, matches: Iterable[Any]) -> str | None:
+    """The Windows-1252 reading of the bytes when charset-normalizer cannot tell and the bytes read
+    like Western text: another match scores as well as its best (same chaos and coherence), and no
+    more than WESTERN_RUN non-ASCII bytes stand together (accented letters and symbols among ASCII
+    letters, as in "Größe" or "©"; Greek, Cyrillic or CJK words are runs of them). A lone "©" gives
+    many code pages the same score, and the first pick among equals may be Japanese ("ｩ")."""
+    if max((len(run) for run in _NON_ASCII_RUN.findall(data)), default=0) > WESTERN_RUN:
+        return None
+    try:
+        western = data.decode("cp1252")
+    except UnicodeDecodeError:
+        return None
+    score = (best.chaos, best.coherence)
+    tied = sum(1 for m in matches if (m.chaos, m.coherence) == score)
+    return western if tied > 1 else None
 
 
 def _utf16_without_bom(data: bytes) -> str | None:
