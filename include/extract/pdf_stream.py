@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from include.extract.grid import Grid, is_data_row
+from include.extract.grid import Grid, is_data_row, is_number_like
 from include.extract.pdf_tables import Char, char_lines, line_words
 
 SEGMENT_GAP = 0.9  # font sizes between two words that start a new segment
@@ -96,12 +96,26 @@ def _data_run(lines: list[TextLine], i: int) -> tuple[int, int] | None:
     if not _is_data_line(lines[i]):
         return None
     data, j = 1, i + 1
-    while j < len(lines) and _close(lines[j - 1], lines[j]) and len(lines[j].segments) >= 2:
+    while j < len(lines) and _close(lines[j - 1], lines[j]) and _within_run(lines, j):
         data += _is_data_line(lines[j])
         j += 1
-    while j > i + 1 and not _is_data_line(lines[j - 1]):
+    while j > i + 1 and not _is_data_line(lines[j - 1]) and not _wraps_on(lines[j - 1]):
         j -= 1  # trailing notes are not rows
     return (i, j) if data >= MIN_DATA_LINES else None
+
+
+def _within_run(lines: list[TextLine], j: int) -> bool:
+    """True when line j goes on a table: it has two or more segments, or it is one run of text (a
+    label wrapped over lines) with a data line just below it."""
+    if len(lines[j].segments) >= 2:
+        return True
+    below = lines[j + 1] if j + 1 < len(lines) else None
+    return below is not None and _close(lines[j], below) and _is_data_line(below)
+
+
+def _wraps_on(line: TextLine) -> bool:
+    """True for the last line of a row wrapped over lines: set in columns, starting in lower case."""
+    return len(line.segments) >= 2 and line.segments[0][0][:1].islower()
 
 
 def _close(above: TextLine, below: TextLine) -> bool:
@@ -143,7 +157,11 @@ def _build(lines: list[TextLine], start: int, stop: int) -> StreamTable | None:
         if _is_data_line(above) or _is_caption(above, edges):
             break
         head -= 1
-    extents = _extents([line for line in body if _is_data_line(line)], edges)
+    data = [line for line in body if _is_data_line(line)]
+    if head < start:
+        edges = _edges_under_labels(edges, _extents(data, edges), lines[start - 1])
+        columns = len(edges) - 1
+    extents = _extents(data, edges)
     names = [""] * columns
     for line in lines[head:start]:
         for text, x0, x1 in _segments(line.words, HEADER_SEGMENT_GAP * line.size):
@@ -152,11 +170,65 @@ def _build(lines: list[TextLine], start: int, stop: int) -> StreamTable | None:
                 key=lambda k: (-_overlap(x0, x1, extents[k]), _distance((x0 + x1) / 2, extents[k])),
             )
             names[c] = f"{names[c]} {text}".strip()
+    lines_by_column = merge_continuations(
+        [_by_column(line, edges) for line in body], [_is_data_line(x) for x in body]
+    )
     rows: list[list[str | None]] = [list(names)] if head < start else []
-    rows += [list(_by_column(line, edges)) for line in body]
+    rows += [list(row) for row in lines_by_column]
     top = lines[head].top
     bottom = body[-1].bottom
     return StreamTable(Grid(rows), (edges[0], top, edges[-1], bottom), edges)
+
+
+def _edges_under_labels(
+    edges: list[float], extents: list[tuple[float, float]], labels: TextLine
+) -> list[float]:
+    """The column edges with the edge between two columns dropped where one column label of the
+    header line just above the data (`labels`) lies over both and no label lies over only one of
+    them: a cell holding two figures ("0.965 0.969") set as far apart as columns is one cell."""
+    runs = _segments(labels.words, HEADER_SEGMENT_GAP * labels.size)
+    over = [{k for k, extent in enumerate(extents) if _overlap(x0, x1, extent) > 0} for _, x0, x1 in runs]
+    kept = [edges[0]]
+    for k in range(len(extents) - 1):
+        shared = any({k, k + 1} <= cols for cols in over)
+        alone = any(cols & {k, k + 1} and not {k, k + 1} <= cols for cols in over)
+        if not shared or alone:
+            kept.append(edges[k + 1])
+    kept.append(edges[-1])
+    return kept
+
+
+def merge_continuations(rows: list[list[str]], data: list[bool]) -> list[list[str]]:
+    """Rows of a table set one line per row, with the lines of a wrapped row joined: a line that is
+    not data (no amount in it) and fills none of the anchor columns (those holding a figure on every
+    data line)
+    continues the row above when its first column is empty or starts in lower case, and starts the
+    row below when it fills only the first column and the row below's first column starts in lower
+    case (a label wrapped over two lines). Each cell joins its lines with a space."""
+    width = max((len(row) for row in rows), default=0)
+    figures = [row for row, d in zip(rows, data, strict=True) if d]
+    anchors = [c for c in range(1, width) if figures and all(is_number_like(row[c]) for row in figures)]
+    merged: list[list[str]] = []
+    carried: list[str] | None = None
+    for i, row in enumerate(rows):
+        if carried is not None:
+            row = _joined(carried, row)
+            carried = None
+        if data[i] or (anchors and any(row[c] for c in anchors)):
+            merged.append(row)
+            continue
+        below = rows[i + 1] if i + 1 < len(rows) else None
+        if merged and (not row[0] or row[0][:1].islower()):
+            merged[-1] = _joined(merged[-1], row)
+        elif below is not None and not any(row[1:]) and below[0][:1].islower():
+            carried = row
+        else:
+            merged.append(row)
+    return merged
+
+
+def _joined(upper: list[str], lower: list[str]) -> list[str]:
+    return [f"{a} {b}".strip() for a, b in zip(upper, lower, strict=True)]
 
 
 def _is_caption(line: TextLine, edges: list[float]) -> bool:

@@ -1,6 +1,7 @@
 """General table rules (#24), each on a document built here: notes running over several rows above a
 spreadsheet's table, a title line above delimited text, wrapped text in a ruled cell, line breaks in a
-quoted CSV cell, and a Latin-1 file with one accented symbol."""
+quoted CSV cell, a Latin-1 file with one accented symbol, and unruled PDF tables with two figures per
+cell and rows wrapped over lines."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ import io
 from pathlib import Path
 
 import openpyxl
+from reportlab.pdfgen import canvas
 
 from include.extract.detect import detect_type
 from include.extract.grid import reads_wrapped, visual_rows
+from include.extract.pdf_stream import merge_continuations
 from include.extract.records import ExtractedRecord
 from include.extract.router import extract_document
 from include.extract.tables import header_index
@@ -131,3 +134,59 @@ def test_wrapped_text_over_as_many_lines_in_every_cell_is_one_row() -> None:
         ]
     ]
     assert len(visual_rows([["Oregon", "Nevada"], ["12", "7"]])) == 2
+
+
+def unruled_pdf(path: Path, rows: list[list[str]], xs: list[float], size: float = 9.0) -> bytes:
+    """A table set in columns without rules: each row one line, each cell drawn at its x."""
+    sheet = canvas.Canvas(str(path))
+    sheet.setFont("Helvetica", size)
+    for r, row in enumerate(rows):
+        for x, text in zip(xs, row, strict=True):
+            if text:
+                sheet.drawString(x, 740 - r * (size + 3), text)
+    sheet.save()
+    return path.read_bytes()
+
+
+def test_unruled_pairs_under_one_label_are_one_cell_and_wrapped_rows_one_record(tmp_path: Path) -> None:
+    rows = [
+        ["System", "Span F1", "", "Token F1", "", "Notes"],
+        ["baseline", "0.912", "0.905", "0.930", "0.921", "trained on the"],
+        ["", "", "", "", "", "public split only"],
+        ["ours", "0.965", "0.969", "0.971", "0.975", "with gazetteers"],
+        ["ours, large", "0.970", "0.972", "0.977", "0.979", "Gazetteers and"],
+        ["model", "", "", "", "", "rules"],
+    ]
+    data = unruled_pdf(tmp_path / "scores.pdf", rows, [60, 150, 181, 240, 271, 330])
+    records = extract_document(data, "scores.pdf")
+    assert rows_of(records) == [
+        {
+            "System": "baseline",
+            "Span F1": "0.912 0.905",
+            "Token F1": "0.930 0.921",
+            "Notes": "trained on the public split only",
+        },
+        {"System": "ours", "Span F1": "0.965 0.969", "Token F1": "0.971 0.975", "Notes": "with gazetteers"},
+        {
+            "System": "ours, large model",
+            "Span F1": "0.970 0.972",
+            "Token F1": "0.977 0.979",
+            "Notes": "Gazetteers and rules",
+        },
+    ]
+
+
+def test_a_label_wrapped_above_its_figures_starts_the_row_below() -> None:
+    rows = [
+        ["Violent crime", "467.9", "69.1", ""],
+        ["Murder and nonnegligent", "", "", ""],
+        ["manslaughter", "10.0", "0.9", "revised"],
+        ["", "", "", "in May"],
+        ["Robbery", "102.1", "25.5", ""],
+    ]
+    data = [True, False, True, False, True]
+    assert merge_continuations(rows, data) == [
+        ["Violent crime", "467.9", "69.1", ""],
+        ["Murder and nonnegligent manslaughter", "10.0", "0.9", "revised in May"],
+        ["Robbery", "102.1", "25.5", ""],
+    ]
