@@ -15,7 +15,7 @@ from include.extract.grid import Grid, read_table
 from include.extract.layout import Line, group_paragraphs, paragraph_text
 from include.extract.limits import ExtractLimits, active_limits, check_pixels, render_scale
 from include.extract.office import convert_with
-from include.extract.pdf_stream import stream_tables
+from include.extract.pdf_stream import stream_tables, turned_stream_tables
 from include.extract.pdf_tables import boxes_fit_text, cell_text, centred_in, column_edges, table_grid
 from include.extract.records import ExtractedRecord, ExtractionError
 from include.extract.tables import grid_records
@@ -140,7 +140,13 @@ def read_pages(data: bytes, filename: str, with_tables: bool = True) -> list[Pag
                 found = [t for t in page.find_tables() if _is_table(t)] if with_tables else []
                 found = [t for t in found if boxes_fit_text(t, page.chars)]
                 ruled = [(*table_grid(table, page.chars), column_edges(table)) for table in found]
-                unruled = stream_tables(page.chars, [box for _, box, _ in ruled]) if with_tables else []
+                boxes = [box for _, box, _ in ruled]
+                unruled = (
+                    stream_tables(page.chars, boxes)
+                    + turned_stream_tables(page.chars, boxes, (float(page.width), float(page.height)))
+                    if with_tables
+                    else []
+                )
                 tables = sorted(ruled + [(t.grid, t.box, t.edges) for t in unruled], key=lambda t: t[1][1])
                 pages.append(
                     PageTables(

@@ -12,7 +12,7 @@ and a column's name joins its runs top to bottom.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from include.extract.grid import Grid, is_data_row, is_number_like
 from include.extract.pdf_tables import Char, char_lines, line_words
@@ -24,6 +24,8 @@ MIN_DATA_LINES = 3
 CROSSING_SHARE = 0.1  # a column gap may be crossed by this share of the data lines
 MAX_HEADER_LINES = 6
 LINE_GAP = 2.5  # line heights: a wider vertical gap ends a table
+
+Box = tuple[float, float, float, float]
 
 
 @dataclass
@@ -66,6 +68,37 @@ def stream_tables(
             tables.append(table)
         i = stop
     return tables
+
+
+def turned_stream_tables(
+    chars: Sequence[Char], exclude: Sequence[Box], page_size: tuple[float, float]
+) -> list[StreamTable]:
+    """Unruled tables set sideways: when most characters outside `exclude` run up or down the page,
+    they are turned upright as their reader turns the page, read by `stream_tables`, and each
+    table's box is turned back onto the page."""
+    free = [ch for ch in chars if ch["text"].strip() and not any(_inside(ch, box) for box in exclude)]
+    sideways = [ch for ch in free if not ch.get("upright", True)]
+    if not free or len(sideways) * 2 <= len(free):
+        return []
+    up = 2 * sum(1 for ch in sideways if ch.get("matrix", (1, 0, 0, 1))[1] > 0) >= len(sideways)
+    width, height = page_size
+    upright = [_turned_upright(ch, up, width, height) for ch in sideways]
+    return [replace(t, box=_turned_back(t.box, up, width, height)) for t in stream_tables(upright, [])]
+
+
+def _turned_upright(ch: Char, up: bool, width: float, height: float) -> Char:
+    """A character of text running up (or down) the page, placed where it lies once the page is
+    turned so that the text runs left to right."""
+    if up:
+        place = {"x0": height - ch["bottom"], "x1": height - ch["top"], "top": ch["x0"], "bottom": ch["x1"]}
+    else:
+        place = {"x0": ch["top"], "x1": ch["bottom"], "top": width - ch["x1"], "bottom": width - ch["x0"]}
+    return {**ch, **place, "upright": True}
+
+
+def _turned_back(box: Box, up: bool, width: float, height: float) -> Box:
+    x0, top, x1, bottom = box
+    return (top, height - x1, bottom, height - x0) if up else (width - bottom, x0, width - top, x1)
 
 
 def _text_line(chars: list[Char]) -> TextLine:

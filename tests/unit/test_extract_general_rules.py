@@ -1,7 +1,7 @@
 """General table rules (#24), each on a document built here: notes running over several rows above a
 spreadsheet's table, a title line above delimited text, wrapped text in a ruled cell, line breaks in a
 quoted CSV cell, a Latin-1 file with one accented symbol, and unruled PDF tables with two figures per
-cell and rows wrapped over lines."""
+cell, rows wrapped over lines, or set sideways."""
 
 from __future__ import annotations
 
@@ -189,4 +189,27 @@ def test_a_label_wrapped_above_its_figures_starts_the_row_below() -> None:
         ["Violent crime", "467.9", "69.1", ""],
         ["Murder and nonnegligent manslaughter", "10.0", "0.9", "revised in May"],
         ["Robbery", "102.1", "25.5", ""],
+    ]
+
+
+def test_an_unruled_table_set_sideways_is_read_turned_upright(tmp_path: Path) -> None:
+    rows = [
+        ["Region", "Units", "Revenue"],
+        ["North", "12", "1,200.50"],
+        ["South", "7", "700.00"],
+        ["East", "3", "310.25"],
+    ]
+    path = tmp_path / "sideways.pdf"
+    sheet = canvas.Canvas(str(path))
+    sheet.translate(300, 100)
+    sheet.rotate(90)  # text runs up the page: the reader turns the page clockwise
+    sheet.setFont("Helvetica", 9)
+    for r, row in enumerate(rows):
+        for x, text in zip([0, 90, 160], row, strict=True):
+            sheet.drawString(x, -r * 12, text)
+    sheet.save()
+    assert rows_of(extract_document(path.read_bytes(), path.name)) == [
+        {"Region": "North", "Units": "12", "Revenue": "1,200.50"},
+        {"Region": "South", "Units": "7", "Revenue": "700.00"},
+        {"Region": "East", "Units": "3", "Revenue": "310.25"},
     ]
