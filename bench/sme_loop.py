@@ -113,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bootstrap", type=Path, default=None, help="a bootstrap bundle to start from")
     parser.add_argument("--with-wnut17", action="store_true", help="bootstrap with WNUT-17 (not for WNUT-17)")
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--learning-rate", type=float, default=None, help="the DAG's learning_rate param")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--pool", type=int, default=1500, help="texts scored per step for --order uncertain")
     args = parser.parse_args(argv)
@@ -263,6 +264,7 @@ def loop(
         "num_layers": None,
         "tolerance": 0.01,
         "rehearsal_ratio": 2.0,
+        "learning_rate": args.learning_rate,
     }
     served_before = evaluate(layout.current_link, test_sample)
     print(
@@ -329,6 +331,7 @@ def loop(
                     "per_label": {k: round(v.f1, 4) for k, v in after.per_label.items()},
                     "forgetting": detail.get("scores", {}).get("bootstrap_heldout"),
                     "training_seconds": (metrics.get("training") or {}).get("seconds"),
+                    "blend": (metrics.get("training") or {}).get("blend"),
                     "run_seconds": round(seconds, 1),
                     "served": released["model_version"] if released else None,
                     "load": [round(x, 2) for x in os.getloadavg()],

@@ -19,6 +19,7 @@ from typing import Literal
 from include.bundle import Bundle, new_model_version, read_bundle
 from include.db.connection import transaction
 from include.labels import DEFAULT_LABELS, bio_tags
+from include.training.blend import choose_blend
 from include.training.bundle import bundle_from_export
 from include.training.dataset import LabeledText
 from include.training.evaluate import (
@@ -214,6 +215,17 @@ def train_run(
                 dev_examples=dev or None,
                 init_model_dir=start_from,
             )
+            unseen = unseen_gold(unseen_count)
+            unseen_current = score_client(served_client, unseen) if served_client else None
+            blend = None
+            if served is not None and unseen_current is not None and not init_model_dir:
+                blend = choose_blend(
+                    result.model_dir,
+                    served.weights_dir,
+                    lambda folder: score_client(load_client(folder), unseen),
+                    unseen_current,
+                    forget_tolerance,
+                )
             # The gate: the candidate's and the served model's exported ONNX, scored by the serving client
             # on the same held-out gold, and per label on the bootstrap's held-out set.
             export = export_onnx(result.model_dir, Path(tmp) / "onnx")
@@ -244,9 +256,7 @@ def train_run(
             )
             if not held_out and current_bundle:
                 promoted, reason = False, "no held-out gold to compare with the model in service"
-            unseen = unseen_gold(unseen_count)
             unseen_new = score_client(candidate, unseen)
-            unseen_current = score_client(served_client, unseen) if served_client else None
             if unseen_current is not None:
                 kept, forgetting = forgetting_gate(unseen_new, unseen_current, sme_labels, forget_tolerance)
                 if promoted and not kept:
@@ -274,6 +284,7 @@ def train_run(
                     "continued_from": served.model_version if served and not init_model_dir else None,
                     "gold_texts": len(train_set),
                     "rehearsal_texts": len(replay),
+                    "blend": blend.to_dict() if blend else None,
                 },
             }
             model_version = new_model_version(gold.manifest_sha256)

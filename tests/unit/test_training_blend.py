@@ -1,0 +1,72 @@
+"""Blending toward the model in service: the arithmetic, the refusal of mismatched weights, and the choice
+of the largest alpha that loses no label (weights written back only for a blend that is kept)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from include.training.blend import WEIGHTS_FILE, choose_blend, interpolate, largest_drop
+from include.training.evaluate import LabelScore, Metrics
+
+
+def metrics(**f1: float) -> Metrics:
+    return Metrics(0.0, 0.0, 0.0, {k: LabelScore(v, v, v, 10) for k, v in f1.items()})
+
+
+def folder(path: Path, value: float) -> Path:
+    path.mkdir()
+    save_file({"w": torch.full((2, 2), value), "steps": torch.tensor([7])}, path / WEIGHTS_FILE)
+    (path / "config.json").write_text("{}")
+    return path
+
+
+def test_interpolate_moves_floats_from_served_toward_trained_and_keeps_integers() -> None:
+    served = {"w": torch.zeros(3), "ids": torch.tensor([1, 2])}
+    trained = {"w": torch.full((3,), 4.0), "ids": torch.tensor([5, 6])}
+    blended = interpolate(served, trained, 0.25)
+    assert torch.equal(blended["w"], torch.full((3,), 1.0))
+    assert torch.equal(blended["ids"], trained["ids"])
+    assert torch.equal(interpolate(served, trained, 1.0)["w"], trained["w"])
+
+
+def test_interpolate_refuses_weights_of_another_shape_or_name() -> None:
+    with pytest.raises(ValueError, match="shape"):
+        interpolate({"w": torch.zeros(2)}, {"w": torch.zeros(3)}, 0.5)
+    with pytest.raises(ValueError, match="names"):
+        interpolate({"w": torch.zeros(2)}, {"v": torch.zeros(2)}, 0.5)
+
+
+def test_largest_drop_counts_only_labels_that_fell_and_a_missing_label_as_zero() -> None:
+    served = metrics(PERSON=0.80, DATE=0.90)
+    assert largest_drop(metrics(PERSON=0.85, DATE=0.89), served) == pytest.approx(0.01)
+    assert largest_drop(metrics(PERSON=0.85), served) == pytest.approx(0.90)
+    assert largest_drop(metrics(PERSON=0.9, DATE=0.95), served) == 0.0
+
+
+def test_the_largest_alpha_that_loses_no_label_is_kept_and_written(tmp_path: Path) -> None:
+    trained, served = folder(tmp_path / "trained", 1.0), folder(tmp_path / "served", 0.0)
+    in_service = metrics(PERSON=0.80)
+
+    def score(path: Path) -> Metrics:  # the further from the served weights, the more PERSON is lost
+        w = float(load_file(path / WEIGHTS_FILE)["w"][0, 0])
+        return metrics(PERSON=0.80 - 0.05 * w)
+
+    choice = choose_blend(trained, served, score, in_service, tolerance=0.03, alphas=(1.0, 0.75, 0.5, 0.25))
+    assert choice.alpha == 0.5
+    assert list(choice.drops) == [1.0, 0.75, 0.5]
+    assert torch.equal(load_file(trained / WEIGHTS_FILE)["w"], torch.full((2, 2), 0.5))
+    assert not (tmp_path / "trained.blend").exists()
+
+
+def test_trained_weights_stay_when_they_lose_nothing_or_when_no_blend_helps(tmp_path: Path) -> None:
+    trained, served = folder(tmp_path / "trained", 1.0), folder(tmp_path / "served", 0.0)
+    assert (
+        choose_blend(trained, served, lambda _: metrics(PERSON=0.9), metrics(PERSON=0.8), 0.02).alpha == 1.0
+    )
+    hopeless = choose_blend(trained, served, lambda _: metrics(PERSON=0.1), metrics(PERSON=0.8), 0.02)
+    assert hopeless.alpha == 1.0 and len(hopeless.drops) == 3
+    assert torch.equal(load_file(trained / WEIGHTS_FILE)["w"], torch.ones(2, 2))
