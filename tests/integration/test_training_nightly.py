@@ -166,6 +166,9 @@ def test_a_run_continues_from_the_weights_of_the_model_in_service(db, tmp_path) 
     start = load_file(served.weights_dir / "model.safetensors")
     after = load_file(tmp_path / "b2" / "model" / "model.safetensors")
     assert start.keys() == after.keys() and all(torch.equal(start[k], after[k]) for k in start)
+    # Unchanged weights lose no label, so no blend toward the served model is needed.
+    assert second.metrics["training"]["blend"]["alpha"] == 1.0
+    assert list(second.metrics["training"]["blend"]["largest_drop"]) == ["1.0"]
     base = load_file(base_model_dir() / "model.safetensors")
     name = next(k for k in start if k.endswith("encoder.layer.0.attention.self.query.weight"))
     assert not torch.equal(start[name], base[name.removeprefix("bert.")]), "the served model was trained"
