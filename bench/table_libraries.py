@@ -1,6 +1,7 @@
 """Libraries against our rules (#24): per file, our extractor and table libraries, on the strict scorer.
 
     python bench/table_libraries.py DIR [--part tune|heldout|all] [--kind KIND ...] [--lib NAME ...]
+        [--file SUBSTRING ...] [--raster [--raster-pages N]]
 
 For each scored document of the kinds a library covers, our extractor (`extract_document`) and each
 library run on the same bytes; each result becomes row records and goes through the same scorer as
@@ -10,17 +11,23 @@ Libraries, and how their tables become records (the adapters):
 - `camelot-lattice`, `camelot-stream` (camelot-py, PDFs): each table's cells, with lattice's spans
   (a cell not bounded on the left/top belongs to the cell there), become our `Grid`, read by our
   grid rules (`grid.read_table`: titles, header rows, column names) into `page=P/table=T/row=R`;
-- `img2table`, `img2table-implicit` (images; OCR by our own RapidOCR engine, so only the table
-  structure differs): each table's cells (a spanning cell is the same cell object in every slot it
-  covers) become a `Grid` the same way; `-implicit` also asks for borderless tables and implicit
-  rows and columns;
+- `ruled+camelot-stream` (PDFs): our ruled tables (pdfplumber) on pages that have one, camelot
+  stream's tables on the other pages (instead of our pdf_stream): how camelot stream would be wired;
+- `img2table`, `img2table-borderless` (images): our RapidOCR boxes (one OCR pass, the same text as
+  ours), img2table's tables from `include/extract/lib_img2table.find_tables` (ruled only, or also
+  tables without rules), each a `Grid` (a spanning cell is the same cell in every slot it covers)
+  read by our grid rules into `page=1/table=T/row=R`;
+- `img2table-borderless-pdf` (kind `pdf-raster`, with `--raster`): each scored PDF turned into an
+  image-only PDF (every page its picture at 200 dpi, no text layer), scored on the PDF's
+  expectations; ours reads it through its OCR path for pages without text, img2table renders each
+  page the same way and finds the tables as above;
 - `calamine` (XLSX): worksheets read by `include/extract/lib_calamine.read_sheets` instead of
   openpyxl, then our sheet rules as they stand (`tables.table_blocks`, header detection, notes).
 
-Timing: each method's first document is run once untimed (imports, model loads); seconds are wall
-time of one run. `ours` is the whole extraction (for PDFs it also reads paragraphs with Docling);
-`ours-tables` is the PDF table part alone (`pdf.read_pages` + `read_table`), the part a library
-would replace. Per kind and part: files, passing, mean cell recall, mean exact rows, shape and
+Timing: each method's first document of each extension is run once untimed (imports, model loads);
+seconds are wall time of one run. `ours` is the whole extraction (for PDFs it also reads paragraphs
+with Docling); `ours-tables` is the PDF table part alone (`pdf.read_pages` + `read_table`), the part
+a library would replace. Per kind and part: files, passing, mean cell recall, mean exact rows, shape and
 seconds per page (a workbook or image counts as one page).
 
 img2table needs OpenCV's contrib build (`cv2.ximgproc`); the project pins opencv-python-headless, and
@@ -39,7 +46,6 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from statistics import fmean
 from typing import Any
@@ -57,7 +63,8 @@ Method = Callable[[bytes, str], list[ExtractedRecord]]
 LIBS_BY_KIND: dict[str, tuple[str, ...]] = {
     "pdf-ruled": ("ours-tables", "camelot-lattice", "camelot-stream", "ruled+camelot-stream"),
     "pdf-unruled": ("ours-tables", "camelot-lattice", "camelot-stream", "ruled+camelot-stream"),
-    "image": ("img2table", "img2table-implicit", "img2table-borderless", "img2table-borderless-rows"),
+    "image": ("img2table", "img2table-borderless"),
+    "pdf-raster": ("img2table-borderless-pdf",),
     "xlsx": ("calamine",),
 }
 
@@ -151,49 +158,54 @@ def ruled_then_camelot_stream(data: bytes, filename: str) -> list[ExtractedRecor
 # ---------------------------------------------------------------- img2table
 
 
-@lru_cache(maxsize=1)
-def _i2t_ocr() -> Any:
-    """img2table's RapidOCR wrapper around our own engine (same models, no download)."""
-    from img2table.ocr import RapidOCR
-
-    from include.extract.image import ocr_engine
-
-    class OurRapidOCR(RapidOCR):
-        def __init__(self) -> None:
-            self.engine = ocr_engine()
-
-    return OurRapidOCR()
-
-
-def img2table_records(
-    data: bytes, filename: str, implicit: bool, borderless: bool | None = None, rows: bool | None = None
-) -> list[ExtractedRecord]:
-    from img2table.document import Image
+def img2table_records(data: bytes, filename: str, borderless: bool) -> list[ExtractedRecord]:
+    """Our OCR boxes (one pass), img2table's tables (`lib_img2table.find_tables`), our grid rules."""
     from PIL import Image as PILImage
 
-    from include.extract.image import _as_rgb
+    from include.extract.image import ocr_boxes
+    from include.extract.lib_img2table import find_tables
 
-    rgb = io.BytesIO()
-    _as_rgb(PILImage.open(io.BytesIO(data))).save(rgb, format="PNG")  # img2table reads 3 channels
-    document = Image(src=rgb.getvalue(), detect_rotation=False)
-    tables = document.extract_tables(
-        ocr=_i2t_ocr(),
-        implicit_rows=implicit if rows is None else rows,
-        implicit_columns=implicit,
-        borderless_tables=implicit if borderless is None else borderless,
-        min_confidence=50,
-    )
+    image = PILImage.open(io.BytesIO(data))
+    image.load()
+    tables = find_tables(image, ocr_boxes(image), borderless=borderless)
+    return grids_records([(1, t.grid) for t in tables], source="img2table")
+
+
+def img2table_pdf_records(data: bytes, filename: str) -> list[ExtractedRecord]:
+    """An image-only PDF: each page rendered as our extractor renders a page without text
+    (`pdf._ocr_page`), then as `img2table-borderless`."""
+    import pdfplumber
+
+    from include.extract.image import ocr_boxes
+    from include.extract.lib_img2table import find_tables
+    from include.extract.limits import active_limits, render_scale
+    from include.extract.pdf import OCR_RESOLUTION
+
     grids: list[tuple[int, Grid]] = []
-    for table in tables:
-        slots = [list(row) for row in table.content.values()]
-        texts = [[(cell.value or "").strip() for cell in row] for row in slots]
-        grid = spans_grid(
-            texts,
-            joins_left=lambda r, c, s=slots: s[r][c] is s[r][c - 1] or s[r][c].bbox == s[r][c - 1].bbox,
-            joins_up=lambda r, c, s=slots: s[r][c] is s[r - 1][c] or s[r][c].bbox == s[r - 1][c].bbox,
-        )
-        grids.append((1, grid))
+    with pdfplumber.open(io.BytesIO(data)) as pdf:
+        for page in pdf.pages:
+            scale = render_scale(
+                page.width, page.height, OCR_RESOLUTION / 72, active_limits().max_page_pixels
+            )
+            image = page.to_image(resolution=72 * scale).original
+            grids += [(page.page_number, t.grid) for t in find_tables(image, ocr_boxes(image))]
     return grids_records(grids, source="img2table")
+
+
+def raster_pdf(data: bytes) -> bytes:
+    """The PDF with every page replaced by its picture at the OCR resolution: no text layer left."""
+    import pypdfium2 as pdfium
+
+    from include.extract.pdf import OCR_RESOLUTION
+
+    pdf = pdfium.PdfDocument(data)
+    try:
+        images = [page.render(scale=OCR_RESOLUTION / 72).to_pil().convert("RGB") for page in pdf]
+    finally:
+        pdf.close()
+    out = io.BytesIO()
+    images[0].save(out, format="PDF", resolution=OCR_RESOLUTION, save_all=True, append_images=images[1:])
+    return out.getvalue()
 
 
 # ---------------------------------------------------------------- calamine
@@ -242,12 +254,9 @@ METHODS: dict[str, Method] = {
     "ours-tables": ours_tables,
     "camelot-lattice": lambda data, name: camelot_records(data, name, "lattice"),
     "camelot-stream": lambda data, name: camelot_records(data, name, "stream"),
-    "img2table": lambda data, name: img2table_records(data, name, implicit=False),
-    "img2table-implicit": lambda data, name: img2table_records(data, name, implicit=True),
-    "img2table-borderless": lambda data, name: img2table_records(data, name, False, borderless=True),
-    "img2table-borderless-rows": lambda data, name: img2table_records(
-        data, name, False, borderless=True, rows=True
-    ),
+    "img2table": lambda data, name: img2table_records(data, name, borderless=False),
+    "img2table-borderless": lambda data, name: img2table_records(data, name, borderless=True),
+    "img2table-borderless-pdf": img2table_pdf_records,
     "ruled+camelot-stream": ruled_then_camelot_stream,
     "calamine": calamine_records,
 }
@@ -282,11 +291,12 @@ def page_count(doc: Path, data: bytes) -> int:
 
 
 def run_method(
-    method: str, data: bytes, name: str, warmed: set[str]
+    method: str, data: bytes, name: str, kind: str, warmed: set[str]
 ) -> tuple[list[ExtractedRecord], float, str | None]:
     fn = METHODS[method]
-    if method not in warmed:
-        warmed.add(method)
+    warm_key = f"{method}{Path(name).suffix.lower()}{'-raster' if kind == 'pdf-raster' else ''}"
+    if warm_key not in warmed:
+        warmed.add(warm_key)
         with contextlib.suppress(Exception):
             fn(data, name)
     started = time.perf_counter()
@@ -312,19 +322,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--lib", action="append", choices=tuple(METHODS), help="repeatable; default all")
     parser.add_argument("--file", action="append", help="only documents whose name contains this")
+    parser.add_argument(
+        "--raster", action="store_true", help="also the PDFs as image-only PDFs (kind pdf-raster; OCR, slow)"
+    )
+    parser.add_argument(
+        "--raster-pages", type=int, default=1, help="rasterise only PDFs of at most this many pages"
+    )
     args = parser.parse_args(argv)
     root: Path = args.dir.resolve()
     docs = table_corpus.documents(root)
     parts = table_corpus.split_parts(docs)
-    kinds = args.kind or list(LIBS_BY_KIND)
+    kinds = args.kind or [k for k in LIBS_BY_KIND if k != "pdf-raster" or args.raster]
     print(
         f"{'file':50} {'kind':11} {'part':7} {'method':18} {'cell':>5} {'rows':>5} {'shape':>5} pass "
         f"{'s':>6} {'s/pg':>6}"
     )
     results: list[Result] = []
     warmed: set[str] = set()
-    for doc in docs:
-        kind = table_corpus.kind_of(doc)
+    runs: list[tuple[Path, str]] = [(doc, table_corpus.kind_of(doc)) for doc in docs]
+    runs += [(doc, "pdf-raster") for doc, kind in list(runs) if kind.startswith("pdf-")]
+    for doc, kind in runs:
         if kind not in kinds or (args.part != "all" and parts[doc] != args.part):
             continue
         if args.file and not any(f in doc.name for f in args.file):
@@ -334,10 +351,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             continue
         data = doc.read_bytes()
         pages = page_count(doc, data)
+        if kind == "pdf-raster":
+            if pages > args.raster_pages:
+                continue
+            data = raster_pdf(data)
         for method in ("ours", *LIBS_BY_KIND[kind]):
             if args.lib and method != "ours" and method not in args.lib:
                 continue
-            records, seconds, error = run_method(method, data, doc.name, warmed)
+            records, seconds, error = run_method(method, data, doc.name, kind, warmed)
             tables = table_corpus.extracted_tables(records)
             ratios = table_scoring.score_document(expected.tables, tables, expected.shapes).ratios()
             ok = table_scoring.passes(ratios)
