@@ -164,6 +164,13 @@ def demo(stack: Stack) -> None:
         print(f"triton: {triton_url} serving {model_version} (python backend running ONNX Runtime)")
     else:
         print(f"model: {model_version} in-process ONNX Runtime from {env['NER_BUNDLE_DIR']}")
+    if stack.settings.ml_backend_enabled:
+        ml = stack.ml_backend
+        ml.start(extra_env={k: env[k] for k in ("NER_BACKEND", "NER_BUNDLE_DIR", "TRITON_URL")})
+        ls_client.ensure_ml_backend(api, project_id, ml.ml_url, ml.basic_auth_user, ml.basic_auth_pass)
+        print(
+            f"ml backend: {ml.ml_url} attached to project {project_id} (Basic Auth, password in secrets.json)"
+        )
     print("airflow: starting api-server, scheduler, dag-processor, triggerer...")
     stack.write_airflow_passwords()
     stack.airflow.start()

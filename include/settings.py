@@ -47,7 +47,11 @@ class Settings(BaseSettings):
         "acknowledged webhooks, which the reconcile DAG restores from Label Studio",
     )
     shim_enable_bare_endpoint: bool = Field(default=False, description="POST /webhooks/bare for benchmarks")
-    ml_backend_enabled: bool = Field(default=False, description="serve LS's ML backend protocol on /ml")
+    ml_backend_enabled: bool = Field(
+        default=False, description="the demo starts the ML backend app (ml_backend/, LS's protocol on /ml)"
+    )
+    ml_backend_host: str = Field(default="127.0.0.1", description="where the ML backend app listens")
+    ml_backend_port: int = Field(default=8082, description="its port; LS attaches http://<host>:<port>/ml")
     ml_backend_basic_auth_user: str | None = Field(
         default=None, description="HTTP Basic user LS sends to /ml (the model's Basic Auth in LS); required"
     )

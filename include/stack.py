@@ -23,6 +23,7 @@ from include.services.airflow import AirflowServer
 from include.services.airflow_users import PASSWORDS_FILE_ENV, USERS_ENV, parse_users, write_passwords_file
 from include.services.embedded_postgres import EmbeddedPostgres
 from include.services.label_studio import LabelStudioServer
+from include.services.ml_backend import MlBackendServer
 from include.services.process import ManagedProcess, ServiceError
 from include.services.shim import ShimServer
 from include.services.triton import TritonServer
@@ -44,6 +45,9 @@ def stack_secrets(s: Settings) -> dict[str, str]:
         "airflow_secret": os.environ.get("AIRFLOW__API_AUTH__JWT_SECRET"),
         "airflow_admin_password": os.environ.get("AIRFLOW_ADMIN_PASSWORD"),
         "postgres_password": os.environ.get("EMBEDDED_PG_PASSWORD"),
+        "ml_backend_password": (
+            s.ml_backend_basic_auth_pass.get_secret_value() if s.ml_backend_basic_auth_pass else None
+        ),
     }
     generated = {
         "webhook_secret": secrets.token_urlsafe(24),
@@ -52,6 +56,7 @@ def stack_secrets(s: Settings) -> dict[str, str]:
         "airflow_secret": secrets.token_urlsafe(32),
         "airflow_admin_password": secrets.token_urlsafe(18),
         "postgres_password": secrets.token_urlsafe(24),
+        "ml_backend_password": secrets.token_urlsafe(24),
     }
     out = {k: v or stored.get(k) or generated[k] for k, v in values.items()}
     if out != stored:
@@ -135,6 +140,18 @@ class Stack:
         )
 
     @property
+    def ml_backend(self) -> MlBackendServer:
+        """LS's ML backend, its own process on its own port (started by the demo with ML_BACKEND_ENABLED)."""
+        s = self.settings
+        return MlBackendServer(
+            run_dir=self.run_dir,
+            port=s.ml_backend_port,
+            basic_auth_user=s.ml_backend_basic_auth_user or "label-studio",
+            basic_auth_pass=self.secrets["ml_backend_password"],
+            host=s.ml_backend_host,
+        )
+
+    @property
     def bundles_root(self) -> Path:
         return BundleLayout.from_state_dir(self.settings.state_dir).root
 
@@ -211,6 +228,7 @@ class Stack:
         """Every background process of the stack, in start order (stopped in reverse)."""
         return {
             "webhook-shim": self.shim.process,
+            "ml-backend": self.ml_backend.process,
             "label-studio": self.label_studio.process,
             "triton": _triton_process(self.triton),
             **self.airflow.processes(),

@@ -1,5 +1,8 @@
 """Flask app factory of the webhook shim: `POST /webhooks/label-studio`, health, metrics, `/openapi.json`.
 
+The shim serves webhooks and health only: Label Studio's ML backend is its own app (`ml_backend/`, its own
+gunicorn and port), and the quality gauges on /metrics read on their own connection (`quality_metrics`).
+
 Bounded input: a body over WEBHOOK_MAX_BODY_BYTES (16 MB by default: LS 1.23 sends a 10,000-task import
 as one ~7 MB TASKS_CREATED unless WEBHOOK_BATCH_SIZE splits it) is a 413, JSON nested deeper than
 `MAX_JSON_DEPTH` a 400 before it is parsed; every refusal is a JSON `{"error", ...}` and stores nothing.
@@ -24,7 +27,7 @@ from include.label_studio.events import ApplyConfig, EventOutcome, apply_event, 
 from include.label_studio.payloads import MAX_JSON_DEPTH, contains_nul, json_depth_exceeds
 from include.settings import get_settings
 from webhook_shim import metrics
-from webhook_shim.openapi import openapi_document
+from webhook_shim.openapi import Health, WebhookOutcome, openapi_document
 from webhook_shim.pool import ConnectionPool, DatabaseUnavailable
 from webhook_shim.quality_metrics import QualityCollector
 from webhook_shim.triton_batches import TritonBatchCollector
@@ -52,27 +55,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         FIELD_MAP=dict(s.canonical_field_map),
         PHONE_REGION=s.default_phone_region,
         ENABLE_BARE_ENDPOINT=s.shim_enable_bare_endpoint,
-        ML_BACKEND_ENABLED=s.ml_backend_enabled,
-        ML_BASIC_AUTH_USER=s.ml_backend_basic_auth_user,
-        ML_BASIC_AUTH_PASS=(
-            s.ml_backend_basic_auth_pass.get_secret_value() if s.ml_backend_basic_auth_pass else None
-        ),
-        ML_MAX_TASKS=s.ml_backend_max_tasks,
-        ML_MAX_TEXT_CHARS=s.ml_backend_max_text_chars,
-        ML_MAX_BODY_BYTES=s.ml_backend_max_body_bytes,
         TRITON_METRICS_URL=s.triton_metrics_url,
     )
     if test_config:
         app.config.update(test_config)
     if not app.config["WEBHOOK_SECRET"]:
         raise RuntimeError("WEBHOOK_SECRET is not set: the shim refuses to start without a webhook secret")
-    if app.config["ML_BACKEND_ENABLED"] and not (
-        app.config["ML_BASIC_AUTH_USER"] and app.config["ML_BASIC_AUTH_PASS"]
-    ):
-        raise RuntimeError(
-            "ML_BACKEND_ENABLED needs ML_BACKEND_BASIC_AUTH_USER and ML_BACKEND_BASIC_AUTH_PASS: the /ml "
-            "endpoints run the model for whoever calls them (set the pair as the model's Basic Auth in LS)"
-        )
     app.extensions["db_pool"] = ConnectionPool(
         app.config["DATABASE_URL"],
         statement_timeout_ms=app.config["DB_TIMEOUT_MS"],
@@ -80,7 +68,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         synchronous_commit=app.config["SYNCHRONOUS_COMMIT"],
         autocommit=True,
     )
-    app.extensions["scraped"] = [QualityCollector(app.extensions["db_pool"])]
+    # The quality gauges read on their own connection and timeout: never on the webhooks' pool and budget.
+    app.extensions["scraped"] = [QualityCollector(app.config["DATABASE_URL"])]
     if app.config["TRITON_METRICS_URL"]:
         app.extensions["scraped"].append(TritonBatchCollector(app.config["TRITON_METRICS_URL"]))
     app.extensions["apply_config"] = ApplyConfig(
@@ -90,15 +79,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(bp)
     if app.config["ENABLE_BARE_ENDPOINT"]:
         app.add_url_rule("/webhooks/bare", "bare", _bare, methods=["POST"])
-    if app.config["ML_BACKEND_ENABLED"]:
-        from webhook_shim import ml_backend
-
-        app.register_blueprint(ml_backend.bp)
     app.register_error_handler(HTTPException, _http_error)
     app.extensions["openapi"] = openapi_document(
         secret_header=app.config["WEBHOOK_SECRET_HEADER"],
         max_body_bytes=app.config["MAX_CONTENT_LENGTH"],
-        ml_backend=bool(app.config["ML_BACKEND_ENABLED"]),
     )
     return app
 
@@ -187,7 +171,9 @@ def _handle() -> tuple[Response, int]:
         outcome.outcome,
         dict(outcome.counts),
     )
-    return Response(json.dumps(outcome.as_json()), mimetype="application/json"), 200
+    # Through the model the document is generated from: an answer the document does not describe fails here.
+    answer = WebhookOutcome.model_validate(outcome.as_json()).model_dump_json()
+    return Response(answer, mimetype="application/json"), 200
 
 
 def _apply(conn: Any, event: BaseModel, payload: dict[str, Any], body_bytes: int) -> EventOutcome:
@@ -227,7 +213,7 @@ def healthz() -> tuple[Response, int]:
             ping(conn)
     except DatabaseUnavailable as exc:
         return _error(503, "database unavailable", reason=str(exc)[:200])
-    return jsonify({"status": "ok", "database": "ok"}), 200
+    return jsonify(Health(status="ok", database="ok").model_dump()), 200
 
 
 @bp.get("/metrics")

@@ -1,9 +1,14 @@
-"""The shim's OpenAPI 3.1 description, built from the pydantic models its routes validate with.
+"""The shim's OpenAPI 3.1 document, generated from the pydantic models its routes validate and answer with.
 
-Request bodies of the webhook come from `include.label_studio.payloads` (the models `parse_event` applies):
-each event model gets the actions `EVENT_MODELS` maps to it, and `AnyEvent` stands for every other action
-(stored, then ignored). Responses are described by the small models below, so a fuzzer can check that
-what the shim answers matches what this document promises.
+Every component schema is the validation-mode JSON Schema pydantic derives from one model
+(`model_json_schema`), unchanged: the webhook's request bodies come from `include.label_studio.payloads`
+(the models `parse_event` applies), its answers from the models below, which the routes build their
+answers through (`WebhookOutcome`, `Health`, `ErrorBody`). What the models cannot say — which actions pick
+which model — is said beside them, in the `WebhookEvent` body: each branch is `allOf` a model's `$ref` and
+the actions `EVENT_MODELS` maps to it; `AnyEvent` stands for every other action (stored, then ignored).
+`tests/unit/test_webhook_openapi.py` checks the document's schemas equal the models'.
+
+The ML backend (`ml_backend/`) builds its own document with the helpers here.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ class ErrorBody(BaseModel):
 
 
 class WebhookOutcome(BaseModel):
-    """What one stored event did (`EventOutcome.as_json`)."""
+    """What one stored event did (`EventOutcome.as_json`, passed through this model on its way out)."""
 
     event_id: int
     action: str
@@ -44,88 +49,56 @@ class Health(BaseModel):
     database: Literal["ok"]
 
 
-class PredictTaskData(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    text: str
-
-
-class PredictTask(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    data: PredictTaskData
-
-
-class PredictRequest(BaseModel):
-    """What LS posts to an ML backend's /predict; only `tasks[*].data.text` is read."""
-
-    model_config = ConfigDict(extra="allow")
-    tasks: list[PredictTask]
-
-
-class PredictionValue(BaseModel):
-    start: int
-    end: int
-    text: str
-    labels: list[str]
-
-
-class PredictionItem(BaseModel):
-    id: str
-    from_name: str
-    to_name: str
-    type: Literal["labels"]
-    value: PredictionValue
-    score: float | None = None
-
-
-class Prediction(BaseModel):
-    result: list[PredictionItem]
-    score: float
-    model_version: str
-
-
-class PredictResponse(BaseModel):
-    results: list[Prediction]
-
-
-class MlHealth(BaseModel):
-    status: Literal["UP"]
-    model_class: str
-    model_version: str
-
-
-class MlSetup(BaseModel):
-    model_version: str
-
-
-def _schemas(models: list[type[BaseModel]]) -> dict[str, Any]:
+def component_schemas(models: list[type[BaseModel]]) -> dict[str, Any]:
     """Validation-mode JSON Schemas of `models` and everything they reference, keyed by model name."""
     _, top = models_json_schema([(m, "validation") for m in models], ref_template=REF)
     return copy.deepcopy(top.get("$defs", {}))
 
 
-def event_schemas() -> tuple[dict[str, Any], dict[str, Any]]:
-    """(component schemas, the webhook body schema): one branch per event model, keyed by its actions."""
+def ref(model: type[BaseModel] | str) -> dict[str, str]:
+    return {"$ref": REF.format(model=model if isinstance(model, str) else model.__name__)}
+
+
+def json_response(description: str, model: type[BaseModel] | None = None) -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"schema": ref(model) if model else {}}}}
+
+
+def error_response(description: str) -> dict[str, Any]:
+    return json_response(description, ErrorBody)
+
+
+def event_models() -> list[type[BaseModel]]:
+    """The webhook's body models: each event model once, then `AnyEvent`."""
+    return [*{m.__name__: m for m in EVENT_MODELS.values()}.values(), AnyEvent]
+
+
+def webhook_body() -> dict[str, Any]:
+    """The webhook body schema: one branch per event model, narrowed to the actions that select it."""
     actions: dict[str, list[str]] = {}
     for action, model in EVENT_MODELS.items():
         actions.setdefault(model.__name__, []).append(action)
-    models: list[type[BaseModel]] = [*{m.__name__: m for m in EVENT_MODELS.values()}.values(), AnyEvent]
-    schemas = _schemas(models)
-    for name, names in actions.items():
-        schemas[name]["properties"]["action"] = {"type": "string", "enum": names}
-    other = schemas[AnyEvent.__name__]
-    other["properties"]["action"] = {"type": "string", "minLength": 1, "not": {"enum": list(EVENT_MODELS)}}
-    other["description"] = "Any other action: stored as received and answered with outcome `ignored`."
-    body = {"anyOf": [{"$ref": REF.format(model=m.__name__)} for m in models]}
-    return schemas, body
+    branches: list[dict[str, Any]] = [
+        {"allOf": [ref(name), {"properties": {"action": {"type": "string", "enum": names}}}]}
+        for name, names in actions.items()
+    ]
+    branches.append(
+        {
+            "allOf": [
+                ref(AnyEvent),
+                {"properties": {"action": {"type": "string", "not": {"enum": list(EVENT_MODELS)}}}},
+            ],
+            "description": "Any other action: stored as received and answered with outcome `ignored`.",
+        }
+    )
+    return {
+        "anyOf": branches,
+        "description": "A Label Studio webhook payload; the model is chosen by `action`.",
+    }
 
 
-def _json(description: str, model: str | None = None) -> dict[str, Any]:
-    schema = {"$ref": REF.format(model=model)} if model else {}
-    return {"description": description, "content": {JSON: {"schema": schema}}}
-
-
-def _error(description: str) -> dict[str, Any]:
-    return _json(description, ErrorBody.__name__)
+def document_models() -> list[type[BaseModel]]:
+    """Every model the document describes: the webhook's bodies and the shim's answers."""
+    return [*event_models(), ErrorBody, WebhookOutcome, Health]
 
 
 def _webhook_path(secret_header: str, max_body_bytes: int) -> dict[str, Any]:
@@ -134,70 +107,16 @@ def _webhook_path(secret_header: str, max_body_bytes: int) -> dict[str, Any]:
             "operationId": "labelStudioWebhook",
             "summary": "Store one Label Studio webhook event; idempotent per delivery",
             "security": [{"webhookSecret": []}],
-            "requestBody": {
-                "required": True,
-                "content": {JSON: {"schema": {"$ref": REF.format(model="WebhookEvent")}}},
-            },
+            "requestBody": {"required": True, "content": {JSON: {"schema": webhook_body()}}},
             "responses": {
-                "200": _json("stored; `outcome` says what it changed", WebhookOutcome.__name__),
-                "400": _error("the body is not JSON"),
-                "401": _error(f"missing or wrong `{secret_header}` header"),
-                "413": _error(f"the body is larger than {max_body_bytes} bytes"),
-                "422": _error("the body does not match its action, or a value cannot be stored"),
-                "503": _error("the database is unavailable; nothing was stored"),
+                "200": json_response("stored; `outcome` says what it changed", WebhookOutcome),
+                "400": error_response("the body is not JSON"),
+                "401": error_response(f"missing or wrong `{secret_header}` header"),
+                "413": error_response(f"the body is larger than {max_body_bytes} bytes"),
+                "422": error_response("the body does not match its action, or a value cannot be stored"),
+                "503": error_response("the database is unavailable; nothing was stored"),
             },
         }
-    }
-
-
-def _ml_paths() -> dict[str, Any]:
-    unauthorized = _error("missing or wrong ML backend credentials (HTTP Basic, as LS sends them)")
-    too_large = _error("the body, the number of tasks or a text is over its limit")
-    auth: list[dict[str, list[str]]] = [{"mlBasicAuth": []}]
-    return {
-        "/ml/health": {
-            "get": {
-                "operationId": "mlHealth",
-                "summary": "LS ML backend: health and served model version",
-                "security": auth,
-                "responses": {
-                    "200": _json("the NER client is loaded", MlHealth.__name__),
-                    "401": unauthorized,
-                },
-            }
-        },
-        "/ml/setup": {
-            "post": {
-                "operationId": "mlSetup",
-                "summary": "LS ML backend: called when the backend is attached (body checked, not used)",
-                "security": auth,
-                "requestBody": {"required": False, "content": {JSON: {"schema": {"type": "object"}}}},
-                "responses": {
-                    "200": _json("the served model version", MlSetup.__name__),
-                    "400": _error("the body is not JSON or nests too deep"),
-                    "401": unauthorized,
-                    "413": too_large,
-                },
-            }
-        },
-        "/ml/predict": {
-            "post": {
-                "operationId": "mlPredict",
-                "summary": "LS ML backend: spans for each task's `data.text`, in task order",
-                "security": auth,
-                "requestBody": {
-                    "required": True,
-                    "content": {JSON: {"schema": {"$ref": REF.format(model=PredictRequest.__name__)}}},
-                },
-                "responses": {
-                    "200": _json("one prediction per task", PredictResponse.__name__),
-                    "400": _error("the body is not an object with a list `tasks`"),
-                    "401": unauthorized,
-                    "413": too_large,
-                    "422": _error("a task has no string `data.text`"),
-                },
-            }
-        },
     }
 
 
@@ -205,18 +124,8 @@ def openapi_document(
     *,
     secret_header: str = "X-Webhook-Secret",
     max_body_bytes: int = Settings.model_fields["webhook_max_body_bytes"].default,
-    ml_backend: bool = False,
 ) -> dict[str, Any]:
     """The OpenAPI 3.1 document of the routes a shim built with these settings serves."""
-    schemas, webhook_body = event_schemas()
-    responses: list[type[BaseModel]] = [ErrorBody, WebhookOutcome, Health]
-    if ml_backend:
-        responses += [PredictRequest, PredictResponse, MlHealth, MlSetup]
-    schemas.update(_schemas(responses))
-    schemas["WebhookEvent"] = {
-        **webhook_body,
-        "description": "A Label Studio webhook payload; the model is chosen by `action`.",
-    }
     paths: dict[str, Any] = {
         "/webhooks/label-studio": _webhook_path(secret_header, max_body_bytes),
         "/healthz": {
@@ -224,15 +133,16 @@ def openapi_document(
                 "operationId": "healthz",
                 "summary": "Liveness with a database round trip",
                 "responses": {
-                    "200": _json("the database answers", Health.__name__),
-                    "503": _error("the database is unavailable"),
+                    "200": json_response("the database answers", Health),
+                    "503": error_response("the database is unavailable"),
                 },
             }
         },
         "/metrics": {
             "get": {
                 "operationId": "metrics",
-                "summary": "Prometheus metrics: requests, errors, latency, items, versions written",
+                "summary": "Prometheus metrics: requests, errors, latency, items, versions written, "
+                "per-label quality gauges",
                 "responses": {
                     "200": {
                         "description": "Prometheus text format",
@@ -245,12 +155,10 @@ def openapi_document(
             "get": {
                 "operationId": "openapi",
                 "summary": "This document",
-                "responses": {"200": _json("the OpenAPI 3.1 description of the shim")},
+                "responses": {"200": json_response("the OpenAPI 3.1 description of the shim")},
             }
         },
     }
-    if ml_backend:
-        paths.update(_ml_paths())
     return {
         "openapi": "3.1.0",
         "info": {
@@ -260,10 +168,7 @@ def openapi_document(
         },
         "paths": paths,
         "components": {
-            "schemas": schemas,
-            "securitySchemes": {
-                "webhookSecret": {"type": "apiKey", "in": "header", "name": secret_header},
-                **({"mlBasicAuth": {"type": "http", "scheme": "basic"}} if ml_backend else {}),
-            },
+            "schemas": component_schemas(document_models()),
+            "securitySchemes": {"webhookSecret": {"type": "apiKey", "in": "header", "name": secret_header}},
         },
     }

@@ -65,6 +65,28 @@ def ensure_webhook(ls: LabelStudio, project_id: int, url: str, headers: dict[str
     return int(hook.id)
 
 
+def ensure_ml_backend(ls: LabelStudio, project_id: int, url: str, user: str, password: str) -> int:
+    """The project's model: the ML backend at `url` (`http://<host>:<port>/ml`), attached with the Basic
+    Auth pair it requires, interactive; created once, its credentials refreshed on later calls."""
+    for backend in ls.ml.list(project=project_id):
+        if backend.url == url:
+            ls.ml.update(
+                id=backend.id, auth_method="BASIC_AUTH", basic_auth_user=user, basic_auth_pass=password
+            )
+            return int(backend.id)
+    backend = ls.ml.create(
+        url=url,
+        project=project_id,
+        title="nerloop",
+        is_interactive=True,
+        auth_method="BASIC_AUTH",
+        basic_auth_user=user,
+        basic_auth_pass=password,
+    )
+    log.info("attached ML backend %s → %s to project %s", backend.id, url, project_id)
+    return int(backend.id)
+
+
 def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]

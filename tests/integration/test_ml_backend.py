@@ -1,4 +1,5 @@
-"""LS's ML backend protocol on the shim, over the tiny bundle: health, setup and exact-offset predictions."""
+"""LS's ML backend protocol on its own app (ml_backend/), over the tiny bundle: health, setup and exact-offset
+predictions."""
 
 from __future__ import annotations
 
@@ -7,18 +8,15 @@ import base64
 from include.bundle import read_bundle
 from include.ner.backends import OnnxRuntimeBackend
 from include.ner.client import NerClient
+from ml_backend.app import create_app
 from tests.helpers.bundle import tiny_bundle
-from webhook_shim.app import create_app
 
 
-def _client(database_url: str):
+def _client():
     bundle = tiny_bundle()
     ner = NerClient(bundle, OnnxRuntimeBackend(read_bundle(bundle).model_path, 1), max_length=64, stride=16)
     app = create_app(
         {
-            "DATABASE_URL": database_url,
-            "WEBHOOK_SECRET": "x",
-            "ML_BACKEND_ENABLED": True,
             "NER_CLIENT": ner,
             "ML_BASIC_AUTH_USER": "label-studio",
             "ML_BASIC_AUTH_PASS": "ml-backend-password-123",
@@ -32,8 +30,8 @@ def _client(database_url: str):
     return client
 
 
-def test_health_setup_and_predict(database_url: str) -> None:
-    client = _client(database_url)
+def test_health_setup_and_predict() -> None:
+    client = _client()
     assert client.get("/ml/health").json == {
         "status": "UP",
         "model_class": "nerloop",
@@ -54,8 +52,8 @@ def test_health_setup_and_predict(database_url: str) -> None:
             assert text[v["start"] : v["end"]] == v["text"]
 
 
-def test_predict_rejects_bad_tasks(database_url: str) -> None:
-    client = _client(database_url)
+def test_predict_rejects_bad_tasks() -> None:
+    client = _client()
     assert client.post("/ml/predict", json={"nope": 1}).status_code == 400
     resp = client.post("/ml/predict", json={"tasks": [{"data": {"text": 5}}]})
     assert resp.status_code == 422 and "tasks[0].data.text" in resp.json["error"]

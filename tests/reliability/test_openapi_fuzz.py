@@ -1,4 +1,5 @@
-"""Schemathesis fuzzes the shim in-process from its own /openapi.json, against the real test Postgres.
+"""Schemathesis fuzzes the shim and the ML backend in-process, each from its own /openapi.json, against the
+real test Postgres.
 
 Every operation the document lists is fuzzed with data that fits the schema (positive) and data that
 breaks it (negative); the webhook both with the right secret (so bodies reach validation and storage)
@@ -41,6 +42,8 @@ from schemathesis.specs.openapi.checks import (
 from include.bundle import read_bundle
 from include.ner.backends import OnnxRuntimeBackend
 from include.ner.client import NerClient
+from ml_backend.app import create_app as create_ml_app
+from ml_backend.openapi import openapi_document as ml_openapi_document
 from tests.conftest import _TABLES
 from tests.helpers.bundle import tiny_bundle
 from tests.integration.ls_payloads import make_record
@@ -70,6 +73,11 @@ class Run:
     with_secret: bool = True
 
     @property
+    def app(self) -> str:
+        """Which app serves it: the ML backend (/ml/...) or the shim."""
+        return "ml" if self.path.startswith("/ml/") else "shim"
+
+    @property
     def name(self) -> str:
         secret = "" if self.path != WEBHOOK else (" +secret" if self.with_secret else " -secret")
         return f"{self.method} {self.path} {self.mode.value}{secret}"
@@ -92,16 +100,16 @@ RUNS = [
 ]
 
 
-def fuzz_document() -> dict[str, Any]:
-    """The document the app under test serves (checked against /openapi.json below)."""
-    return openapi_document(secret_header=SECRET_HEADER, ml_backend=True)
+def fuzz_document(app: str) -> dict[str, Any]:
+    """The document the app under test serves (checked against its /openapi.json below)."""
+    return ml_openapi_document() if app == "ml" else openapi_document(secret_header=SECRET_HEADER)
 
 
 @functools.cache
 def _strategy(index: int) -> SearchStrategy[schemathesis.Case]:
     run = RUNS[index]
-    schema = schemathesis.openapi.from_dict(fuzz_document())
-    if run.path.startswith("/ml/"):
+    schema = schemathesis.openapi.from_dict(fuzz_document(run.app))
+    if run.app == "ml":
         token = base64.b64encode(f"{ML_USER}:{ML_PASS}".encode()).decode()
         headers: dict[str, str] | None = {"Authorization": f"Basic {token}"}
     else:
@@ -202,21 +210,15 @@ def send(schema: Any, run: Run, request: dict[str, Any], conn, rows_before: int,
 
 
 @pytest.fixture
-def fuzz_app(db, database_url):
+def fuzz_apps(db, database_url):
     make_record(db)  # so some generated annotations could match a record
     bundle = tiny_bundle()
     ner = NerClient(bundle, OnnxRuntimeBackend(read_bundle(bundle).model_path, 1), max_length=64, stride=16)
-    return create_app(
-        {
-            "DATABASE_URL": database_url,
-            "WEBHOOK_SECRET": SECRET,
-            "WEBHOOK_SECRET_HEADER": SECRET_HEADER,
-            "ML_BACKEND_ENABLED": True,
-            "NER_CLIENT": ner,
-            "ML_BASIC_AUTH_USER": ML_USER,
-            "ML_BASIC_AUTH_PASS": ML_PASS,
-        }
+    shim = create_app(
+        {"DATABASE_URL": database_url, "WEBHOOK_SECRET": SECRET, "WEBHOOK_SECRET_HEADER": SECRET_HEADER}
     )
+    ml = create_ml_app({"NER_CLIENT": ner, "ML_BASIC_AUTH_USER": ML_USER, "ML_BASIC_AUTH_PASS": ML_PASS})
+    return {"shim": shim, "ml": ml}
 
 
 def generation_tasks() -> list[tuple[int, int, int]]:
@@ -229,10 +231,12 @@ def generation_tasks() -> list[tuple[int, int, int]]:
 
 
 @pytest.mark.timeout(1800)
-def test_schemathesis_finds_no_500_and_rejected_requests_write_nothing(fuzz_app, db) -> None:
-    schema = schemathesis.openapi.from_wsgi("/openapi.json", fuzz_app)
-    assert schema.raw_schema == json.loads(json.dumps(fuzz_document()))
-    described = {(op.ok().path, op.ok().method.upper()) for op in schema.get_all_operations()}
+def test_schemathesis_finds_no_500_and_rejected_requests_write_nothing(fuzz_apps, db) -> None:
+    schemas = {name: schemathesis.openapi.from_wsgi("/openapi.json", app) for name, app in fuzz_apps.items()}
+    described = set()
+    for name, schema in schemas.items():
+        assert schema.raw_schema == json.loads(json.dumps(fuzz_document(name)))
+        described |= {(op.ok().path, op.ok().method.upper()) for op in schema.get_all_operations()}
     assert described == {(r.path, r.method) for r in RUNS}
 
     tally = Tally()
@@ -242,7 +246,7 @@ def test_schemathesis_finds_no_500_and_rejected_requests_write_nothing(fuzz_app,
         for index, requests, cpu_s in pool.imap_unordered(generate, generation_tasks()):
             run, began = RUNS[index], time.perf_counter()
             for request in requests:
-                rows = send(schema, run, request, db, rows, tally)
+                rows = send(schemas[run.app], run, request, db, rows, tally)
             tally.generation_cpu_s[run.name] += cpu_s
             tally.send_s[run.name] += time.perf_counter() - began
     seconds = time.perf_counter() - started

@@ -56,7 +56,14 @@ out["hits"] = hits
 print("RESULT " + json.dumps(out))
 """
 
-ALLOWED_IPS = ["172.29.253.10", "172.29.253.11", "172.29.253.15", "93.184.215.14", "2606:4700::6810:84e5"]
+ALLOWED_IPS = [
+    "172.29.253.9",
+    "172.29.253.10",
+    "172.29.253.11",
+    "172.29.253.15",
+    "93.184.215.14",
+    "2606:4700::6810:84e5",
+]
 REFUSED_IPS = [
     "127.0.0.1",
     "10.0.0.5",
@@ -90,7 +97,8 @@ REFUSED_URLS = [
     "gopher://127.0.0.1:6379/_INFO",
     "ftp://172.29.253.10/",
 ]
-ALLOWED_URLS = ["http://172.29.253.10:8081/webhooks/label-studio", "http://172.29.253.10:8081/ml"]
+# The shim's webhook and the ML backend's /ml (docker-compose.yaml: webhook-shim, ml-backend on ls-egress).
+ALLOWED_URLS = ["http://172.29.253.10:8081/webhooks/label-studio", "http://172.29.253.9:8082/ml"]
 
 
 def test_label_studio_refuses_every_internal_address_but_the_allow_list(tmp_path: Path) -> None:

@@ -285,6 +285,24 @@ def test_label_studio_ssrf_guard_is_on_with_an_allow_list_for_the_shim() -> None
     assert not any(ipaddress.ip_address(shim["ipv4_address"]) in n for n in networks)
 
 
+def test_the_ml_backend_is_its_own_unpublished_service_on_the_ls_allow_list() -> None:
+    compose = _compose()
+    services = compose["services"]
+    ml, shim = services["ml-backend"], services["webhook-shim"]
+    assert ml["command"] == ["gunicorn", "-c", "ml_backend/gunicorn.conf.py", "ml_backend.wsgi:app"]
+    assert "ml_backend" not in " ".join(shim["command"])
+    assert ml["profiles"] == ["ml-backend"] and not ml.get("ports"), "LS reaches it on ls-egress only"
+    assert ml["healthcheck"]["test"][-1] == "http://localhost:8082/openapi.json"
+    env = ml["environment"]
+    assert env["ML_BACKEND_PORT"] == "8082" and env["ML_BACKEND_HOST"] == "0.0.0.0"
+    # The pair LS sends comes from .env; without a password the app refuses to start (ml_backend/app.py).
+    assert env["ML_BACKEND_BASIC_AUTH_PASS"].startswith("${ML_BACKEND_BASIC_AUTH_PASS")
+    egress = ml["networks"]["ls-egress"]
+    assert ipaddress.ip_address(egress["ipv4_address"]) in ipaddress.ip_network(LS_ALLOWED)
+    assert egress["ipv4_address"] != shim["networks"]["ls-egress"]["ipv4_address"]
+    assert "ls-ml" in egress["aliases"]
+
+
 def test_ls_default_banned_subnets_match_the_installed_label_studio() -> None:
     from include.label_studio.ssrf import LS_DEFAULT_BANNED_SUBNETS
 

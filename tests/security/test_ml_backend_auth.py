@@ -1,6 +1,7 @@
-"""The /ml endpoints (LS's ML backend protocol) on the real shim under gunicorn, with the tiny bundle: behind
-the HTTP Basic credentials LS sends when the model is attached with "Basic Auth" (LS 1.23's MLApi sets
-`requests.auth.HTTPBasicAuth(basic_auth_user, basic_auth_pass)` on every call), and bounded.
+"""The /ml endpoints (LS's ML backend protocol) on the real ML backend app under its own gunicorn, with the
+tiny bundle: behind the HTTP Basic credentials LS sends when the model is attached with "Basic Auth"
+(LS 1.23's MLApi sets `requests.auth.HTTPBasicAuth(basic_auth_user, basic_auth_pass)` on every call), and
+bounded.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ import pytest
 import requests
 from requests.auth import HTTPBasicAuth
 
-from include.services.shim import ShimServer
+from include.services.ml_backend import MlBackendServer
+from ml_backend.app import create_app
 from tests.conftest import free_port
 from tests.helpers.bundle import tiny_bundle
-from webhook_shim.app import create_app
 
 USER, PASSWORD = "label-studio", "ml-" + uuid.uuid4().hex
 AUTH = HTTPBasicAuth(USER, PASSWORD)
@@ -24,16 +25,13 @@ MAX_TASKS, MAX_CHARS, MAX_BODY = 5, 2_000, 100_000
 
 
 @pytest.fixture
-def ml_shim(database_url: str, tmp_path: Path) -> Iterator[ShimServer]:
-    server = ShimServer(
-        run_dir=tmp_path / "shim", port=free_port(), database_url=database_url, secret="s-" + uuid.uuid4().hex
+def ml_app(tmp_path: Path) -> Iterator[MlBackendServer]:
+    server = MlBackendServer(
+        run_dir=tmp_path / "ml-backend", port=free_port(), basic_auth_user=USER, basic_auth_pass=PASSWORD
     )
     server.start(
         extra_env={
-            "ML_BACKEND_ENABLED": "true",
             "NER_BUNDLE_DIR": str(tiny_bundle()),
-            "ML_BACKEND_BASIC_AUTH_USER": USER,
-            "ML_BACKEND_BASIC_AUTH_PASS": PASSWORD,
             "ML_BACKEND_MAX_TASKS": str(MAX_TASKS),
             "ML_BACKEND_MAX_TEXT_CHARS": str(MAX_CHARS),
             "ML_BACKEND_MAX_BODY_BYTES": str(MAX_BODY),
@@ -49,13 +47,22 @@ def tasks(*texts: str) -> dict:
     return {"tasks": [{"id": i, "data": {"text": t}} for i, t in enumerate(texts)], "project": "1.1"}
 
 
-def test_the_shim_refuses_to_serve_ml_without_credentials(database_url: str) -> None:
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"ML_BASIC_AUTH_USER": None, "ML_BASIC_AUTH_PASS": None},
+        {"ML_BASIC_AUTH_USER": USER, "ML_BASIC_AUTH_PASS": None},
+        {"ML_BASIC_AUTH_USER": None, "ML_BASIC_AUTH_PASS": PASSWORD},
+    ],
+    ids=["none", "no-password", "no-user"],
+)
+def test_the_ml_backend_refuses_to_start_without_credentials(config: dict) -> None:
     with pytest.raises(RuntimeError, match="ML_BACKEND_BASIC_AUTH_USER"):
-        create_app({"DATABASE_URL": database_url, "WEBHOOK_SECRET": "x", "ML_BACKEND_ENABLED": True})
+        create_app(config)
 
 
-def test_ls_credentials_get_health_setup_and_predictions(ml_shim: ShimServer) -> None:
-    ml = f"{ml_shim.url}/ml"
+def test_ls_credentials_get_health_setup_and_predictions(ml_app: MlBackendServer) -> None:
+    ml = f"{ml_app.url}/ml"
     assert requests.get(f"{ml}/health", auth=AUTH, timeout=30).json()["status"] == "UP"
     setup = requests.post(f"{ml}/setup", json={"project": "1.1", "schema": "<View/>"}, auth=AUTH, timeout=30)
     assert setup.status_code == 200 and setup.json()["model_version"] == "tiny-0"
@@ -68,8 +75,8 @@ def test_ls_credentials_get_health_setup_and_predictions(ml_shim: ShimServer) ->
     [None, HTTPBasicAuth(USER, "wrong"), HTTPBasicAuth("someone", PASSWORD), HTTPBasicAuth("", "")],
     ids=["none", "wrong-password", "wrong-user", "empty"],
 )
-def test_every_ml_endpoint_without_the_credentials_is_a_401(ml_shim: ShimServer, auth) -> None:
-    ml = f"{ml_shim.url}/ml"
+def test_every_ml_endpoint_without_the_credentials_is_a_401(ml_app: MlBackendServer, auth) -> None:
+    ml = f"{ml_app.url}/ml"
     for method, path, body in (
         ("GET", "health", None),
         ("POST", "setup", {}),
@@ -85,13 +92,13 @@ def test_every_ml_endpoint_without_the_credentials_is_a_401(ml_shim: ShimServer,
     assert garbled.status_code == 401
 
 
-def test_an_unauthenticated_huge_body_is_refused_before_it_is_read(ml_shim: ShimServer) -> None:
-    resp = requests.post(f"{ml_shim.url}/ml/predict", data=b"x" * 2_000_000, timeout=30)
+def test_an_unauthenticated_huge_body_is_refused_before_it_is_read(ml_app: MlBackendServer) -> None:
+    resp = requests.post(f"{ml_app.url}/ml/predict", data=b"x" * 2_000_000, timeout=30)
     assert resp.status_code == 401
 
 
-def test_oversized_or_malformed_predict_requests_are_bounded_4xx(ml_shim: ShimServer) -> None:
-    predict = f"{ml_shim.url}/ml/predict"
+def test_oversized_or_malformed_predict_requests_are_bounded_4xx(ml_app: MlBackendServer) -> None:
+    predict = f"{ml_app.url}/ml/predict"
 
     def send(body=None, data: bytes | None = None) -> requests.Response:
         return requests.post(predict, json=body, data=data, auth=AUTH, timeout=60)

@@ -1,9 +1,11 @@
 """Label Studio's ML backend protocol (`/health`, `/setup`, `/predict`) over the same NER client and payloads.
 
-Attach it to an LS project (Settings → Model → `http://<shim>/ml`, Authentication method "Basic Auth")
-for interactive prelabels from the code the prelabel DAG uses. Enabled with ML_BACKEND_ENABLED=true and
-NER_BUNDLE_DIR (or NER_BACKEND=triton); the shim refuses to start it without ML_BACKEND_BASIC_AUTH_USER
-and ML_BACKEND_BASIC_AUTH_PASS, the pair LS then sends as `Authorization: Basic` on every call.
+Attach it to an LS project (Settings → Model → `http://<ml-backend>:8082/ml`, Authentication method
+"Basic Auth") for interactive prelabels from the code the prelabel DAG uses: `NerClient.predict`, then
+`prediction_result` and `task_score`, as the prelabel import builds its predictions. The model comes from
+NER_BUNDLE_DIR (or NER_BACKEND=triton); the app (`ml_backend.app`) refuses to start without
+ML_BACKEND_BASIC_AUTH_USER and ML_BACKEND_BASIC_AUTH_PASS, the pair LS then sends as `Authorization: Basic`
+on every call. Answers are built through the protocol's models (`ml_backend.models`), the document's source.
 
 Every call is bounded before the model runs: a body over ML_BACKEND_MAX_BODY_BYTES is a 413, more than
 ML_BACKEND_MAX_TASKS tasks or a text over ML_BACKEND_MAX_TEXT_CHARS characters a 413, a body that is not
@@ -22,6 +24,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from include.label_studio.payloads import MAX_JSON_DEPTH, json_depth_exceeds
 from include.label_studio.tasks import prediction_result
 from include.ner.tags import task_score
+from ml_backend.models import MlHealth, MlSetup, PredictResponse
 
 bp = Blueprint("ml_backend", __name__, url_prefix="/ml")
 _lock = threading.Lock()
@@ -81,7 +84,9 @@ def _json_body() -> tuple[Any, tuple[Response, int] | None]:
 
 @bp.get("/health")
 def health() -> Response:
-    return jsonify({"status": "UP", "model_class": "nerloop", "model_version": _client().model_version})
+    return jsonify(
+        MlHealth(status="UP", model_class="nerloop", model_version=_client().model_version).model_dump()
+    )
 
 
 @bp.post("/setup")
@@ -89,7 +94,7 @@ def setup() -> tuple[Response, int]:
     _body, refused = _json_body()
     if refused:
         return refused
-    return jsonify({"model_version": _client().model_version}), 200
+    return jsonify(MlSetup(model_version=_client().model_version).model_dump()), 200
 
 
 @bp.post("/predict")
@@ -120,4 +125,6 @@ def predict() -> tuple[Response, int]:
         }
         for spans in client.predict(texts)
     ]
-    return jsonify({"results": results}), 200
+    # Through the model the document is generated from: an answer the document does not describe fails here.
+    answer = PredictResponse.model_validate({"results": results}).model_dump(mode="json", exclude_unset=True)
+    return jsonify(answer), 200
