@@ -35,6 +35,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.fixture(autouse=True)
+def fresh_settings() -> Iterator[None]:
+    """Settings read from this test's environment: none cached by an earlier test (its monkeypatched
+    variables are undone after it, the cache would keep them)."""
+    from include.settings import get_settings
+
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """URL of a real server: TEST_DATABASE_SERVER_URL if given, else an embedded one started here."""
