@@ -28,6 +28,7 @@ from include.db.connection import transaction
 from include.ingest import SourceObject, register
 from include.label_studio.payloads import TASK_TEXT
 from include.label_studio.storage import NotOurFile, inbox_file, own_storages, storage_link
+from include.objectstore import Location, ObjectStore
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ def register_source_tasks(
     ls: Any,
     inbox_uri: str,
     files_root: Path | None,
-    s3_client: Any = None,
+    store: ObjectStore | None = None,
 ) -> IntakeSummary:
     """Register the file behind every noted task as a document (sha256: one document per content).
 
@@ -112,7 +113,7 @@ def register_source_tasks(
             continue
         try:
             doc = register(
-                conn, SourceObject(uri=file.uri, name=file.name, size=0, s3_key=file.s3_key), s3_client
+                conn, SourceObject(uri=file.uri, name=file.name, size=0, s3_key=file.s3_key), store
             )
         except (
             Exception
@@ -152,7 +153,7 @@ def _ls_task(ls: Any, ls_task_id: int) -> tuple[int, str | None] | None:
 
 def _check_link_only(link: str, inbox_uri: str, files_root: Path | None) -> None:
     """Say first what the link alone already rules out (no storage needed to tell)."""
-    if not inbox_uri.startswith("s3://") and files_root is None and not link.startswith("s3://"):
+    if not Location.parse(inbox_uri).is_s3 and files_root is None and not link.startswith("s3://"):
         raise NotOurFile(
             f"{link!r}: local files need LABEL_STUDIO_FILES_ROOT = LS's LOCAL_FILES_DOCUMENT_ROOT (unset)"
         )

@@ -29,6 +29,7 @@ from include.label_studio.payloads import TASK_DOCUMENT_SHA256, TASK_RECORD_KEY
 from include.label_studio.tasks import build_task
 from include.ls_intake import in_place_documents, settle_source_tasks
 from include.ner.client import NerClient
+from include.objectstore import ObjectStore
 from include.source_pages import store_pages
 from include.spans import Span
 
@@ -59,7 +60,10 @@ class PreparedRecords(Protocol):
 
 
 def extract_records(
-    conn: repo.Connection, document_id: int, s3_client: Any = None, prepared: PreparedRecords | None = None
+    conn: repo.Connection,
+    document_id: int,
+    store: ObjectStore | None = None,
+    prepared: PreparedRecords | None = None,
 ) -> ExtractOutcome:
     """Extract a registered document into records; a bad file fails alone with its reason stored.
 
@@ -87,7 +91,7 @@ def extract_records(
         extracted = prepared.records_for(doc.uri, doc_type) if prepared is not None else None
         if extracted is None:
             check_file_bytes(name, doc.size_bytes, limits)
-            data = _read_capped(doc.uri, name, s3_client, limits)
+            data = _read_capped(doc.uri, name, store, limits)
             isolated = extract_isolated(data, name, doc_type, limits)
             extracted = isolated.value
             peaks += [isolated.peak_rss_bytes] if isolated.peak_rss_bytes else []
@@ -99,7 +103,7 @@ def extract_records(
         return _failed(conn, doc, str(exc), [*peaks, peak] if peak else peaks)
     except OSError as exc:
         return _failed(conn, doc, f"{name}: cannot read ({exc})", peaks)
-    page_images = _store_pages(doc, data, extracted, s3_client, limits, peaks)
+    page_images = _store_pages(doc, data, extracted, store, limits, peaks)
     with transaction(conn):
         repo.add_records(
             conn,
@@ -136,10 +140,10 @@ def _mb(peaks: list[int]) -> float | None:
     return round(max(peaks) / 2**20, 1) if peaks else None
 
 
-def _read_capped(uri: str, name: str, s3_client: Any, limits: ExtractLimits) -> bytes:
+def _read_capped(uri: str, name: str, store: ObjectStore | None, limits: ExtractLimits) -> bytes:
     """The document's bytes, read no further than EXTRACT_MAX_FILE_BYTES (the object may have grown
     since it was registered)."""
-    with open_object(SourceObject(uri=uri, name=name, size=0), s3_client) as stream:
+    with open_object(SourceObject(uri=uri, name=name, size=0), store) as stream:
         data = stream.read(limits.max_file_bytes + 1)
     check_file_bytes(name, len(data), limits)
     return data
@@ -149,7 +153,7 @@ def _store_pages(
     doc: documents.Document,
     data: bytes | None,
     extracted: list[ExtractedRecord],
-    s3_client: Any,
+    store: ObjectStore | None,
     limits: ExtractLimits,
     peaks: list[int],
 ) -> dict[int, str]:
@@ -165,7 +169,7 @@ def _store_pages(
         return isolated.value
 
     started = time.perf_counter()
-    stored = store_pages(doc.uri, doc.sha256, doc.doc_type, data, pages, s3_client, render=render)
+    stored = store_pages(doc.uri, doc.sha256, doc.doc_type, data, pages, store, render=render)
     log.info(
         "pages of %s: %d of %d stored in %.2fs",
         doc.uri,

@@ -49,6 +49,7 @@ from include.label_studio.reads import (
 )
 from include.label_studio.target_storage import read_target_tasks
 from include.ls_intake import note_from_tasks
+from include.objectstore import ObjectStore
 from include.reconcile_plan import (
     Plan,
     Snapshot,
@@ -135,7 +136,9 @@ class ReconcileReport:
         return {**asdict(self), "nothing_to_do": self.nothing_to_do}
 
 
-def resolve_project(ls: Any, title: str, cfg: ReconcileConfig, s3_client: Any = None) -> int | None:
+def resolve_project(
+    ls: Any, title: str, cfg: ReconcileConfig, store: ObjectStore | None = None
+) -> int | None:
     """The id of the LS project titled `title` (None: no such project). When the LS API does not answer,
     the project of the target storage copy's first task (a copy serves the deployment's one project; a
     run from it skips tasks of any other); None when the copy is empty."""
@@ -146,17 +149,18 @@ def resolve_project(ls: Any, title: str, cfg: ReconcileConfig, s3_client: Any = 
             raise
         uri = _require_copy(cfg, exc)
         log.warning("Label Studio API unreachable (%s): taking the project id from %s", _brief(exc), uri)
-        first = read_target_tasks(uri, s3_client, limit=1)
+        first = read_target_tasks(uri, store, limit=1)
         return int(first[0]["project"]) if first and first[0].get("project") is not None else None
 
 
 def reconcile_project(
-    conn: repo.Connection, ls: Any, project_id: int, cfg: ReconcileConfig, s3_client: Any = None
+    conn: repo.Connection, ls: Any, project_id: int, cfg: ReconcileConfig, store: ObjectStore | None = None
 ) -> ReconcileReport:
     """Make the database hold every delivery LS has for the project, as if no webhook had been lost.
 
     Reads the LS API; when it does not answer, the target storage copy (`cfg.target_storage_uri`, read
-    with `s3_client` for s3:// URIs), or raises LabelStudioUnreachable when none is configured.
+    through `store`, the object store built from settings unless given), or raises
+    LabelStudioUnreachable when none is configured.
     Commits as it goes (one transaction per replayed event), so `conn` must not hold work of the caller's.
     """
     try:
@@ -167,7 +171,7 @@ def reconcile_project(
         uri = _require_copy(cfg, exc)
         detail = f"Label Studio API unreachable: {_brief(exc)}"
         log.warning("project %d: %s; reconciling from the target storage copy %s", project_id, detail, uri)
-        return _reconcile_from_copy(conn, project_id, cfg, uri, s3_client, detail)
+        return _reconcile_from_copy(conn, project_id, cfg, uri, store, detail)
 
 
 def _require_copy(cfg: ReconcileConfig, exc: Exception) -> str:
@@ -247,13 +251,18 @@ def _reconcile_from_api(
 
 
 def _reconcile_from_copy(
-    conn: repo.Connection, project_id: int, cfg: ReconcileConfig, uri: str, s3_client: Any, detail: str
+    conn: repo.Connection,
+    project_id: int,
+    cfg: ReconcileConfig,
+    uri: str,
+    store: ObjectStore | None,
+    detail: str,
 ) -> ReconcileReport:
     """One run from the target storage copy: appends, links and the tombstones the copy proves."""
     started = time.perf_counter()
     # Read again: a run that lost LS half way may have replayed some events already.
     _, snapshot = _read_snapshot(conn, project_id)
-    tasks = read_target_tasks(uri, s3_client)
+    tasks = read_target_tasks(uri, store)
     mine = [t for t in tasks if t.get("project") is None or int(t["project"]) == project_id]
     if len(mine) < len(tasks):
         log.warning("target storage %s: %d tasks of other projects skipped", uri, len(tasks) - len(mine))

@@ -14,15 +14,15 @@ inside the inbox folder (no `..`, no absolute path, no symlink) or the inbox buc
 from __future__ import annotations
 
 import logging
-import os
 import stat
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import parse_qs, quote, unquote, urlparse
+from urllib.parse import parse_qs, quote, urlparse
 
 from include.label_studio.payloads import TASK_DOCUMENT_SHA256, TASK_TEXT
+from include.objectstore import Location, S3Config
 
 log = logging.getLogger(__name__)
 
@@ -36,22 +36,13 @@ class StorageError(ValueError):
     """The inbox cannot be connected as a Label Studio storage (the message says why)."""
 
 
-def local_path(uri: str) -> Path:
-    """The path of a file:// URI or a plain path."""
-    return Path(unquote(urlparse(uri).path)) if uri.startswith("file://") else Path(uri)
-
-
 def ls_link(uri: str, files_root: Path | None) -> str | None:
     """The link LS opens for a document or page URI; None for a local file outside LS's document root."""
-    if uri.startswith("s3://"):
+    where = Location.parse(uri)
+    if where.is_s3:
         return uri
-    if files_root is None:
-        return None
-    try:
-        relative = local_path(uri).resolve().relative_to(files_root.resolve())
-    except ValueError:
-        return None
-    return f"{LOCAL_FILES_PATH}?d={quote(relative.as_posix())}"
+    relative = where.under(files_root)
+    return None if relative is None else f"{LOCAL_FILES_PATH}?d={quote(relative.as_posix())}"
 
 
 def source_uri(link: object, files_root: Path | None) -> str | None:
@@ -74,23 +65,22 @@ def source_uri(link: object, files_root: Path | None) -> str | None:
 
 
 @dataclass(frozen=True)
-class S3Access:
-    """What LS needs to list and presign an S3 inbox (a MinIO/moto endpoint too)."""
+class S3Access(S3Config):
+    """What LS needs to list and presign an S3 inbox (a MinIO/moto endpoint too): the object store's S3
+    settings (`include.objectstore.S3Config`) and how long a presigned link lives."""
 
-    endpoint_url: str | None = None
-    region: str | None = None
-    access_key_id: str | None = None
-    secret_access_key: str | None = None
     presign_ttl_minutes: int = 60
 
     @classmethod
+    def from_config(cls, config: S3Config) -> S3Access:
+        return cls(config.endpoint_url, config.region, config.access_key_id, config.secret_access_key)
+
+    @classmethod
     def from_env(cls, endpoint_url: str | None = None) -> S3Access:
-        return cls(
-            endpoint_url=endpoint_url or os.environ.get("AWS_ENDPOINT_URL"),
-            region=os.environ.get("AWS_DEFAULT_REGION"),
-            access_key_id=os.environ.get("AWS_ACCESS_KEY_ID"),
-            secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY"),
-        )
+        """The S3 settings of the object store built from settings (`endpoint_url` overrides)."""
+        config = S3Config.from_settings()
+        access = cls.from_config(config)
+        return access if endpoint_url is None else cls.from_config(replace(config, endpoint_url=endpoint_url))
 
 
 @dataclass(frozen=True)
@@ -108,9 +98,9 @@ def ensure_source_storage(
     Idempotent: an existing storage of the project for the same folder or bucket/prefix is reused.
     The scan is not recursive, so the rendered pages under `<inbox>/.nerloop/` never become tasks.
     """
-    if inbox_uri.startswith("s3://"):
-        parsed = urlparse(inbox_uri)
-        bucket, prefix = parsed.netloc, parsed.path.strip("/")
+    inbox = Location.parse(inbox_uri)
+    if inbox.is_s3:
+        bucket, prefix = inbox.bucket, inbox.key
         for storage in ls.import_storage.s3.list(project=project_id):
             if storage.bucket == bucket and (storage.prefix or "").strip("/") == prefix:
                 return SourceStorage("s3", int(storage.id), created=False)
@@ -130,7 +120,7 @@ def ensure_source_storage(
         )
         log.info("LS project %d: S3 storage %s for %s (presigned links)", project_id, created.id, inbox_uri)
         return SourceStorage("s3", int(created.id), created=True)
-    folder = local_path(inbox_uri).resolve()
+    folder = inbox.local.resolve()
     if files_root is None or not folder.is_relative_to(files_root.resolve()):
         raise StorageError(
             f"inbox {folder} is not under Label Studio's LOCAL_FILES_DOCUMENT_ROOT ({files_root}); "
@@ -202,8 +192,9 @@ def own_storages(ls: Any, project_id: int, inbox_uri: str, files_root: Path | No
     LS may see the folder under another absolute path (its own mount of the document root), so a local
     storage is the inbox when its path ends with the inbox's path under the document root.
     """
-    if inbox_uri.startswith("s3://"):
-        bucket, prefix = _bucket_prefix(inbox_uri)
+    inbox = Location.parse(inbox_uri)
+    if inbox.is_s3:
+        bucket, prefix = inbox.bucket, inbox.key
         return [
             OwnStorage("s3", int(s.id), bucket=bucket, prefix=prefix)
             for s in ls.import_storage.s3.list(project=project_id)
@@ -242,13 +233,14 @@ def inbox_file(
         )
     if not storages:
         raise NotOurFile(f"the project has no source storage for the inbox {inbox_uri}")
-    if inbox_uri.startswith("s3://"):
+    if Location.parse(inbox_uri).is_s3:
         return _s3_file(link, storage_filename, inbox_uri, storages)
     return _local_file(link, storage_filename, inbox_uri, files_root, storages)
 
 
 def _s3_file(link: str, key: str, inbox_uri: str, storages: Sequence[OwnStorage]) -> InboxFile:
-    bucket, prefix = _bucket_prefix(inbox_uri)
+    inbox = Location.parse(inbox_uri)
+    bucket, prefix = inbox.bucket, inbox.key
     if not link.startswith("s3://"):
         raise NotOurFile(f"{link!r} is not an object of the inbox bucket {bucket}")
     link_bucket, _, link_key = link[5:].partition("/")
@@ -313,20 +305,10 @@ def _local_file(
     return InboxFile(uri=path.as_uri(), name=path.name)
 
 
-def _bucket_prefix(uri: str) -> tuple[str, str]:
-    parsed = urlparse(uri)
-    return parsed.netloc, parsed.path.strip("/")
-
-
 def _inbox_under_root(inbox_uri: str, files_root: Path | None) -> PurePosixPath | None:
     """The inbox folder's path under LS's document root; None when it lies elsewhere (or is the root)."""
-    if files_root is None:
-        return None
-    try:
-        rel = local_path(inbox_uri).resolve().relative_to(files_root.resolve())
-    except ValueError:
-        return None
-    return PurePosixPath(rel.as_posix()) if rel.parts else None
+    rel = Location.parse(inbox_uri).under(files_root)
+    return rel if rel is not None and rel.parts else None
 
 
 def _local_files_param(link: str) -> str | None:

@@ -21,37 +21,16 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
-from include.ingest import default_s3_client
-from include.label_studio.storage import S3Access, local_path
+from include.label_studio.storage import S3Access
+from include.objectstore import Location, ObjectStore, default_store
 
 log = logging.getLogger(__name__)
 
 STORAGE_TITLE = "nerloop target"
 _SUFFIX = ".json"
-
-
-@dataclass(frozen=True)
-class TargetLocation:
-    """Where a target storage writes: a local folder, or an S3 bucket and prefix (no slashes around it)."""
-
-    uri: str
-    folder: Path | None = None
-    bucket: str | None = None
-    prefix: str = ""
-
-    @classmethod
-    def parse(cls, uri: str) -> TargetLocation:
-        if uri.startswith("s3://"):
-            parsed = urlparse(uri)
-            if not parsed.netloc:
-                raise ValueError(f"target storage {uri!r} names no bucket")
-            return cls(uri, bucket=parsed.netloc, prefix=parsed.path.strip("/"))
-        return cls(uri, folder=local_path(uri).absolute())
 
 
 def ensure_target_storage(
@@ -69,26 +48,27 @@ def ensure_target_storage(
     deleted; its first sync writes the tasks annotated before it existed. A local folder is created if
     missing and must lie under LS's LOCAL_FILES_DOCUMENT_ROOT (LS refuses it otherwise).
     """
-    where = TargetLocation.parse(uri)
-    if where.folder is not None:
+    where = Location.parse(uri)
+    if where.path is not None:
+        folder = where.path.absolute()
         for storage in ls.export_storage.local.list(project=project_id):
-            if storage.path and Path(storage.path).absolute() == where.folder:
+            if storage.path and Path(storage.path).absolute() == folder:
                 return int(storage.id)
-        where.folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
         created = ls.export_storage.local.create(
-            project=project_id, path=str(where.folder), title=title, can_delete_objects=True
+            project=project_id, path=str(folder), title=title, can_delete_objects=True
         )
         ls.export_storage.local.sync(id=created.id)
     else:
         for storage in ls.export_storage.s3.list(project=project_id):
-            if storage.bucket == where.bucket and (storage.prefix or "").strip("/") == where.prefix:
+            if storage.bucket == where.bucket and (storage.prefix or "").strip("/") == where.key:
                 return int(storage.id)
         access = s3 or S3Access.from_env()
         created = ls.export_storage.s3.create(
             project=project_id,
             title=title,
             bucket=where.bucket,
-            prefix=where.prefix or None,
+            prefix=where.key or None,
             s3endpoint=access.endpoint_url,
             aws_access_key_id=access.access_key_id,
             aws_secret_access_key=access.secret_access_key,
@@ -100,7 +80,9 @@ def ensure_target_storage(
     return int(created.id)
 
 
-def read_target_tasks(uri: str, s3_client: Any = None, limit: int | None = None) -> list[dict[str, Any]]:
+def read_target_tasks(
+    uri: str, store: ObjectStore | None = None, limit: int | None = None
+) -> list[dict[str, Any]]:
     """Every task object of the copy (the first `limit` found, if given), by task id, shaped like the LS
     API's full tasks.
 
@@ -109,7 +91,7 @@ def read_target_tasks(uri: str, s3_client: Any = None, limit: int | None = None)
     is configured but missing is not an empty copy).
     """
     tasks: dict[int, dict[str, Any]] = {}
-    for name, body in _objects(TargetLocation.parse(uri), s3_client):
+    for name, body in _objects(uri, store or default_store()):
         try:
             raw = json.loads(body)
         except ValueError as exc:
@@ -162,20 +144,9 @@ def normalize_task(raw: Any) -> dict[str, Any] | None:
     return {**raw, "id": task_id, "annotations": annotations, "predictions": predictions}
 
 
-def _objects(where: TargetLocation, s3_client: Any) -> Iterator[tuple[str, bytes]]:
-    """(name, bytes) of each `<task id>.json` object, read lazily."""
-    if where.folder is not None:
-        if not where.folder.is_dir():
-            raise FileNotFoundError(f"target storage folder {where.folder} does not exist")
-        for path in sorted(where.folder.glob(f"*{_SUFFIX}")):
-            if path.is_file():
-                yield path.name, path.read_bytes()
-        return
-    client = s3_client or default_s3_client()
-    prefix = f"{where.prefix}/" if where.prefix else ""
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=where.bucket, Prefix=prefix):
-        for obj in page.get("Contents", []):
-            key = obj["Key"]
-            # LS writes `<prefix>/<task id>.json`: deeper keys belong to another storage or tool.
-            if key.endswith(_SUFFIX) and "/" not in key[len(prefix) :]:
-                yield key, client.get_object(Bucket=where.bucket, Key=key)["Body"].read()
+def _objects(uri: str, store: ObjectStore) -> Iterator[tuple[str, bytes]]:
+    """(name, bytes) of each `<task id>.json` object right in the folder or prefix, read lazily (LS writes
+    `<prefix>/<task id>.json`: deeper keys belong to another storage or tool)."""
+    for obj in store.list(uri, recursive=False):
+        if obj.name.endswith(_SUFFIX):
+            yield (obj.s3_key or obj.name), store.read(obj.uri)

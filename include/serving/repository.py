@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Protocol, cast
 
 from include.bundle import BundleError, read_bundle
+from include.objectstore import Location, ObjectStore
 from include.serving.triton_config import (
     Flavour,
     as_published,
@@ -145,14 +146,15 @@ class LocalRepository:
         return dest
 
 
-def open_repository(uri: str | Path, endpoint_url: str | None = None) -> ModelRepository:
-    """The repository at a local path / file:// URI, or at s3://bucket/prefix (boto3, optional endpoint)."""
-    text = str(uri)
-    if text.startswith("s3://"):
+def open_repository(uri: str | Path, store: ObjectStore | None = None) -> ModelRepository:
+    """The repository at a local path / file:// URI, or at s3://bucket/prefix (through `store`, the
+    object store built from settings unless given)."""
+    where = Location.parse(uri)
+    if where.is_s3:
         from include.serving.s3_repository import S3Repository
 
-        return S3Repository.from_uri(text, endpoint_url=endpoint_url)
-    return LocalRepository(Path(text.removeprefix("file://")))
+        return S3Repository.from_uri(where.uri, store)
+    return LocalRepository(where.local)
 
 
 def as_repository(repo: ModelRepository | str | Path) -> ModelRepository:

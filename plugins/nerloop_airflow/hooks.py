@@ -1,4 +1,5 @@
-"""Connections for tasks: Intelligence DB (PostgresHook), S3 (S3Hook), Label Studio, the NER client."""
+"""Connections for tasks: Intelligence DB (PostgresHook), the object store (S3Hook's session for S3),
+Label Studio, the NER client."""
 
 from __future__ import annotations
 
@@ -39,13 +40,25 @@ def db() -> Iterator[Any]:
         conn.close()
 
 
-def s3_client(source_uri: str) -> Any:
-    """A boto3 S3 client from the `aws_default` connection when the source is in S3, else None."""
-    if not source_uri.startswith("s3://"):
-        return None
+def object_store(uri: str | None) -> Any:
+    """The object store for a task: its S3 client comes from the `aws_default` connection (session,
+    endpoint, botocore config) when `uri` is in S3; otherwise the store built from settings."""
+    from include.objectstore import Location, ObjectStore, default_store
+
+    if not uri or not Location.parse(uri).is_s3:
+        return default_store()
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-    return S3Hook(aws_conn_id=os.environ.get("NERLOOP_AWS_CONN_ID", "aws_default")).get_conn()
+    hook = S3Hook(aws_conn_id=os.environ.get("NERLOOP_AWS_CONN_ID", "aws_default"))
+    settings = get_settings()
+    return ObjectStore.from_settings(
+        settings,
+        session=hook.get_session(),
+        endpoint_url=hook.conn_config.get_service_endpoint_url(service_name="s3")
+        or settings.aws_endpoint_url,
+        config=hook.config,
+        verify=hook.verify,
+    )
 
 
 def label_studio() -> Any:

@@ -25,7 +25,7 @@ class DiscoverDocumentsOperator(BaseOperator):
         from include.ingest import ingest_source
 
         with hooks.db() as conn:
-            docs = list(ingest_source(conn, self.source, hooks.s3_client(self.source)))
+            docs = list(ingest_source(conn, self.source, hooks.object_store(self.source)))
         new = sum(d.created for d in docs)
         self.log.info("source %s: %d files, %d new documents", self.source, len(docs), new)
         return [d.document_id for d in docs]
@@ -49,7 +49,7 @@ class LabelStudioIntakeOperator(BaseOperator):
         ls = hooks.label_studio()
         project_id = ensure_project(ls, self.project)
         settings = get_settings()
-        s3 = hooks.s3_client(settings.inbox_uri) if settings.inbox_uri.startswith("s3://") else None
+        store = hooks.object_store(settings.inbox_uri)
         with hooks.db() as conn:
             if str(self.scan).lower() in ("true", "1"):
                 scan_source_tasks(conn, ls, project_id)
@@ -59,7 +59,7 @@ class LabelStudioIntakeOperator(BaseOperator):
                 ls=ls,
                 inbox_uri=settings.inbox_uri,
                 files_root=settings.label_studio_files_root,
-                s3_client=s3,
+                store=store,
             )
         self.log.info(
             "LS project %d: %d storage tasks registered (%d new documents), %d failed, %d left for next run",
@@ -96,7 +96,7 @@ class DoclingExtractOperator(BaseOperator):
         prepared = self._spark_records(context["run_id"]) if self.spark_output_root else None
         with hooks.db() as conn:
             outcome = extract_records(
-                conn, int(self.document_id), hooks.s3_client(self.source), prepared=prepared
+                conn, int(self.document_id), hooks.object_store(self.source), prepared=prepared
             )
         self.log.info(
             "document %s: %s, %d records %s",

@@ -21,12 +21,12 @@ def reconcile_label_studio_project(project: str, full: bool = False) -> dict[str
 
     ls = hooks.label_studio()
     cfg = ReconcileConfig.from_settings(full=full)
-    s3 = hooks.s3_client(cfg.target_storage_uri or "")
-    project_id = resolve_project(ls, project, cfg, s3)
+    store = hooks.object_store(cfg.target_storage_uri)
+    project_id = resolve_project(ls, project, cfg, store)
     if project_id is None:
         raise AirflowSkipException(f"Label Studio has no project titled {project!r}: nothing to reconcile")
     with hooks.db() as conn:
-        report = reconcile_project(conn, ls, project_id, cfg, s3)
+        report = reconcile_project(conn, ls, project_id, cfg, store)
     if not report.webhook.ok:
         log.warning("webhook check failed for %r: %s", project, report.webhook.detail)
     log.info(

@@ -9,6 +9,7 @@ import pytest
 
 from include import prelabel
 from include.ingest import ingest_source, list_source
+from include.objectstore import ObjectStore
 from include.samples import write_samples
 
 
@@ -25,9 +26,10 @@ def test_s3_documents_are_registered_with_key_and_sha256_then_extracted(s3, db, 
     s3.put_object(Bucket="inbox", Key="incoming/dup-of-memo.txt", Body=(tmp_path / "memo.txt").read_bytes())
     s3.put_object(Bucket="inbox", Key="other/ignored.txt", Body=b"not under the prefix")
 
-    objects = list_source("s3://inbox/incoming/", s3)
+    store = ObjectStore(client=s3)
+    objects = list_source("s3://inbox/incoming/", store)
     assert len(objects) == len(files) + 1
-    docs = list(ingest_source(db, "s3://inbox/incoming/", s3))
+    docs = list(ingest_source(db, "s3://inbox/incoming/", store))
     assert sum(d.created for d in docs) == len(files)  # same bytes → same document
     memo_sha = hashlib.sha256((tmp_path / "memo.txt").read_bytes()).hexdigest()
     (memo,) = {d.document_id: d for d in docs if d.sha256 == memo_sha}.values()
@@ -37,5 +39,5 @@ def test_s3_documents_are_registered_with_key_and_sha256_then_extracted(s3, db, 
         cur.execute("SELECT s3_key FROM documents WHERE id = %s", (memo.document_id,))
         assert cur.fetchone()[0] == "incoming/dup-of-memo.txt"
     db.commit()
-    outcome = prelabel.extract_records(db, memo.document_id, s3)
+    outcome = prelabel.extract_records(db, memo.document_id, store)
     assert outcome.status == "extracted" and outcome.records >= 1

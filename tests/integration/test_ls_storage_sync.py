@@ -21,6 +21,7 @@ from include.label_studio.storage import S3Access, ensure_source_storage, sync_s
 from include.ls_intake import register_source_tasks, scan_source_tasks
 from include.ner.backends import OnnxRuntimeBackend
 from include.ner.client import NerClient
+from include.objectstore import ObjectStore
 from include.reconcile import ReconcileConfig, reconcile_project
 from include.samples import sample_documents
 from tests.helpers.bundle import tiny_bundle
@@ -67,7 +68,10 @@ def _wait_noted(db, project_id: int, n: int) -> list[tuple[int, str]]:
 
 def _prelabel(db, ner, ls, project_id: int, document_ids: list[int], s3) -> prelabel.ImportSummary:
     for document_id in document_ids:
-        assert prelabel.extract_records(db, document_id, s3).status in ("extracted", "prelabeled")
+        assert prelabel.extract_records(db, document_id, ObjectStore(client=s3)).status in (
+            "extracted",
+            "prelabeled",
+        )
     prelabel.predict_pending(db, ner, document_ids)
     return prelabel.import_pending(db, ls, project_id, document_ids=document_ids)
 
@@ -86,7 +90,7 @@ def test_storage_sync_tasks_are_prelabeled_once_with_pages_and_lineage(
     )
 
     # The CSV arrives through the inbox first: ingested and prelabeled by the pipeline as usual.
-    inbox_docs = list(ingest_source(db, "s3://seed-inbox/incoming/", s3))
+    inbox_docs = list(ingest_source(db, "s3://seed-inbox/incoming/", ObjectStore(client=s3)))
     csv_doc = next(d for d in inbox_docs if d.uri.endswith("invoices.csv"))
     _prelabel(db, ner, ls, project_id, [csv_doc.document_id], s3)
     csv_tasks = len(_tasks(ls, project_id))
@@ -113,7 +117,12 @@ def test_storage_sync_tasks_are_prelabeled_once_with_pages_and_lineage(
     assert len(_wait_noted(db, project_id, 3)) == 3
 
     intake = register_source_tasks(
-        db, project_id, ls=ls, inbox_uri="s3://seed-inbox/incoming/", files_root=None, s3_client=s3
+        db,
+        project_id,
+        ls=ls,
+        inbox_uri="s3://seed-inbox/incoming/",
+        files_root=None,
+        store=ObjectStore(client=s3),
     )
     assert intake.registered == 3 and intake.new_documents == 0 and not intake.failed  # all three ingested
     summary = _prelabel(db, ner, ls, project_id, intake.document_ids, s3)
@@ -154,12 +163,17 @@ def test_storage_sync_tasks_are_prelabeled_once_with_pages_and_lineage(
     # The same file again in the inbox (another key), then another sync and intake: nothing new.
     s3.put_object(Bucket="seed-inbox", Key="incoming/report-copy.pdf", Body=samples["report.pdf"])
     before = _tasks(ls, project_id)
-    docs = list(ingest_source(db, "s3://seed-inbox/incoming/", s3))
+    docs = list(ingest_source(db, "s3://seed-inbox/incoming/", ObjectStore(client=s3)))
     assert not any(d.created for d in docs)
     sync_source_storage(ls, storage)
     _wait_noted(db, project_id, 4)
     again = register_source_tasks(
-        db, project_id, ls=ls, inbox_uri="s3://seed-inbox/incoming/", files_root=None, s3_client=s3
+        db,
+        project_id,
+        ls=ls,
+        inbox_uri="s3://seed-inbox/incoming/",
+        files_root=None,
+        store=ObjectStore(client=s3),
     )
     assert again.registered == 1 and again.new_documents == 0
     settled = _prelabel(db, ner, ls, project_id, again.document_ids, s3)

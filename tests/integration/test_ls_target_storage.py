@@ -19,6 +19,7 @@ from include.db.connection import transaction
 from include.label_studio import client as ls_client
 from include.label_studio.storage import S3Access
 from include.label_studio.target_storage import ensure_target_storage, read_target_tasks
+from include.objectstore import ObjectStore
 from include.reconcile import LabelStudioUnreachable, ReconcileConfig, reconcile_project, resolve_project
 from tests.conftest import free_port
 from tests.helpers.versions import versions_of
@@ -144,8 +145,8 @@ def test_s3_copy_is_written_by_ls_and_read_when_the_api_is_down(label_studio, mo
 
     cfg = ReconcileConfig.from_settings(target_storage_uri=uri)
     dead = unreachable_ls(label_studio.token)
-    first = reconcile_project(db, dead, project_id, cfg, s3)
+    first = reconcile_project(db, dead, project_id, cfg, ObjectStore(client=s3))
     assert first.source == "target_storage" and (first.appended, first.linked) == (2, 2)
     assert versions_of(db, before.id) == versions_of(db, after.id) == [("annotation", "reconcile")]
-    again = reconcile_project(db, dead, project_id, cfg, s3)
+    again = reconcile_project(db, dead, project_id, cfg, ObjectStore(client=s3))
     assert again.nothing_to_do and again.already_present == 2

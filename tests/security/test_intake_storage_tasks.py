@@ -26,6 +26,7 @@ from include.label_studio.storage import S3Access, ensure_source_storage, sync_s
 from include.ls_intake import register_source_tasks, scan_source_tasks
 from include.ner.backends import OnnxRuntimeBackend
 from include.ner.client import NerClient
+from include.objectstore import ObjectStore
 from tests.helpers.bundle import tiny_bundle
 
 NOTE = "Jane Smith of Acme Corp signed the Berlin lease on 4 March 2024."
@@ -97,7 +98,10 @@ def _settled(db: Any, project_id: int) -> dict[int, tuple[str, str | None]]:
 def _prelabel(db: Any, ner: NerClient, ls: Any, project_id: int, ids: list[int], **kw: Any) -> Any:
     s3 = kw.pop("s3", None)
     for document_id in ids:
-        assert prelabel.extract_records(db, document_id, s3).status == "extracted"
+        assert (
+            prelabel.extract_records(db, document_id, ObjectStore(client=s3) if s3 else None).status
+            == "extracted"
+        )
     prelabel.predict_pending(db, ner, ids)
     return prelabel.import_pending(db, ls, project_id, document_ids=ids, **kw)
 
@@ -221,7 +225,9 @@ def test_s3_inbox_takes_only_its_bucket_and_prefix(label_studio, db, ner, moto_s
     )
     assert scan_source_tasks(db, ls, project_id) == 6
 
-    intake = register_source_tasks(db, project_id, ls=ls, inbox_uri=inbox, files_root=None, s3_client=moto_s3)
+    intake = register_source_tasks(
+        db, project_id, ls=ls, inbox_uri=inbox, files_root=None, store=ObjectStore(client=moto_s3)
+    )
     assert intake.registered == 1 and len(intake.failed) == 5
     reasons = _check_refusals(
         db,

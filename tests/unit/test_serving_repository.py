@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from include.bundle import BundleError, read_bundle
+from include.objectstore import ObjectStore, S3Config
 from include.serving.repository import (
     STAGING,
     LocalRepository,
@@ -141,7 +142,7 @@ def test_s3_repository_publishes_pins_and_prunes(
         monkeypatch.setenv(key, value)
     s3 = boto3.client("s3", endpoint_url=moto_endpoint)
     s3.create_bucket(Bucket="models")
-    repo = open_repository("s3://models/triton", endpoint_url=moto_endpoint)
+    repo = open_repository("s3://models/triton", ObjectStore(S3Config(endpoint_url=moto_endpoint)))
     for bundle in bundles[:4]:
         publish_bundle(bundle, repo, "ner", "python", keep=3)
     assert served_versions(repo, "ner") == [2, 3, 4]
