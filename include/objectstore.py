@@ -169,13 +169,13 @@ class S3Config:
         )
 
 
-def s3_client(config: S3Config, session: Any = None, **client_kwargs: Any) -> Any:
+def s3_client(s3_config: S3Config, session: Any = None, /, **client_kwargs: Any) -> Any:
     """The one S3 client factory: a boto3 S3 client of `session` (a default session if None) for
-    `config`'s endpoint. `client_kwargs` (botocore `config`, `verify`, `endpoint_url`) come from an
+    `s3_config`'s endpoint. `client_kwargs` (botocore `config`, `verify`, `endpoint_url`) come from an
     Airflow connection when a task has one."""
     import boto3
 
-    client_kwargs.setdefault("endpoint_url", config.endpoint_url)
+    client_kwargs.setdefault("endpoint_url", s3_config.endpoint_url)
     return (session or boto3.session.Session()).client("s3", **client_kwargs)
 
 

@@ -88,3 +88,21 @@ def test_the_s3_client_is_made_once_on_first_use_from_the_settings(moto_endpoint
     store = ObjectStore(S3Config(endpoint_url=moto_endpoint), connect=connect)
     assert not made, "a store of local files never makes an S3 client"
     assert store.s3 is store.s3 and made == [S3Config(endpoint_url=moto_endpoint)]
+
+
+def test_a_task_store_takes_its_session_endpoint_and_botocore_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What `nerloop_airflow.hooks.object_store` hands over from the AWS connection reaches the client."""
+    import boto3
+    from botocore.config import Config
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    session = boto3.session.Session(aws_access_key_id="k", aws_secret_access_key="s", region_name="eu-west-1")
+    store = ObjectStore.from_settings(
+        session=session,
+        endpoint_url="http://127.0.0.1:9",
+        config=Config(s3={"addressing_style": "path"}),
+        verify=False,
+    )
+    client = store.s3
+    assert (client.meta.endpoint_url, client.meta.region_name) == ("http://127.0.0.1:9", "eu-west-1")
+    assert client.meta.config.s3 == {"addressing_style": "path"}
