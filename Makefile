@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export LS_VENV
 
-.PHONY: venv ls-venv demo test lint db-up down status clean bench-webhook bench-prelabel bench-ls-import bench-train bench-bootstrap bench-sme-loop bench-int8 bench-triton-protocols bench-spark bench-tables lineage
+.PHONY: venv ls-venv demo test lint db-up down status clean airflow bench-webhook bench-prelabel bench-ls-import bench-train bench-bootstrap bench-sme-loop bench-int8 bench-triton-protocols bench-spark bench-tables lineage
 
 venv:
 	@bash scripts/setup_venv.sh $(VENV)
@@ -41,6 +41,11 @@ down: venv
 
 status: venv
 	$(PY) -m include.cli status
+
+# The airflow CLI with the demo's environment (its AIRFLOW_HOME, config, metadata database, connections):
+# `make airflow ARGS="dags trigger nightly_train_publish"`.
+airflow: venv
+	$(PY) -m include.cli airflow $(ARGS)
 
 clean: down
 	rm -rf $(STATE_DIR)

@@ -1,18 +1,20 @@
-"""Operator command line: `python -m include.cli demo|down|status|db ...|lineage ID`."""
+"""Operator command line: `python -m include.cli demo|down|status|db ...|lineage ID|airflow ARGS...`."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import shutil
+import subprocess
 import sys
 from contextlib import closing
+from pathlib import Path
 
 from include.db import documents, repository
 from include.db.connection import connect
 from include.db.migrate import MigrationError, apply_migrations
+from include.logs import setup_logging
 from include.services.embedded_postgres import PostgresStartError
 from include.services.process import ServiceError
 from include.stack import Stack
@@ -187,18 +189,46 @@ def demo(stack: Stack) -> None:
         print(f"airflow: {dag_id} {outcome} ({scheduled[dag_id]})")
     with closing(connect(url)) as conn:
         waiting = documents.count_records(conn, ls_project_id=project_id)
-    print(
+    print(next_steps(stack, project_id, waiting, model_version, url))
+
+
+# The commands the demo's last lines print (tests/integration/test_operator_commands.py runs them).
+TRAIN_NOW = 'make airflow ARGS="dags trigger nightly_train_publish"'
+
+
+def next_steps(stack: Stack, project_id: int, waiting: int, model_version: str, database_url: str) -> str:
+    """What a person does next, printed at the end of the demo."""
+    ls_url, airflow_url = stack.label_studio.url, stack.airflow.url
+    secrets_file = stack.settings.state_dir / "secrets.json"
+    return (
         "\nNext:\n"
-        f"  1. open {ls.url}/projects/{project_id} — {waiting} tasks wait, prelabeled by {model_version};\n"
-        f"     log in as {ls.username} (password in {stack.settings.state_dir / 'secrets.json'})\n"
-        f"  2. correct and submit: each submission lands in Postgres ({_redact(url)}),\n"
+        f"  1. open {ls_url}/projects/{project_id} — {waiting} tasks wait, prelabeled by {model_version};\n"
+        f"     log in as {stack.settings.ls_username} (password in {secrets_file})\n"
+        f"  2. correct and submit: each submission lands in Postgres ({_redact(database_url)}),\n"
         "     tables record_versions (history) and annotations; `make lineage ID=<record_version_id>`\n"
-        f"  3. train now: trigger nightly_train_publish in the Airflow UI ({stack.airflow.url}) or\n"
-        "     `airflow dags trigger nightly_train_publish`; it also runs every night at 02:00\n"
-        f"  4. see the loop learn: {stack.airflow.url}/nerloop/ (drift per label, learning curve, model\n"
+        f"  3. train now: trigger nightly_train_publish in the Airflow UI ({airflow_url}) or\n"
+        f"     `{TRAIN_NOW}`; it also runs every night at 02:00\n"
+        f"  4. see the loop learn: {airflow_url}/nerloop/ (drift per label, learning curve, model\n"
         "     timeline, the tasks the model is least sure of, lineage)\n"
         "  `make status` shows what runs, `make down` stops it all"
     )
+
+
+def airflow(stack: Stack, args: list[str]) -> int:
+    """The airflow CLI with the environment the demo starts Airflow with (AIRFLOW_HOME, the config, the
+    metadata database, connections, NERLOOP_HOME): `make airflow ARGS="dags list"`."""
+    explicit_db = stack.settings.database_url or os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN")
+    if not explicit_db and stack.postgres.pid() is None:
+        raise ServiceError(
+            "database: the demo's PostgreSQL (which holds Airflow's metadata) is not running: `make demo`"
+        )
+    env = stack.airflow_env()
+    # Its home, where an SQLite metadata database (with DATABASE_URL set) lives too.
+    Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
+    try:
+        return subprocess.run([stack.airflow.binary, *args], env=env, check=False).returncode
+    except KeyboardInterrupt:
+        return 130
 
 
 def down(stack: Stack) -> None:
@@ -221,8 +251,7 @@ def status(stack: Stack) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    setup_logging("%(levelname)s %(name)s: %(message)s")
     parser = argparse.ArgumentParser(prog="nerloop", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="start the local stack and prelabel the samples")
@@ -232,7 +261,12 @@ def main(argv: list[str] | None = None) -> int:
     db.add_argument("action", choices=["up", "migrate", "url"])
     lineage = sub.add_parser("lineage", help="print the lineage of a record version")
     lineage.add_argument("record_version_id", type=int)
-    args = parser.parse_args(argv)
+    run_airflow = sub.add_parser("airflow", help="the airflow CLI with the demo's environment")
+    run_airflow.add_argument("args", nargs=argparse.REMAINDER, help="airflow's arguments, e.g. dags list")
+    argv = sys.argv[1:] if argv is None else argv
+    # Everything after `airflow` is airflow's own (its options and --help included).
+    args = argparse.Namespace(command="airflow", args=argv[1:]) if argv[:1] == ["airflow"] else None
+    args = args or parser.parse_args(argv)
     stack = Stack.from_env()
     try:
         if args.command == "demo":
@@ -253,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 # The URL itself, credentials included: what DATABASE_URL=$(... db url) needs.
                 print(stack.database_url())
+        elif args.command == "airflow":
+            return airflow(stack, args.args)
         elif args.command == "lineage":
             conn = connect(stack.database_url())
             try:

@@ -28,6 +28,7 @@ import torch
 
 from include.bundle import Bundle, BundleError
 from include.labels import DEFAULT_LABELS
+from include.logs import setup_logging
 from include.training.bundle import build_bundle
 from include.training.dataset import WNUT17_FILES, WNUT17_TO_PROJECT, load_wnut17
 from include.training.evaluate import evaluate
@@ -164,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--synthetic-test", type=int, default=300, help="generated test texts")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging("%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.threads:
         torch.set_num_threads(args.threads)
     config = TrainConfig(
