@@ -1,4 +1,4 @@
-"""Quality of the loop: reads of the quality views (sql/migrations/20261201_quality_views.sql).
+"""Quality of the loop: reads of the quality views (sql/functions/5*_quality_*.sql).
 
 `quality_drift` / `quality_drift_weekly`: the model's predictions against the SMEs' latest annotations, per
 label and model version (exact and overlap F1, spans added / removed / relabelled / re-bounded, edits per
