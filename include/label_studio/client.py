@@ -70,8 +70,15 @@ def ensure_ml_backend(ls: LabelStudio, project_id: int, url: str, user: str, pas
     Auth pair it requires, interactive; created once, its credentials refreshed on later calls."""
     for backend in ls.ml.list(project=project_id):
         if backend.url == url:
+            # LS 1.23 answers a PATCH without `url` and `project` with a 500 (its health check and setup call
+            # need them).
             ls.ml.update(
-                id=backend.id, auth_method="BASIC_AUTH", basic_auth_user=user, basic_auth_pass=password
+                id=backend.id,
+                url=url,
+                project=project_id,
+                auth_method="BASIC_AUTH",
+                basic_auth_user=user,
+                basic_auth_pass=password,
             )
             return int(backend.id)
     backend = ls.ml.create(

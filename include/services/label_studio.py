@@ -50,6 +50,8 @@ class LabelStudioServer:
             FUTURE_SAVE_TASK_TO_STORAGE="true",
             # Webhooks go to the shim on loopback, which LS's SSRF guard refuses by default.
             SSRF_PROTECTION_ENABLED="false",
+            # So does the ML backend (127.0.0.1:8082/ml), which LS refuses on loopback by default.
+            ML_BLOCK_LOCAL_IP="false",
             PYTHONPATH="",
         )
         return env
