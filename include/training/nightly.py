@@ -19,7 +19,7 @@ from typing import Literal
 from include.bundle import Bundle, new_model_version, read_bundle
 from include.db.connection import transaction
 from include.labels import DEFAULT_LABELS, bio_tags
-from include.training.blend import choose_blend
+from include.training.blend import choose_blend, guarded_labels
 from include.training.bundle import bundle_from_export
 from include.training.dataset import LabeledText
 from include.training.evaluate import (
@@ -216,15 +216,25 @@ def train_run(
                 init_model_dir=start_from,
             )
             unseen = unseen_gold(unseen_count)
+            held_spans = [e.spans for e in held_out]
+            served_predicted = predict_spans(served_client, held_out) if served_client and held_out else None
+            current = score_spans(held_spans, served_predicted) if served_predicted is not None else None
             unseen_current = score_client(served_client, unseen) if served_client else None
             blend = None
             if served is not None and unseen_current is not None and not init_model_dir:
+                guarded = guarded_labels(
+                    labels,
+                    sme_labels,
+                    score_client(load_client(result.model_dir), held_out) if held_out else None,
+                    current,
+                )
                 blend = choose_blend(
                     result.model_dir,
                     served.weights_dir,
                     lambda folder: score_client(load_client(folder), unseen),
                     unseen_current,
                     forget_tolerance,
+                    guarded=guarded,
                 )
             # The gate: the candidate's and the served model's exported ONNX, scored by the serving client
             # on the same held-out gold, and per label on the bootstrap's held-out set.
@@ -242,9 +252,6 @@ def train_run(
                 Path(tmp) / "int8" / "model.int8.onnx",
                 held_out_name if held_out else None,
             )
-            served_predicted = predict_spans(served_client, held_out) if served_client and held_out else None
-            held_spans = [e.spans for e in held_out]
-            current = score_spans(held_spans, served_predicted) if served_predicted is not None else None
             regression_p = (
                 regression_probability(held_spans, predicted, served_predicted, tolerance)
                 if served_predicted is not None

@@ -9,7 +9,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from include.training.blend import WEIGHTS_FILE, choose_blend, interpolate, largest_drop
+from include.training.blend import WEIGHTS_FILE, choose_blend, guarded_labels, interpolate, largest_drop
 from include.training.evaluate import LabelScore, Metrics
 
 
@@ -68,5 +68,27 @@ def test_trained_weights_stay_when_they_lose_nothing_or_when_no_blend_helps(tmp_
         choose_blend(trained, served, lambda _: metrics(PERSON=0.9), metrics(PERSON=0.8), 0.02).alpha == 1.0
     )
     hopeless = choose_blend(trained, served, lambda _: metrics(PERSON=0.1), metrics(PERSON=0.8), 0.02)
-    assert hopeless.alpha == 1.0 and len(hopeless.drops) == 3
+    assert hopeless.alpha == 1.0 and len(hopeless.drops) == 4
     assert torch.equal(load_file(trained / WEIGHTS_FILE)["w"], torch.ones(2, 2))
+
+
+def test_only_labels_the_smes_retaught_may_move_on_the_bootstrap_set() -> None:
+    labels = ["PERSON", "ORG", "DATE", "PHONE"]
+    sme = {"PERSON", "ORG", "PHONE"}
+    served = metrics(PERSON=0.30, ORG=0.40, PHONE=0.97)
+    trained = metrics(PERSON=0.50, ORG=0.41, PHONE=1.00)
+    # PERSON: the SMEs disagree with the served model and the new weights read it better → may move;
+    # ORG: no real gain; PHONE: the SMEs confirm the served model; DATE: no SME gold.
+    assert guarded_labels(labels, sme, trained, served) == {"ORG", "DATE", "PHONE"}
+    assert guarded_labels(labels, sme, None, None) == set(labels)
+
+
+def test_a_blend_ignores_drops_of_labels_that_are_not_guarded(tmp_path: Path) -> None:
+    trained, served = folder(tmp_path / "trained", 1.0), folder(tmp_path / "served", 0.0)
+    in_service = metrics(PERSON=0.80, DATE=0.90)
+    choice = choose_blend(
+        trained, served, lambda _: metrics(PERSON=0.50, DATE=0.90), in_service, 0.02, guarded={"DATE"}
+    )
+    assert choice.alpha == 1.0 and choice.drops == {1.0: 0.0}
+    assert choice.to_dict()["guarded"] == ["DATE"]
+    assert largest_drop(metrics(PERSON=0.5, DATE=0.85), in_service, {"DATE"}) == pytest.approx(0.05)
