@@ -10,13 +10,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from prometheus_client import Counter
 
-from include.db import documents, labelling, source_tasks
+from include.db import documents, labelling
 from include.db import repository as repo
 from include.db.connection import transaction
 from include.db.documents import PendingRecord
@@ -24,10 +24,10 @@ from include.extract.limits import ExtractLimits, check_file_bytes, check_record
 from include.extract.records import ExtractedRecord, ExtractionError
 from include.extract.sandbox import extract_isolated, render_isolated
 from include.ingest import SourceObject, open_object
+from include.intake.settle import around_import
 from include.label_studio import client as ls_client
 from include.label_studio.payloads import TASK_DOCUMENT_SHA256, TASK_RECORD_KEY
 from include.label_studio.tasks import build_task
-from include.ls_intake import in_place_documents, settle_source_tasks
 from include.ner.client import NerClient
 from include.objectstore import ObjectStore
 from include.source_pages import store_pages
@@ -300,7 +300,7 @@ def import_pending(
     Tasks that reached LS in an earlier, interrupted run are linked first, so nothing is imported twice.
     Each chunk's links are stored right after LS answers; the TASKS_CREATED webhook makes the same links.
     A record that is the whole of a file LS made a task for is prelabeled in that task instead, and the
-    tasks LS made for files of many records are then marked split (`include.ls_intake`).
+    tasks LS made for files of many records are then marked split (`include.intake.settle`).
     """
     summary = ImportSummary()
     started = time.perf_counter()
@@ -311,35 +311,35 @@ def import_pending(
     work = [(p, predictions[p.record_id]) for p in pending if p.record_id in predictions]
     summary.without_prediction = len(pending) - len(work)
     summary.records = len(work)
-    in_place = in_place_documents(conn, project_id)
-    own = [(p, pred) for p, pred in work if p.document_id in in_place]
-    work = [(p, pred) for p, pred in work if p.document_id not in in_place]
-    for start in range(0, len(work), chunk_size):
-        chunk = work[start : start + chunk_size]
-        tasks = [_task(p, pred, files_root) for p, pred in chunk]
-        with transaction(conn):
-            import_id = documents.begin_ls_import(conn, project_id, [p.record_id for p, _ in chunk])
-        task_ids = ls_client.import_tasks(ls, project_id, tasks, chunk_size=chunk_size)
-        with transaction(conn):
-            links = [
-                (p.record_id, task_id, pred.model_version)
-                for (p, pred), task_id in zip(chunk, task_ids, strict=True)
-            ]
-            documents.link_ls_tasks(conn, project_id, links)
-            documents.set_documents_status(conn, sorted({p.document_id for p, _ in chunk}), "prelabeled")
-            documents.finish_ls_imports(conn, [import_id])
-        summary.imported += len(chunk)
-        RECORDS.labels("imported").inc(len(chunk))
-        log.info(
-            "imported %d/%d tasks into LS project %d (%.0f tasks/s)",
-            summary.imported,
-            len(work),
-            project_id,
-            summary.imported / max(time.perf_counter() - started, 1e-9),
-        )
-    summary.in_place = _prelabel_in_place(conn, ls, project_id, own, in_place, files_root)
+    with around_import(conn, ls, project_id, work, lambda p, pred: _task(p, pred, files_root)) as storage:
+        work = storage.records  # not the records that go into the tasks LS made for their files
+        for start in range(0, len(work), chunk_size):
+            chunk = work[start : start + chunk_size]
+            tasks = [_task(p, pred, files_root) for p, pred in chunk]
+            with transaction(conn):
+                import_id = documents.begin_ls_import(conn, project_id, [p.record_id for p, _ in chunk])
+            task_ids = ls_client.import_tasks(ls, project_id, tasks, chunk_size=chunk_size)
+            with transaction(conn):
+                links = [
+                    (p.record_id, task_id, pred.model_version)
+                    for (p, pred), task_id in zip(chunk, task_ids, strict=True)
+                ]
+                documents.link_ls_tasks(conn, project_id, links)
+                documents.set_documents_status(conn, sorted({p.document_id for p, _ in chunk}), "prelabeled")
+                documents.finish_ls_imports(conn, [import_id])
+            summary.imported += len(chunk)
+            RECORDS.labels("imported").inc(len(chunk))
+            log.info(
+                "imported %d/%d tasks into LS project %d (%.0f tasks/s)",
+                summary.imported,
+                len(work),
+                project_id,
+                summary.imported / max(time.perf_counter() - started, 1e-9),
+            )
+    summary.in_place = storage.in_place
+    RECORDS.labels("in_place").inc(storage.in_place)
     summary.imported += summary.in_place
-    summary.source_tasks = {k: v for k, v in asdict(settle_source_tasks(conn, ls, project_id)).items() if v}
+    summary.source_tasks = storage.settled
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -357,45 +357,6 @@ def _task(record: PendingRecord, prediction: labelling.Prediction, files_root: P
         model_version=prediction.model_version or "",
         files_root=files_root,
     )
-
-
-def _prelabel_in_place(
-    conn: repo.Connection,
-    ls: Any,
-    project_id: int,
-    work: list[tuple[PendingRecord, Any]],
-    task_of_document: dict[int, int],
-    files_root: Path | None,
-) -> int:
-    """Write each record's text and lineage into the task LS made for its file; predictions in bulk.
-
-    Noted as an LS import first: a worker that dies after writing a task's data has that task relinked by
-    the next run (its data names the record), which then neither writes it nor predicts it again.
-    """
-    if not work:
-        return 0
-    with transaction(conn):
-        import_id = documents.begin_ls_import(conn, project_id, [p.record_id for p, _ in work])
-    predictions = []
-    links = []
-    for p, pred in work:
-        task_id = task_of_document[p.document_id]
-        built = _task(p, pred, files_root)
-        ls.tasks.update(str(task_id), data={**built["data"], "nerloop_state": "in_place"})
-        predictions.append({"task": task_id, **built["predictions"][0]})
-        links.append((p.record_id, task_id, pred.model_version))
-    ls_client.import_predictions(ls, project_id, predictions)
-    with transaction(conn):
-        documents.link_ls_tasks(conn, project_id, links)
-        documents.set_documents_status(conn, sorted({p.document_id for p, _ in work}), "prelabeled")
-        documents.finish_ls_imports(conn, [import_id])
-        for p, _ in work:
-            source_tasks.settle_source_task(
-                conn, project_id, task_of_document[p.document_id], "in_place", f"record {p.record_id}"
-            )
-    RECORDS.labels("in_place").inc(len(work))
-    log.info("prelabeled %d Label Studio storage tasks in place (project %d)", len(work), project_id)
-    return len(work)
 
 
 @dataclass

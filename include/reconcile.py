@@ -33,6 +33,7 @@ from pydantic import ValidationError
 from include.db import ls_state
 from include.db import repository as repo
 from include.db.connection import transaction
+from include.intake.note import note_from_tasks
 from include.label_studio.client import chunks
 from include.label_studio.events import ApplyConfig, EventOutcome, apply_event, parse_event
 from include.label_studio.reads import (
@@ -48,7 +49,6 @@ from include.label_studio.reads import (
     list_task_index,
 )
 from include.label_studio.target_storage import read_target_tasks
-from include.ls_intake import note_from_tasks
 from include.objectstore import ObjectStore
 from include.reconcile_plan import (
     Plan,

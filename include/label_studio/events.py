@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from include.canonical import canonical_fields
 from include.db import labelling, source_tasks
 from include.db.common import Connection
+from include.intake.note import storage_link, storage_tasks
 from include.label_studio.payloads import (
     EVENT_MODELS,
     TASK_DOCUMENT_SHA256,
@@ -38,7 +39,6 @@ from include.label_studio.payloads import (
     result_sha256,
     strip_secrets,
 )
-from include.label_studio.storage import storage_link
 from include.labels import FROM_NAME
 from include.spans import Span, span_problems
 
@@ -207,7 +207,7 @@ def apply_event(
     if isinstance(event, TasksCreatedEvent) and project_id is not None:
         # Tasks a storage sync made (one per file): noted for the intake DAG, which prelabels them, by the
         # event's own statement (set-based, so a sync of thousands of files is one statement too).
-        files = [(task.id, link) for task in event.tasks if (link := storage_link(task.data))]
+        files = storage_tasks((task.id, task.data) for task in event.tasks)
         if files:
             items = [SourceTaskItem.model_validate(i) for i in source_tasks.source_task_items(files)]
             plan = plan.model_copy(update={"source_tasks": items})

@@ -179,7 +179,7 @@ TASK_DATA_KEYS = (
     TASK_RECORD_KEY,
     TASK_MODEL_VERSION,
     TASK_PAGE_IMAGES,
-    "$undefined$",  # where a storage sync puts a file's link (include/label_studio/storage.py)
+    "$undefined$",  # where a storage sync puts a file's link (include/intake/note.py)
     "source_uri",
     "source",
     "source_title",

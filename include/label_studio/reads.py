@@ -1,4 +1,4 @@
-"""What reconciliation reads from Label Studio: the project, its webhooks, its task index and tasks."""
+"""What is read from Label Studio: the project, its webhooks, its task index and tasks, a task's origin."""
 
 from __future__ import annotations
 
@@ -46,6 +46,20 @@ class IndexedTask:
 def find_project(ls: Any, title: str) -> int | None:
     """The id of the LS project with this title, or None (reconciling never creates a project)."""
     return next((int(p.id) for p in ls.projects.list() if p.title == title), None)
+
+
+def task_origin(ls: Any, task_id: int) -> tuple[int, str | None] | None:
+    """The task's project and storage key (LS's `storage_filename`: set only by a storage sync), or None
+    when LS has no such task. Other API errors are raised."""
+    try:
+        task = ls.tasks.get(str(task_id))
+    except ApiError as error:
+        if error.status_code == 404:
+            return None
+        raise
+    project = getattr(task, "project", None)
+    key = getattr(task, "storage_filename", None)
+    return (int(project) if project is not None else -1), (key if isinstance(key, str) else None)
 
 
 def check_webhook(ls: Any, project_id: int, url: str | None = None) -> WebhookCheck:

@@ -43,27 +43,28 @@ class LabelStudioIntakeOperator(BaseOperator):
         self.scan = scan
 
     def execute(self, context: Any) -> list[int]:
+        from include.intake.register import take_in
         from include.label_studio.client import ensure_project
-        from include.ls_intake import register_source_tasks, scan_source_tasks
 
         ls = hooks.label_studio()
         project_id = ensure_project(ls, self.project)
         settings = get_settings()
         store = hooks.object_store(settings.inbox_uri)
         with hooks.db() as conn:
-            if str(self.scan).lower() in ("true", "1"):
-                scan_source_tasks(conn, ls, project_id)
-            summary = register_source_tasks(
+            summary = take_in(
                 conn,
+                ls,
                 project_id,
-                ls=ls,
                 inbox_uri=settings.inbox_uri,
                 files_root=settings.label_studio_files_root,
                 store=store,
+                scan=str(self.scan).lower() in ("true", "1"),
             )
         self.log.info(
-            "LS project %d: %d storage tasks registered (%d new documents), %d failed, %d left for next run",
+            "LS project %d: %d storage tasks noted by the scan, %d registered (%d new documents), %d failed, "
+            "%d left for next run",
             project_id,
+            summary.noted,
             summary.registered,
             summary.new_documents,
             len(summary.failed),

@@ -16,9 +16,10 @@ from include.bundle import read_bundle
 from include.db.connection import transaction
 from include.db.lineage import record_version_lineage
 from include.ingest import ingest_source
+from include.intake.register import take_in
+from include.intake.scan import scan_source_tasks
 from include.label_studio import client as ls_client
 from include.label_studio.storage import S3Access, ensure_source_storage, sync_source_storage
-from include.ls_intake import register_source_tasks, scan_source_tasks
 from include.ner.backends import OnnxRuntimeBackend
 from include.ner.client import NerClient
 from include.objectstore import ObjectStore
@@ -116,10 +117,10 @@ def test_storage_sync_tasks_are_prelabeled_once_with_pages_and_lineage(
     assert missed.storage_tasks_noted == 1
     assert len(_wait_noted(db, project_id, 3)) == 3
 
-    intake = register_source_tasks(
+    intake = take_in(
         db,
+        ls,
         project_id,
-        ls=ls,
         inbox_uri="s3://seed-inbox/incoming/",
         files_root=None,
         store=ObjectStore(client=s3),
@@ -167,10 +168,10 @@ def test_storage_sync_tasks_are_prelabeled_once_with_pages_and_lineage(
     assert not any(d.created for d in docs)
     sync_source_storage(ls, storage)
     _wait_noted(db, project_id, 4)
-    again = register_source_tasks(
+    again = take_in(
         db,
+        ls,
         project_id,
-        ls=ls,
         inbox_uri="s3://seed-inbox/incoming/",
         files_root=None,
         store=ObjectStore(client=s3),
@@ -215,10 +216,10 @@ def test_a_link_the_pipeline_cannot_read_fails_the_task_with_its_reason(
         source_tasks.note_source_tasks(db, 424242, [(1, "/data/local-files/?d=inbox/a.txt")])
     ls = ls_client.connect(label_studio.url, label_studio.token)
     inbox = (tmp_path / "inbox").as_uri()
-    summary = register_source_tasks(db, 424242, ls=ls, inbox_uri=inbox, files_root=None)
+    summary = take_in(db, ls, 424242, inbox_uri=inbox, files_root=None)
     assert summary.registered == 0 and len(summary.failed) == 1
     assert "LABEL_STUDIO_FILES_ROOT" in summary.failed[0]["error"]
-    missing = register_source_tasks(db, 424242, ls=ls, inbox_uri=inbox, files_root=tmp_path)
+    missing = take_in(db, ls, 424242, inbox_uri=inbox, files_root=tmp_path)
     assert missing.registered == 0  # already settled as failed: not retried
 
 
@@ -232,10 +233,10 @@ def test_a_worker_dying_mid_in_place_prelabel_leaves_one_task_no_duplicate_predi
     project_id = ls_client.ensure_project(ls, "storage-crash-test")
     storage = ensure_source_storage(ls, project_id, inbox.as_uri(), files_root=label_studio.document_root)
     sync_source_storage(ls, storage)
-    assert scan_source_tasks(db, ls, project_id) == 1  # no webhook here: the scan finds the task
-    intake = register_source_tasks(
-        db, project_id, ls=ls, inbox_uri=inbox.as_uri(), files_root=label_studio.document_root
+    intake = take_in(
+        db, ls, project_id, inbox_uri=inbox.as_uri(), files_root=label_studio.document_root, scan=True
     )
+    assert intake.noted == 1  # no webhook here: the scan finds the task
     (task_id,) = _tasks(ls, project_id)
     assert prelabel.extract_records(db, intake.document_ids[0]).status == "extracted"
     prelabel.predict_pending(db, ner, intake.document_ids)

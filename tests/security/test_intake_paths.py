@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from include.ingest import list_source, read_object
-from include.label_studio.storage import InboxFile, NotOurFile, OwnStorage, inbox_file
+from include.intake.register import InboxFile, NotOurFile, OwnStorage, inbox_file
 from include.objectstore import open_local
 
 SECRET = b'{"webhook_secret": "do-not-leak"}'

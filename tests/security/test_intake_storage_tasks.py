@@ -21,9 +21,10 @@ from psycopg2 import sql
 
 from include import prelabel
 from include.bundle import read_bundle
+from include.intake.register import take_in
+from include.intake.scan import scan_source_tasks
 from include.label_studio import client as ls_client
 from include.label_studio.storage import S3Access, ensure_source_storage, sync_source_storage
-from include.ls_intake import register_source_tasks, scan_source_tasks
 from include.ner.backends import OnnxRuntimeBackend
 from include.ner.client import NerClient
 from include.objectstore import ObjectStore
@@ -160,9 +161,8 @@ def test_local_inbox_takes_only_its_own_files(label_studio, db, ner, tmp_path: P
                 f"/data/local-files/?d={inbox.name}/note.txt",
             ],
         )
-        assert scan_source_tasks(db, ls, project_id) == 10
-
-        intake = register_source_tasks(db, project_id, ls=ls, inbox_uri=inbox.as_uri(), files_root=root)
+        intake = take_in(db, ls, project_id, inbox_uri=inbox.as_uri(), files_root=root, scan=True)
+        assert intake.noted == 10
         assert intake.registered == 1 and len(intake.failed) == 9 and not intake.deferred
 
         not_synced = "did not make this task from a storage sync"
@@ -189,7 +189,7 @@ def test_local_inbox_takes_only_its_own_files(label_studio, db, ner, tmp_path: P
         _assert_nothing_leaked(db, ls, project_id)
 
         # A second run reads nothing more and leaves the settled tasks as they are.
-        again = register_source_tasks(db, project_id, ls=ls, inbox_uri=inbox.as_uri(), files_root=root)
+        again = take_in(db, ls, project_id, inbox_uri=inbox.as_uri(), files_root=root)
         assert again.registered == 0 and not again.failed
     finally:
         in_root.unlink()
@@ -223,11 +223,10 @@ def test_s3_inbox_takes_only_its_bucket_and_prefix(label_studio, db, ner, moto_s
             f"s3://{bucket}/incoming/note.txt",
         ],
     )
-    assert scan_source_tasks(db, ls, project_id) == 6
-
-    intake = register_source_tasks(
-        db, project_id, ls=ls, inbox_uri=inbox, files_root=None, store=ObjectStore(client=moto_s3)
+    intake = take_in(
+        db, ls, project_id, inbox_uri=inbox, files_root=None, store=ObjectStore(client=moto_s3), scan=True
     )
+    assert intake.noted == 6
     assert intake.registered == 1 and len(intake.failed) == 5
     reasons = _check_refusals(
         db,
@@ -262,7 +261,7 @@ def test_a_task_of_another_project_is_never_touched(label_studio, db, tmp_path: 
             db, mine, [(their_task, "/data/local-files/?d=inbox/a.txt"), (10**9, "s3://b/k")]
         )
     inbox = (label_studio.document_root / "inbox").as_uri()
-    summary = register_source_tasks(db, mine, ls=ls, inbox_uri=inbox, files_root=label_studio.document_root)
+    summary = take_in(db, ls, mine, inbox_uri=inbox, files_root=label_studio.document_root)
     assert summary.registered == 0 and len(summary.failed) == 2
     assert all(f"in project {mine}" in f["error"] for f in summary.failed)
     assert _tasks(ls, theirs)[their_task].data == {"text": "Grace Hall met Frank Green."}
@@ -293,10 +292,10 @@ def test_a_task_ls_cannot_be_asked_about_waits_and_the_rest_go_on(
         return real_get(task_id, **kwargs)
 
     monkeypatch.setattr(ls.tasks, "get", flaky)
-    first = register_source_tasks(db, project_id, ls=ls, inbox_uri=inbox.as_uri(), files_root=root)
+    first = take_in(db, ls, project_id, inbox_uri=inbox.as_uri(), files_root=root)
     assert first.registered == 1 and not first.failed
     assert [d["task"] for d in first.deferred] == [synced["a.txt"]]
     assert _settled(db, project_id)[synced["a.txt"]] == ("pending", None)
     monkeypatch.undo()
-    second = register_source_tasks(db, project_id, ls=ls, inbox_uri=inbox.as_uri(), files_root=root)
+    second = take_in(db, ls, project_id, inbox_uri=inbox.as_uri(), files_root=root)
     assert second.registered == 1 and not second.deferred and not second.failed

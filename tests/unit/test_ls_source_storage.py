@@ -9,7 +9,7 @@ from PIL import Image
 
 from include.extract.pages import render_pages
 from include.ingest import list_source
-from include.label_studio.storage import ls_link, source_uri, storage_link
+from include.label_studio.storage import ls_link, source_uri
 from include.labels import labeling_config_xml
 from include.samples import sample_documents
 from include.source_pages import page_uri, store_pages
@@ -36,16 +36,6 @@ def test_s3_uris_pass_through_and_links_cannot_escape_the_root(tmp_path: Path) -
     assert source_uri("/data/local-files/?d=", tmp_path) is None
     assert source_uri("https://example.com/a.pdf", tmp_path) is None
     assert source_uri(42, tmp_path) is None
-
-
-def test_storage_tasks_are_told_from_the_pipelines_own_tasks() -> None:
-    assert storage_link({"text": "/data/local-files/?d=inbox/a.txt"}) == "/data/local-files/?d=inbox/a.txt"
-    assert storage_link({"$undefined$": "s3://b/k.pdf"}) == "s3://b/k.pdf"
-    assert storage_link({"text": "s3://b/k.pdf", "document_sha256": "0" * 64}) is None
-    assert storage_link({"text": "s3://b/k.pdf", "nerloop_state": "split"}) is None
-    assert storage_link({"text": "Acme hired Jane."}) is None
-    assert storage_link({"text": "s3://b/\x00.pdf"}) is None  # Postgres text holds no NUL
-    assert storage_link({"text": "s3://b/\ud800.pdf"}) is None  # nor a lone surrogate
 
 
 def test_pdf_and_image_pages_render_as_png() -> None:
