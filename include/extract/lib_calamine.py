@@ -3,16 +3,19 @@
 `read_sheets` gives, for every worksheet in workbook order (chart, dialog and macro sheets are left
 out, as openpyxl's `workbook.worksheets` leaves them out), the grid of cached cell values from A1 to
 the farthest cell with a value, with each merged range's top-left value in every cell of the range,
-and whether the sheet is hidden. It is what `include/extract/tables.py` builds from openpyxl
+and whether the sheet is hidden: what `include/extract/tables.py` built from openpyxl before #24
 (`load_workbook(data_only=True)`, `iter_rows(values_only=True)`, `merged_cells.ranges`,
-`sheet_state`), read about ten times faster (see docs/benchmarks.md, "Libraries against our rules").
+`sheet_state`), read several times faster (see docs/benchmarks.md, "Libraries against our rules");
+`tables.extract_xlsx` now reads every workbook with it.
 
 Differences from openpyxl that a caller sees: numbers come as float (`1.0`; `normalize_value` renders
 `1`), a date cell as `datetime.date` when its format has no time, a duration as `datetime.timedelta`;
-an empty cell is None here, as in openpyxl. The grid ends with the last row and column holding a value
-of their own: a merged range is clipped to it (openpyxl goes on with copies of the range's value, out to
-XFD1048576 if the range does), so a range reaching past the data costs nothing. Run the size check
-(`include.extract.sheet_cells.check_workbook`) before calling: a grid is dense from A1.
+an empty cell is None here, as in openpyxl, and so is an error cell (`#DIV/0!`, `#N/A`: python-calamine
+0.9.1 gives it as ""; openpyxl gave its code as text). The grid ends with the last row and column
+holding a value of their own: a merged range is clipped to it (openpyxl goes on with copies of the
+range's value, out to XFD1048576 if the range does), so a range reaching past the data costs nothing.
+Run the size check (`include.extract.sheet_cells.check_workbook`) before calling: a grid is dense from
+A1.
 """
 
 from __future__ import annotations

@@ -6,6 +6,10 @@ range `A1:XFD1048576` asks for 1.7e10 cells. This scan streams each worksheet pa
 expression (constant memory, no XML tree) and reports the rows × columns a sheet spans: its cells
 (`<c r=...>`, or counted along the row where `r` is left out) and its `<mergeCell ref>` and
 `<hyperlink ref>` ranges. `<dimension>` is not trusted: a writer may leave it out or get it wrong.
+
+The reader is now python-calamine (`lib_calamine.read_sheets`, #24), whose grid is dense from A1 to the
+farthest cell with a value, so the same span bounds it; the check is kept as it was written for
+openpyxl (merged, hyperlink and comment ranges counted too), stricter than calamine needs.
 """
 
 from __future__ import annotations
@@ -198,7 +202,7 @@ def _scan(archive: zipfile.ZipFile, part: str, limit: int) -> SheetSpan:
 
 def check_workbook(data: bytes, filename: str, limits: ExtractLimits) -> list[SheetSpan]:
     """The span of every worksheet; ExtractionError naming the sheet and its farthest range when one
-    spans more than EXTRACT_MAX_SHEET_CELLS. Archives that do not open are left to openpyxl's error."""
+    spans more than EXTRACT_MAX_SHEET_CELLS. Archives that do not open are left to the reader's error."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:

@@ -11,6 +11,7 @@ from statistics import median
 from typing import Any
 
 from include.extract.grid import ReadTable
+from include.extract.lib_calamine import SheetGrid, read_sheets
 from include.extract.limits import active_limits
 from include.extract.records import ExtractedRecord, ExtractionError
 from include.extract.rows import normalize_value, row_text, unique_names
@@ -200,41 +201,33 @@ def extract_csv(data: bytes, filename: str) -> list[ExtractedRecord]:
 
 def extract_xlsx(data: bytes, filename: str) -> list[ExtractedRecord]:
     """Row records of every worksheet: `sheet=<name>/row=<excel row>`, or `sheet=<name>/table=T/row=<excel
-    row>` where tables sit side by side. Merged ranges give their top-left value to every cell; rows
-    above the detected header, and one-cell notes below the table, become `preamble` records. A sheet
-    spanning more than EXTRACT_MAX_SHEET_CELLS cells fails before openpyxl reads it."""
-    import openpyxl
+    row>` where tables sit side by side. Merged ranges give their top-left value to every cell inside
+    the data; rows above the detected header, and one-cell notes below the table, become `preamble`
+    records. A sheet spanning more than EXTRACT_MAX_SHEET_CELLS cells fails before the workbook is read.
 
+    The cells are read with python-calamine (`lib_calamine.read_sheets`: cached values, merged ranges,
+    hidden sheets), not openpyxl: the same records on 11 of the corpus's 12 workbooks, several times
+    faster (#24, docs/benchmarks.md "Libraries wired in"). Unlike openpyxl, a merged range reaching
+    past the data is clipped to it and an error cell (`#N/A`) reads as empty."""
     check_workbook(data, filename, active_limits())
-    try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
-    except Exception as exc:
-        raise ExtractionError(filename, f"not a readable XLSX workbook: {type(exc).__name__}: {exc}") from exc
     records: list[ExtractedRecord] = []
-    for sheet in workbook.worksheets:
+    for sheet in read_sheets(data, filename):
         records += _sheet_records(sheet)
     return records
 
 
-def _sheet_records(sheet: Any) -> list[ExtractedRecord]:
+def _sheet_records(sheet: SheetGrid) -> list[ExtractedRecord]:
     """A sheet's tables side by side (split at columns empty in every row) and each table's rows;
     records of a hidden sheet carry `hidden: true`."""
-    grid = [list(row) for row in sheet.iter_rows(min_row=1, min_col=1, values_only=True)]
-    for merged in sheet.merged_cells.ranges:
-        top_left = grid[merged.min_row - 1][merged.min_col - 1] if merged.min_row <= len(grid) else None
-        for r in range(merged.min_row, min(merged.max_row, len(grid)) + 1):
-            for c in range(merged.min_col, merged.max_col + 1):
-                if c <= len(grid[r - 1]):
-                    grid[r - 1][c - 1] = top_left
-    width = max((i + 1 for row in grid for i, v in enumerate(row) if normalize_value(v)), default=0)
-    grid = [row[:width] + [None] * (width - len(row)) for row in grid]
-    meta: dict[str, Any] = {"sheet": sheet.title}
-    if sheet.sheet_state != "visible":
+    width = max((i + 1 for row in sheet.rows for i, v in enumerate(row) if normalize_value(v)), default=0)
+    grid = [row[:width] + [None] * (width - len(row)) for row in sheet.rows]
+    meta: dict[str, Any] = {"sheet": sheet.name}
+    if sheet.hidden:
         meta["hidden"] = True
     blocks = table_blocks(grid)
     records = []
     for t, (start, end) in enumerate(blocks, start=1):
-        prefix, block_meta = f"sheet={sheet.title}", dict(meta)
+        prefix, block_meta = f"sheet={sheet.name}", dict(meta)
         if len(blocks) > 1:
             prefix, block_meta["table"] = f"{prefix}/table={t}", t
         records += _block_records([row[start:end] for row in grid], prefix, block_meta)

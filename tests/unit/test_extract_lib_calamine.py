@@ -13,6 +13,7 @@ from openpyxl.chart import BarChart, Reference
 
 from include.extract.lib_calamine import fill_merged, read_sheets
 from include.extract.records import ExtractionError
+from include.extract.router import extract_document
 from include.extract.rows import normalize_value
 
 
@@ -91,6 +92,36 @@ def test_a_merged_range_past_the_data_is_clipped_not_expanded() -> None:
     sales = read_sheets(workbook_bytes(merge_to="XFD3"), "book.xlsx")[0]
     assert {len(row) for row in sales.rows} == {6}
     assert [row[5] for row in sales.rows[:4]] == [None, "wide", "wide", None]
+
+
+def test_the_extractor_reads_workbooks_through_calamine() -> None:
+    """extract_xlsx reads the cells with read_sheets: the range F2:XFD3 reaching past the data stays one
+    column "wide" (openpyxl's grid gave 16,379 columns of copies), the chart sheet is left out, the
+    hidden sheet's rows say so, typed values render as text."""
+    records = extract_document(workbook_bytes(merge_to="XFD3"), "book.xlsx")
+    assert [(r.record_key, r.meta["kind"], r.meta.get("hidden", False), r.text) for r in records] == [
+        ("sheet=Sales/table=1/row=1", "preamble", False, "Quarterly report"),
+        (
+            "sheet=Sales/table=1/row=3",
+            "row",
+            False,
+            "Region: North | Units: 12 | Revenue: 1200.5 | Closed: 2024-03-31",
+        ),
+        (
+            "sheet=Sales/table=1/row=4",
+            "row",
+            False,
+            "Region: South | Units: 7 | Revenue: 700 | Closed: 2024-04-02T09:30:00",
+        ),
+        (
+            "sheet=Sales/table=1/row=6",
+            "row",
+            False,
+            "Region: Total | Units: 19 | Revenue: 1900.5 | Closed: true",
+        ),
+        ("sheet=Sales/table=2/row=3", "row", False, "wide: wide"),
+        ("sheet=Notes/row=2", "row", True, "note: hidden | value: 1"),
+    ]
 
 
 def test_fill_merged_clips_to_the_grid() -> None:
