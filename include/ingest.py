@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ from include.db import repository as repo
 from include.db.connection import transaction
 from include.extract.detect import HEAD_BYTES, detect_type
 from include.extract.records import ExtractionError
+from include.hashing import sha256_stream
 from include.objectstore import ObjectStore, StoredObject, default_store
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ def register(conn: repo.Connection, obj: SourceObject, store: ObjectStore | None
     """Hash (streamed) and type one object and add its document row; same bytes → same document."""
     with open_object(obj, store) as stream:
         head = stream.read(HEAD_BYTES)
-        sha256, size = _hash_rest(head, stream)
+        sha256, size = sha256_stream(stream, head=head)
     error = None
     try:
         doc_type = detect_type(head, obj.name)
@@ -78,16 +78,6 @@ def register(conn: repo.Connection, obj: SourceObject, store: ObjectStore | None
         status,
         f"{obj.name}: {error}" if error else doc.error,
     )
-
-
-def _hash_rest(head: bytes, stream: BinaryIO) -> tuple[str, int]:
-    """sha256 and size of `head` followed by the rest of `stream`, read in chunks."""
-    rest_digest = hashlib.sha256(head)
-    size = len(head)
-    while block := stream.read(1 << 20):
-        rest_digest.update(block)
-        size += len(block)
-    return rest_digest.hexdigest(), size
 
 
 def ingest_source(

@@ -1,10 +1,9 @@
-"""Document type detection by content and extension, and streaming sha256."""
+"""Document type detection by content and extension."""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import PurePath
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
 from include.extract.records import ExtractionError
 
@@ -118,13 +117,3 @@ def _sniff_text(head: bytes) -> DocType:
     if start.startswith((b"<!doctype html", b"<html")):
         return "html"
     return "text"
-
-
-def sha256_stream(fileobj: BinaryIO, chunk: int = 1 << 20) -> tuple[str, int]:
-    """(hex sha256, size in bytes) of a binary stream, read in chunks from its current position."""
-    digest = hashlib.sha256()
-    size = 0
-    while block := fileobj.read(chunk):
-        digest.update(block)
-        size += len(block)
-    return digest.hexdigest(), size

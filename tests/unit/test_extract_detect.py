@@ -1,14 +1,13 @@
-"""Document type detection by content and extension, and streaming sha256."""
+"""Document type detection by content and extension."""
 
 from __future__ import annotations
 
-import hashlib
 import io
 import zipfile
 
 import pytest
 
-from include.extract.detect import detect_type, sha256_stream
+from include.extract.detect import detect_type
 from include.extract.records import ExtractionError
 
 
@@ -77,12 +76,6 @@ def test_content_contradicting_extension_raises_naming_the_file(head: bytes, fil
         detect_type(head, filename)
     assert caught.value.filename == filename
     assert str(caught.value).startswith(f"{filename}: ")
-
-
-def test_sha256_stream_hashes_in_chunks() -> None:
-    data = bytes(range(256)) * 1000
-    assert sha256_stream(io.BytesIO(data), chunk=4096) == (hashlib.sha256(data).hexdigest(), len(data))
-    assert sha256_stream(io.BytesIO(b"")) == (hashlib.sha256(b"").hexdigest(), 0)
 
 
 def test_extraction_error_pickles_with_its_fields() -> None:
