@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from include.bundle import read_bundle
+from include.bundle.read import read_bundle
 from include.heldout import HELDOUT_INVOICES, HELDOUT_SEEDS, GoldRecord, column_name_ranges, heldout_gold
 from include.ner.backends import OnnxRuntimeBackend
 from include.ner.client import NerClient

@@ -35,7 +35,7 @@ import numpy as np
 from faker import Faker
 from tqdm import tqdm
 
-from include.bundle import read_bundle
+from include.bundle.read import read_bundle
 from include.extract.router import extract_document
 from include.label_studio.tasks import build_task
 from include.ner.backends import InferenceBackend, OnnxRuntimeBackend

@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from include.bundle import read_bundle
+from include.bundle.read import read_bundle
 from include.ner.backends import OnnxRuntimeBackend, triton_backend
 from include.ner.client import NerClient
 from include.ner.precision import Precision, triton_model_name

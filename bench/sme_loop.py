@@ -223,7 +223,8 @@ def loop(
 
     from nerloop_airflow.training import publish_and_reload, start_training_run, train_and_gate
 
-    from include.bundle import BundleLayout, read_bundle
+    from include.bundle.layout import BundleLayout
+    from include.bundle.read import read_bundle
     from include.db import repository as repo
     from include.db.connection import connect, transaction
     from include.label_studio.events import ApplyConfig, apply_event, parse_event

@@ -51,7 +51,8 @@ def _redact(url: str) -> str:
 
 def ensure_model(stack: Stack) -> str:
     """The bundle in service; on a fresh install, build the bootstrap model (version 0) and release it."""
-    from include.bundle import BundleLayout, read_bundle
+    from include.bundle.layout import BundleLayout
+    from include.bundle.read import read_bundle
     from include.db.connection import transaction
     from include.release import release_bundle
     from include.serving.settings import ServingSettings
@@ -67,15 +68,15 @@ def ensure_model(stack: Stack) -> str:
         print("model: no model yet, building the bootstrap model from WNUT-17 + generated records (~10 min)")
         shutil.rmtree(target, ignore_errors=True)
         build_bootstrap(target)
-    info = read_bundle(target).version
+    bundle = read_bundle(target)
     serving = ServingSettings(state_dir=stack.settings.state_dir)
     conn = connect(stack.database_url())
     try:
         with transaction(conn):
-            record_model_version(conn, info, status="candidate", bundle_uri=str(target))
+            record_model_version(conn, bundle.version, status="candidate", bundle_uri=str(target))
         release = release_bundle(
             conn,
-            target,
+            bundle,
             model_repository=serving.repository,
             bundles_root=stack.bundles_root,
             model=serving.triton_model_name,

@@ -7,13 +7,15 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from include.bundle import BundleLayout, read_bundle
+from include.bundle.config import Flavour
+from include.bundle.format import Bundle
+from include.bundle.layout import BundleLayout
+from include.bundle.read import read_bundle
 from include.db import repository as repo
 from include.db.connection import transaction
 from include.ner.precision import triton_model_name
 from include.serving.reload import reload_and_verify
 from include.serving.repository import publish_bundle
-from include.serving.triton_config import Flavour
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +36,7 @@ class Release:
 
 def release_bundle(
     conn: repo.Connection,
-    bundle_dir: Path,
+    bundle: Bundle | Path,
     *,
     model_repository: str,
     bundles_root: Path,
@@ -45,35 +47,38 @@ def release_bundle(
 ) -> Release:
     """Publish, then reload and verify in Triton when `triton_url` is given, then repoint `current`.
 
-    A bundle that fails the strict read (a file missing or changed since VERSION.json was written) raises
-    BundleError naming the file before anything is published. When the new version fails to load or
-    verify, Triton rolls back to the version it served and the model version is marked failed.
+    The bundle is read once, strictly (unless the caller passes the Bundle it read), and that Bundle goes
+    on to publishing and verification: a bundle that fails the read (a file missing or changed since
+    VERSION.json was written) raises BundleError naming the file before anything is published. When the
+    new version fails to load or verify, Triton rolls back to the version it served and the model version
+    is marked failed.
     `flavour` None publishes the bundle's config.pbtxt as it is; "python" (the default, as for the
     tritonserver of the nvidia-pytriton wheel) runs it in the python backend. A bundle whose int8 flavour
     passed its gate also publishes that flavour as `<model>_int8` (reloaded and verified the same way), so
     clients with NER_PRECISION=auto on CPU find it.
     """
-    bundle = read_bundle(bundle_dir)
-    published = publish_bundle(bundle_dir, model_repository, model, flavour, keep)
+    bundle = bundle if isinstance(bundle, Bundle) else read_bundle(bundle)
+    bundle_dir = bundle.root
+    published = publish_bundle(bundle, model_repository, model, flavour, keep)
     int8 = None
     if bundle.int8_gate_passed:
         int8_model = triton_model_name(model, "int8")
-        int8 = publish_bundle(bundle_dir, model_repository, int8_model, flavour, keep, precision="int8")
+        int8 = publish_bundle(bundle, model_repository, int8_model, flavour, keep, precision="int8")
     with transaction(conn):
         repo.set_model_version_status(
             conn,
             bundle.model_version,
             "published",
             triton_version=published.version,
-            bundle_uri=str(Path(bundle_dir).resolve()),
+            bundle_uri=str(bundle_dir.resolve()),
         )
     served_by = "onnxruntime"
     if triton_url:
         try:
-            reload_and_verify(triton_url, model_repository, model, published.version, PROBE_TEXTS, bundle_dir)
+            reload_and_verify(triton_url, model_repository, model, published.version, PROBE_TEXTS, bundle)
             if int8 is not None:
                 reload_and_verify(
-                    triton_url, model_repository, int8.model, int8.version, PROBE_TEXTS, bundle_dir, "int8"
+                    triton_url, model_repository, int8.model, int8.version, PROBE_TEXTS, bundle, "int8"
                 )
         except Exception:
             with transaction(conn):

@@ -17,7 +17,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from include.bundle import BundleLayout
+from include.bundle.layout import BundleLayout
 from include.ner.settings import NerSettings
 from include.services.airflow import AirflowServer
 from include.services.airflow_users import PASSWORDS_FILE_ENV, USERS_ENV, parse_users, write_passwords_file

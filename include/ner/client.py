@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from include.bundle import Bundle, read_bundle
+from include.bundle.format import Bundle
+from include.bundle.read import read_bundle
 from include.ner import metrics
 from include.ner.backends import InferenceBackend, OnnxRuntimeBackend, triton_backend
 from include.ner.precision import Precision, choose_precision, triton_model_name

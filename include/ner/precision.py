@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from typing import Literal
 
-from include.bundle import Bundle
+from include.bundle.format import Bundle
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import requests
 
-from include.bundle import Bundle, read_bundle
+from include.bundle.format import Bundle
+from include.bundle.read import read_bundle
 from include.ner.backends import OnnxRuntimeBackend, TritonHttpBackend
 from include.ner.tokenizer import BundleTokenizer
 from include.serving.repository import ModelRepository, as_repository, pin_version, version_info
@@ -129,17 +130,18 @@ def reload_and_verify(
     model: str,
     new_version: int,
     probe_texts: list[str],
-    bundle_dir: Path,
+    bundle: Bundle | Path,
     precision: str = "fp32",
 ) -> ServedModel:
     """Serve `new_version` and check it answers the probe texts as the bundle does in ONNX Runtime (the
     bundle's `precision` flavour: the model published as `<model>_int8` is checked against model.int8.onnx).
+    `bundle` is a Bundle already read (as release passes it) or a folder, read strictly here.
 
     On any failure the config is pinned back to the version served before (or the newest older one), that
     version is loaded and its answers verified against its own model.onnx, and ReloadError is raised.
     """
     repository = as_repository(repo)
-    bundle = read_bundle(bundle_dir)
+    bundle = bundle if isinstance(bundle, Bundle) else read_bundle(bundle)
     inputs = probe_inputs(bundle, probe_texts)
     try:
         before = served_model(triton_url, model)

@@ -21,9 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, cast
 
-from include.bundle import BundleError, read_bundle
-from include.objectstore import Location, ObjectStore
-from include.serving.triton_config import (
+from include.bundle.config import (
     Flavour,
     as_published,
     flavour_of,
@@ -31,6 +29,9 @@ from include.serving.triton_config import (
     pinned_version,
     with_pinned_version,
 )
+from include.bundle.format import Bundle, BundleError
+from include.bundle.read import read_bundle
+from include.objectstore import Location, ObjectStore
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +209,7 @@ def pin_version(repo: ModelRepository | str | Path, model: str, version: int) ->
 
 
 def publish_bundle(
-    bundle_dir: Path,
+    bundle: Bundle | Path,
     repo: ModelRepository | str | Path,
     model: str = "ner",
     flavour: Flavour | None = None,
@@ -222,19 +223,20 @@ def publish_bundle(
     model.onnx, `precision: int8` in the config's parameters) to its own model, by convention
     `<model>_int8` (include/ner/precision.triton_model_name); a bundle whose int8 gate failed is refused.
 
-    The bundle is read strictly first: a file whose sha256 differs from VERSION.json stops the publish
-    before anything is written. The config published is the bundle's config.pbtxt, named `model`, pinned
-    to n and switched to `flavour` when given (see `triton_config.as_published`). The version pinned before
-    (the one Triton serves until the new one is loaded and verified) is never removed, so a rollback
-    always has somewhere to go.
+    `bundle` is a Bundle already read (release reads it once and passes it on) or a folder, read strictly
+    first: a file whose sha256 differs from VERSION.json stops the publish before anything is written.
+    The config published is the bundle's config.pbtxt, named `model`, pinned to n and switched to
+    `flavour` when given (see `include.bundle.config.as_published`). The version pinned before (the one
+    Triton serves until the new one is loaded and verified) is never removed, so a rollback always has
+    somewhere to go.
     """
     if keep < 1:
         raise ValueError(f"keep must be >= 1, got {keep}")
     repository = as_repository(repo)
-    bundle = read_bundle(bundle_dir)
+    bundle = bundle if isinstance(bundle, Bundle) else read_bundle(bundle)
     if precision == "int8" and not bundle.int8_gate_passed:
         gate = (bundle.int8 or {}).get("gate", {}).get("reason", "the bundle has no int8 flavour")
-        raise BundleError(f"{bundle_dir}: int8 flavour not publishable: {gate}")
+        raise BundleError(f"{bundle.root}: int8 flavour not publishable: {gate}")
     bundle_config = bundle.config_path.read_text()
     flavour = flavour or flavour_of(parse_config(bundle_config))
     files = {

@@ -26,12 +26,12 @@ from typing import Any
 
 import torch
 
-from include.bundle import Bundle, BundleError
+from include.bundle.format import Bundle, BundleError
 from include.labels import DEFAULT_LABELS
 from include.logs import setup_logging
-from include.training.bundle import build_bundle
 from include.training.dataset import WNUT17_FILES, WNUT17_TO_PROJECT, load_wnut17
 from include.training.evaluate import evaluate
+from include.training.export_bundle import build_bundle
 from include.training.sources import BASE_MODEL_NAME, wnut17_dir
 from include.training.synthetic import ROW_SHARE, synthetic_gold
 from include.training.train import TrainConfig, train

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from include.bundle.format import Bundle
 from include.ner.client import NerClient
 from include.ner.settings import NerSettings
 from include.ner.tokenizer import BundleTokenizer
@@ -102,14 +103,14 @@ def onnx_client(
     )
 
 
-def load_client(path: Path, max_length: int = SERVING_MAX_LENGTH) -> NerClient:
-    """The client for a bundle folder (its ONNX in ONNX Runtime, as served) or a trained model folder."""
-    path = Path(path)
-    if (path / "onnx" / "model.onnx").is_file():
-        from include.bundle import read_bundle
+def load_client(path: Path | Bundle, max_length: int = SERVING_MAX_LENGTH) -> NerClient:
+    """The client for a bundle (its ONNX in ONNX Runtime, as served: a Bundle already read, or a bundle
+    folder) or a trained model folder."""
+    if isinstance(path, Bundle) or (Path(path) / "onnx" / "model.onnx").is_file():
+        from include.bundle.read import read_bundle
         from include.ner.backends import OnnxRuntimeBackend
 
-        bundle = read_bundle(path)
+        bundle = path if isinstance(path, Bundle) else read_bundle(path)
         backend = OnnxRuntimeBackend(bundle.model_path)
         return NerClient(bundle, backend, max_length=max_length, stride=_stride(max_length), warmup=False)
     from transformers import AutoModelForTokenClassification, AutoTokenizer

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from include.bundle import Bundle, new_model_version, read_bundle
+from include.bundle.format import Bundle, new_model_version
+from include.bundle.read import read_bundle
 from include.db.connection import transaction
 from include.labels import DEFAULT_LABELS, bio_tags
 from include.training.blend import choose_blend, guarded_labels
-from include.training.bundle import bundle_from_export
 from include.training.dataset import LabeledText
 from include.training.evaluate import (
     Metrics,
@@ -33,6 +33,7 @@ from include.training.evaluate import (
     score_spans,
 )
 from include.training.export import export_onnx
+from include.training.export_bundle import bundle_from_export
 from include.training.gold import (
     Connection,
     finish_training_run,
@@ -175,7 +176,7 @@ def train_run(
     try:  # a served bundle the strict reader refuses (e.g. one written before bundles carried weights)
         served = served_bundle(current_bundle, labels)
         # One client for the model in service: it shields untouched labels, and the gate scores it twice.
-        served_client = load_client(current_bundle) if current_bundle else None
+        served_client = load_client(served or current_bundle) if current_bundle else None
         start_from = init_model_dir or (served.weights_dir if served else None)
         sources = served.manifest.get("sources") if served else None
         replay = rehearsal_examples(

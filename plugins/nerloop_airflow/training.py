@@ -60,7 +60,7 @@ def start_training_run(params: dict[str, Any]) -> dict[str, Any]:
 
 def train_and_gate(run_id: int, params: dict[str, Any]) -> dict[str, Any]:
     """Train run `run_id` on its stored gold → evaluate vs the model in service → gate → ONNX bundle."""
-    from include.bundle import BundleLayout
+    from include.bundle.layout import BundleLayout
     from include.training.nightly import train_run
     from include.training.rehearsal import RehearsalPlan
     from include.training.train import TrainConfig
@@ -105,7 +105,7 @@ def train_and_gate(run_id: int, params: dict[str, Any]) -> dict[str, Any]:
 
 def publish_and_reload(outcome: dict[str, Any]) -> dict[str, Any]:
     """Publish the promoted bundle, reload Triton (when NER_BACKEND=triton) with verify + rollback."""
-    from include.bundle import BundleLayout
+    from include.bundle.layout import BundleLayout
     from include.ner.settings import NerSettings
     from include.release import release_bundle
     from include.serving.settings import ServingSettings

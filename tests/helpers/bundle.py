@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from include.bundle import write_bundle
+from include.bundle.write import write_bundle
 from include.labels import DEFAULT_LABELS, bio_tags
 from include.settings import PROJECT_ROOT
 
@@ -176,7 +176,7 @@ def int8_bundle(
 ) -> Path:
     """A copy of bundle `source` that also carries its int8 flavour (quantized here, as the nightly export
     does) with a gate verdict that passed or failed (fixed figures; the real gate needs a trained model)."""
-    from include.bundle import read_bundle
+    from include.bundle.read import read_bundle
     from include.training.quantize import int8_gate, quantize_int8
 
     bundle = read_bundle(source)

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from include import prelabel
-from include.bundle import read_bundle
+from include.bundle.read import read_bundle
 from include.db.connection import transaction
 from include.db.lineage import record_version_lineage
 from include.ingest import ingest_source

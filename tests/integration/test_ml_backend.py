@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 
-from include.bundle import read_bundle
+from include.bundle.read import read_bundle
 from include.ner.backends import OnnxRuntimeBackend
 from include.ner.client import NerClient
 from ml_backend.app import create_app

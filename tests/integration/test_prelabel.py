@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from include import prelabel
-from include.bundle import read_bundle
+from include.bundle.read import read_bundle
 from include.db.connection import transaction
 from include.ingest import ingest_source
 from include.label_studio import client as ls_client

@@ -12,7 +12,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from include.bundle import read_bundle
+from include.bundle.read import read_bundle
 from include.db import repository as repo
 from include.db.connection import transaction
 from include.training.gold import TrainingRunError, run_gold, select_gold

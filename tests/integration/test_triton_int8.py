@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from include.bundle import read as bundle_read
 from include.db.connection import transaction
 from include.ner.backends import OnnxRuntimeBackend
 from include.ner.client import NerClient
@@ -72,7 +73,9 @@ def test_triton_serves_the_int8_flavour_as_its_own_model(tmp_path: Path):
     assert not np.allclose(local_int8.infer(ids, mask), fp32.infer(ids, mask), atol=1e-4), "int8 is not fp32"
 
 
-def test_release_publishes_a_passed_int8_flavour_beside_fp32_and_not_a_failed_one(tmp_path: Path, db):
+def test_release_publishes_a_passed_int8_flavour_beside_fp32_and_not_a_failed_one(
+    tmp_path: Path, db, monkeypatch: pytest.MonkeyPatch
+):
     passed = int8_bundle(tiny_bundle(), tmp_path / "passed", gate_passed=True, model_version="int8-ok")
     failed = int8_bundle(
         tiny_bundle("tiny-1", 1), tmp_path / "failed", gate_passed=False, model_version="int8-no"
@@ -82,11 +85,21 @@ def test_release_publishes_a_passed_int8_flavour_beside_fp32_and_not_a_failed_on
     with transaction(db):
         for bundle in (passed, failed):
             record_model_version(db, json.loads((bundle / "onnx" / "VERSION.json").read_text()))
+    hashed: list[Path] = []
+    check_hashes = bundle_read._check_hashes
+
+    def counted(root: Path, files: object) -> None:
+        hashed.append(root)
+        check_hashes(root, files)
+
+    monkeypatch.setattr(bundle_read, "_check_hashes", counted)
     with running_triton(tmp_path / "state", repo) as server:
         first = release_bundle(
             db, passed, model_repository=str(repo), bundles_root=bundles, triton_url=server.url
         )
         assert (first.triton_version, first.int8_triton_version) == (1, 1)
+        # Two publishes and two verifications, one read: the Bundle is passed on (it was read 5 times).
+        assert hashed == [passed]
         assert served_model(server.url, "ner_int8") == ServedModel("ner_int8", 1, "int8-ok")
         second = release_bundle(
             db, failed, model_repository=str(repo), bundles_root=bundles, triton_url=server.url

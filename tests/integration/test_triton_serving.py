@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import requests
 
-from include.bundle import BundleError
+from include.bundle.format import BundleError
 from include.ner.backends import BackendUnavailableError, OnnxRuntimeBackend, triton_backend
 from include.ner.client import NerClient
 from include.ner.tokenizer import BundleTokenizer

@@ -39,7 +39,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from include.bundle import read_bundle
+from include.bundle.read import read_bundle
 from include.ner.backends import OnnxRuntimeBackend
 from include.ner.client import NerClient
 from ml_backend.app import create_app as create_ml_app

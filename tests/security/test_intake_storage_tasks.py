@@ -20,7 +20,7 @@ import pytest
 from psycopg2 import sql
 
 from include import prelabel
-from include.bundle import read_bundle
+from include.bundle.read import read_bundle
 from include.intake.register import take_in
 from include.intake.scan import scan_source_tasks
 from include.label_studio import client as ls_client

@@ -1,4 +1,5 @@
-"""The one bundle module: writing, the strict reader (files, keys, consistency, hashes) and the layout."""
+"""The bundle package: writing, the strict reader (files, keys, consistency, hashes), the layout, and that
+it imports nothing above it."""
 
 from __future__ import annotations
 
@@ -11,16 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from include.bundle import (
-    REQUIRED_FILES,
-    VERSION_KEYS,
-    BundleError,
-    BundleLayout,
-    new_model_version,
-    read_bundle,
-    sha256_file,
-    write_bundle,
-)
+from include.bundle.format import REQUIRED_FILES, VERSION_KEYS, BundleError, new_model_version
+from include.bundle.layout import BundleLayout
+from include.bundle.read import read_bundle
+from include.bundle.write import write_bundle
+from include.hashing import sha256_file
 from include.labels import DEFAULT_LABELS, bio_tags
 from include.settings import PROJECT_ROOT
 from tests.helpers.bundle import base_encoder_dir, placeholder_bundle, placeholder_weights
@@ -181,8 +177,28 @@ def test_model_version_names_time_and_manifest() -> None:
 
 def test_bundle_and_serving_import_without_torch_or_transformers() -> None:
     code = (
-        "import sys, include.bundle, include.serving.repository, include.release; "
+        "import sys, include.bundle.read, include.bundle.write, include.serving.repository, include.release; "
         "heavy = {'torch', 'transformers'} & set(sys.modules); assert not heavy, heavy"
+    )
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_the_bundle_package_imports_nothing_above_it() -> None:
+    """Format, config, layout, write and read load, and write and read a bundle, with no serving, training,
+    database, NER or object-store module imported."""
+    code = (
+        "import sys, tempfile, pathlib; "
+        "import include.bundle.format, include.bundle.config, include.bundle.layout, include.bundle.read; "
+        "import include.bundle.write; "
+        "from tests.helpers.bundle import placeholder_bundle; "
+        "include.bundle.read.read_bundle(placeholder_bundle(pathlib.Path(tempfile.mkdtemp()) / 'b', 'm-1')); "
+        "above = ('include.serving', 'include.training', 'include.db', 'include.ner', 'include.objectstore', "
+        "'include.release', 'include.label_studio'); "
+        "loaded = sorted(m for m in sys.modules if m.startswith(above)); assert not loaded, loaded"
     )
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     done = subprocess.run(

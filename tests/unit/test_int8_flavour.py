@@ -7,12 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from include.bundle import BundleError, read_bundle
+from include.bundle.config import parse_config
+from include.bundle.format import BundleError
+from include.bundle.read import read_bundle
 from include.ner.client import NerClient
 from include.ner.precision import choose_precision, triton_model_name
 from include.ner.settings import NerSettings
 from include.serving.repository import publish_bundle
-from include.serving.triton_config import parse_config
 from include.spans import Span
 from include.training.quantize import int8_gate, span_agreement
 from tests.helpers.bundle import int8_bundle, tiny_bundle

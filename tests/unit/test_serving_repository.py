@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from include.bundle import BundleError, read_bundle
+from include.bundle.config import parse_config
+from include.bundle.format import BundleError
+from include.bundle.read import read_bundle
 from include.objectstore import ObjectStore, S3Config
 from include.serving.repository import (
     STAGING,
@@ -23,7 +25,6 @@ from include.serving.repository import (
     served_versions,
     version_info,
 )
-from include.serving.triton_config import parse_config
 from tests.helpers.bundle import placeholder_bundle, tampered_bundle
 
 

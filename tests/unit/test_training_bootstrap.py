@@ -6,7 +6,7 @@ import json
 
 import torch
 
-from include.bundle import read_bundle
+from include.bundle.read import read_bundle
 from include.training.bootstrap import BOOTSTRAP_VERSION, main
 
 

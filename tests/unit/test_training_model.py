@@ -14,7 +14,8 @@ import onnx
 import pytest
 import torch
 
-from include.bundle import REQUIRED_FILES, VERSION_KEYS, Bundle, new_model_version, write_bundle
+from include.bundle.format import REQUIRED_FILES, VERSION_KEYS, Bundle, new_model_version
+from include.bundle.write import write_bundle
 from include.labels import DEFAULT_LABELS, bio_tags
 from include.ner.backends import OnnxRuntimeBackend
 from include.training import export as export_module

@@ -96,7 +96,7 @@ def test_the_served_model_marks_units_where_an_untouched_label_is_plausible() ->
     from tests.helpers.bundle import tiny_bundle
 
     bundle = tiny_bundle()
-    from include.bundle import read_bundle
+    from include.bundle.read import read_bundle
 
     client = NerClient(
         bundle, OnnxRuntimeBackend(read_bundle(bundle).model_path, 1), max_length=64, stride=16

@@ -1,18 +1,23 @@
-"""A bundle from a trained model folder: export to ONNX (parity-checked), then `include.bundle` writes it."""
+"""A bundle from a trained model folder: export to ONNX (parity-checked), quantize and gate the int8 flavour,
+then `include.bundle.write` writes it."""
 
 from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from include.bundle import Bundle, BundleError, write_bundle
+from include.bundle.format import Bundle, BundleError
+from include.bundle.write import write_bundle
 from include.labels import bio_tags
 from include.training.dataset import LabeledText
 from include.training.evaluate import onnx_client, predict_spans
 from include.training.export import ExportResult, export_onnx
 from include.training.quantize import int8_flavour
+
+if TYPE_CHECKING:
+    from include.bundle.config import Flavour
 
 __all__ = ["build_bundle", "bundle_from_export"]
 
@@ -28,7 +33,7 @@ def bundle_from_export(
     manifest: dict[str, Any],
     metrics: dict[str, Any],
     extra: dict[str, Any] | None = None,
-    flavour: str = "onnxruntime",
+    flavour: Flavour = "onnxruntime",
     int8_onnx_path: Path | None = None,
     int8: dict[str, Any] | None = None,
 ) -> Bundle:
@@ -63,7 +68,7 @@ def build_bundle(
     manifest: dict[str, Any],
     metrics: dict[str, Any],
     extra: dict[str, Any] | None = None,
-    flavour: str = "onnxruntime",
+    flavour: Flavour = "onnxruntime",
     held_out: Sequence[LabeledText] = (),
     held_out_name: str | None = None,
 ) -> Bundle:

@@ -1,4 +1,6 @@
-"""Triton config.pbtxt for the token classifier, built as a model_config_pb2 message and written as text."""
+"""The Triton config.pbtxt of the token classifier: built as a model_config_pb2 message and written as text
+into every bundle (onnx/config.pbtxt), parsed back by the strict reader, and rewritten as a model repository
+serves it (named, pinned to a version, switched to a flavour)."""
 
 from __future__ import annotations
 
