@@ -365,32 +365,3 @@ def run_scores(metrics: dict) -> dict[str, dict[str, dict[str, float | None]]]:
             for label in labels
         }
     return out
-
-
-def nightly_training(
-    conn: Connection,
-    bundle_dir: Path,
-    *,
-    current_bundle: Path | None = None,
-    labels: Sequence[str] = DEFAULT_LABELS,
-    config: TrainConfig | None = None,
-    min_train: int = 20,
-    tolerance: float = 0.0,
-    extra_train: Sequence[LabeledText] = (),
-    init_model_dir: Path | None = None,
-) -> NightlyOutcome:
-    """`start_run` then, unless skipped, `train_run` on it: the whole nightly run in one call."""
-    started = start_run(conn, labels=labels, min_train=min_train)
-    if started.status == "skipped":
-        return NightlyOutcome(started.run_id, "skipped", started.reason)
-    return train_run(
-        conn,
-        started.run_id,
-        bundle_dir,
-        current_bundle=current_bundle,
-        labels=labels,
-        config=config,
-        tolerance=tolerance,
-        extra_train=extra_train,
-        init_model_dir=init_model_dir,
-    )

@@ -1,5 +1,6 @@
-"""A nightly run on a real database: skipped without enough gold; trained, gated and bundled with it; its
-train step reads the gold stored when the run started, whatever arrived since.
+"""A nightly run on a real database, through the two steps the DAG's tasks call (`start_run`, then
+`train_run` on its id): skipped without enough gold; trained, gated and bundled with it; its train step
+reads the gold stored when the run started, whatever arrived since.
 
 The encoder is cut to one layer and trained for a few steps at max_length 32, uncased, to stay fast.
 """
@@ -16,7 +17,7 @@ from include.bundle.read import read_bundle
 from include.db import repository as repo
 from include.db.connection import transaction
 from include.training.gold import TrainingRunError, run_gold, select_gold
-from include.training.nightly import nightly_training, start_run, train_run
+from include.training.nightly import start_run, train_run
 from include.training.synthetic import synthetic_gold
 from include.training.train import TrainConfig
 
@@ -51,18 +52,17 @@ def run_rows(db) -> list[tuple]:
         return cur.fetchall()
 
 
-def test_too_little_gold_is_a_skipped_run(db, tmp_path) -> None:
+def test_too_little_gold_is_a_skipped_run(db) -> None:
     seed_gold(db, 4)
-    outcome = nightly_training(db, tmp_path / "bundle", config=TINY, min_train=20)
-    assert outcome.status == "skipped" and "min_train" in outcome.reason
-    assert run_rows(db) == [(outcome.run_id, "skipped", None, None)]
-    assert not (tmp_path / "bundle").exists()
+    started = start_run(db, min_train=20)
+    assert started.status == "skipped" and "min_train" in started.reason
+    assert run_rows(db) == [(started.run_id, "skipped", None, None)]
 
 
 def test_first_model_is_bundled_and_a_worse_one_is_rejected(db, tmp_path) -> None:
     torch.set_num_threads(1)
     seed_gold(db, 80)
-    first = nightly_training(db, tmp_path / "b1", config=TINY, min_train=20)
+    first = train_run(db, start_run(db, min_train=20).run_id, tmp_path / "b1", config=TINY)
     assert first.promoted and "first model" in first.reason
     info = read_bundle(tmp_path / "b1")
     assert info.model_version == first.model_version and first.model_version.startswith("ner-")
@@ -75,8 +75,13 @@ def test_first_model_is_bundled_and_a_worse_one_is_rejected(db, tmp_path) -> Non
     assert info.int8["gate"]["records"] == first.metrics["new"]["examples"]
     assert info.int8["quantization"]["weights"] == "QInt8, per channel"
 
-    second = nightly_training(
-        db, tmp_path / "b2", current_bundle=info.root, config=replace(TINY, max_steps=1), tolerance=-1.0
+    second = train_run(
+        db,
+        start_run(db).run_id,
+        tmp_path / "b2",
+        current_bundle=info.root,
+        config=replace(TINY, max_steps=1),
+        tolerance=-1.0,
     )
     assert not second.promoted and second.bundle is None and not (tmp_path / "b2").exists()
     # Like with like: both scored through their exported ONNX by the serving client, so the model in
@@ -153,12 +158,16 @@ def test_a_run_continues_from_the_weights_of_the_model_in_service(db, tmp_path) 
 
     torch.set_num_threads(1)
     seed_gold(db, 60)
-    first = nightly_training(db, tmp_path / "b1", config=TINY, min_train=20)
+    first = train_run(db, start_run(db, min_train=20).run_id, tmp_path / "b1", config=TINY)
     served = read_bundle(tmp_path / "b1")
     seed_gold(db, 10, seed=9, first=60)
     # At learning rate 0 the candidate keeps exactly the weights it started from.
-    second = nightly_training(
-        db, tmp_path / "b2", current_bundle=served.root, config=replace(TINY, learning_rate=0.0), min_train=20
+    second = train_run(
+        db,
+        start_run(db, min_train=20).run_id,
+        tmp_path / "b2",
+        current_bundle=served.root,
+        config=replace(TINY, learning_rate=0.0),
     )
     assert second.promoted, second.reason
     assert second.metrics["training"]["continued_from"] == first.model_version
