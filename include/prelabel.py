@@ -357,33 +357,3 @@ def _task(record: PendingRecord, prediction: labelling.Prediction, files_root: P
         model_version=prediction.model_version or "",
         files_root=files_root,
     )
-
-
-@dataclass
-class PrelabelSummary:
-    records: int = 0
-    imported: int = 0
-    spans: int = 0
-    relinked: int = 0
-    model_version: str = ""
-
-
-def prelabel_pending(
-    conn: repo.Connection,
-    ner: NerClient,
-    ls: Any,
-    project_id: int,
-    *,
-    document_ids: Sequence[int] | None = None,
-    chunk_size: int = 100,
-) -> PrelabelSummary:
-    """Predict then import every pending record (the two DAG steps in one call)."""
-    _, spans = predict_pending(conn, ner, document_ids)
-    imported = import_pending(conn, ls, project_id, document_ids=document_ids, chunk_size=chunk_size)
-    return PrelabelSummary(
-        records=imported.records,
-        imported=imported.imported,
-        spans=spans,
-        relinked=imported.relinked,
-        model_version=ner.model_version,
-    )

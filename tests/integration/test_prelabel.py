@@ -1,4 +1,5 @@
-"""Prelabel against real parts: samples → documents → records → ONNX Runtime NER → real Label Studio.
+"""Prelabel against real parts: samples → documents → records → ONNX Runtime NER → real Label Studio,
+through the steps the prelabel DAG's operators call (extract_records, predict_pending, import_pending).
 
 The model is a tiny bundle with an UNTRAINED head (tests/helpers/bundle.py): spans are meaningless but
 real, which is what the mechanics (offsets, model_version, idempotent import) need.
@@ -63,7 +64,8 @@ def test_samples_are_prelabeled_once_with_exact_offsets_and_bad_files_fail_alone
     ls = ls_client.connect(label_studio.url, label_studio.token)
     project_id = ls_client.ensure_project(ls, "prelabel-test")
     imported_before = _metric("prelabel_records_total", stage="imported")
-    summary = prelabel.prelabel_pending(db, ner, ls, project_id, chunk_size=10)
+    _, spans = prelabel.predict_pending(db, ner)
+    summary = prelabel.import_pending(db, ls, project_id, chunk_size=10)
     assert summary.imported == summary.records > 0
     assert _metric("prelabel_records_total", stage="imported") - imported_before == summary.imported
     tasks = _ls_tasks(ls, project_id)
@@ -77,10 +79,11 @@ def test_samples_are_prelabeled_once_with_exact_offsets_and_bad_files_fail_alone
             v = item["value"]
             assert text[v["start"] : v["end"]] == v["text"]
             spans_seen += 1
-    assert spans_seen == summary.spans > 0
+    assert spans_seen == spans > 0
 
     # A rerun imports nothing new.
-    rerun = prelabel.prelabel_pending(db, ner, ls, project_id, chunk_size=10)
+    prelabel.predict_pending(db, ner)
+    rerun = prelabel.import_pending(db, ls, project_id, chunk_size=10)
     assert rerun.records == 0 and len(_ls_tasks(ls, project_id)) == len(tasks)
 
 
@@ -107,7 +110,8 @@ def test_crash_after_import_before_link_leaves_no_duplicates_on_rerun(
     monkeypatch.undo()
     assert len(_ls_tasks(ls, project_id)) == 1
 
-    summary = prelabel.prelabel_pending(db, ner, ls, project_id)
+    prelabel.predict_pending(db, ner)
+    summary = prelabel.import_pending(db, ls, project_id)
     assert summary.relinked == 1 and summary.imported == 1
     keys = sorted(t.data["record_key"] for t in _ls_tasks(ls, project_id))
     assert keys == ["para=1", "para=2"]

@@ -4,7 +4,7 @@ Real parts: tritonserver (nvidia-pytriton wheel) serving the tiny bundle through
 Studio, Postgres. The NER client is built from settings with small retries, as a DAG task would build it.
 A first batch of documents is prelabeled normally; during the next batch the server (and its python
 backend stubs) is killed, while a model call is in flight or between two calls. Then Triton is restarted
-and the same prelabel call is run again.
+and the same prelabel steps (the DAG's predict, then import) are run again.
 """
 
 from __future__ import annotations
@@ -146,7 +146,8 @@ def test_a_killed_triton_fails_the_prelabel_clearly_and_a_rerun_finishes_once(
 
         # A first batch goes through normally.
         ner = NerClient.from_settings(settings)
-        done = prelabel.prelabel_pending(db, ner, ls, project_id, document_ids=first)
+        prelabel.predict_pending(db, ner, first)
+        done = prelabel.import_pending(db, ls, project_id, document_ids=first)
         ner.close()
         assert done.imported == FIRST_BATCH * PARAGRAPHS
 
@@ -155,7 +156,7 @@ def test_a_killed_triton_fails_the_prelabel_clearly_and_a_rerun_finishes_once(
         killer = KillingBackend(ner.backend, server, KILL_AT_CALL, kill_delay_s)
         ner.backend = killer
         with pytest.raises(prelabel.PredictionError) as failure:
-            prelabel.prelabel_pending(db, ner, ls, project_id)
+            prelabel.predict_pending(db, ner)
         failed_at = time.perf_counter()
         assert killer.killed_at is not None
         time_to_fail = failed_at - killer.killed_at
@@ -183,7 +184,8 @@ def test_a_killed_triton_fails_the_prelabel_clearly_and_a_rerun_finishes_once(
         restart_s = time.perf_counter() - restarted
         rerun_started = time.perf_counter()
         ner = NerClient.from_settings(settings)
-        rerun = prelabel.prelabel_pending(db, ner, ls, project_id)
+        prelabel.predict_pending(db, ner)
+        rerun = prelabel.import_pending(db, ls, project_id)
         ner.close()
         rerun_s = time.perf_counter() - rerun_started
     finally:
