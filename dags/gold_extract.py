@@ -2,15 +2,17 @@
 ### Gold extraction
 
 The latest human version of each record (not deleted, skipped or flagged), split by document into
-train/dev/test, written as a manifest of record_version ids under `.state/gold/` so every model can name
-its exact training data. Runs before the nightly training and on demand.
+train/dev/test, as the next training run would select it: counts, exclusions and the manifest's sha256 in
+the task log and XCom. Nothing is written; each nightly run selects and stores its own gold (the
+training_runs row and its training_manifest rows), so every model names its exact training data. Runs
+before the nightly training and on demand.
 """
 
 from __future__ import annotations
 
 import pendulum
 from airflow.sdk import dag, task
-from nerloop_airflow.training import gold_manifest
+from nerloop_airflow.training import gold_summary
 
 
 @dag(
@@ -26,7 +28,7 @@ from nerloop_airflow.training import gold_manifest
 def gold_extract() -> None:
     @task
     def extract_gold() -> dict:
-        return gold_manifest()
+        return gold_summary()
 
     extract_gold()
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import logging
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,34 +11,18 @@ from nerloop_airflow import hooks
 log = logging.getLogger("airflow.task")
 
 
-def gold_manifest(out_dir: Path | None = None) -> dict[str, Any]:
-    """Select gold, log counts and exclusions, write the manifest JSON; returns the counts."""
+def gold_summary() -> dict[str, Any]:
+    """Select gold as the next training run would, log counts and exclusions; returns them. Nothing is
+    written: a training run selects and stores its own gold when it starts (`start_run`)."""
     from include.training.gold import select_gold
 
     with hooks.db() as conn:
         gold = select_gold(conn)
-    if out_dir is None:
-        from include.settings import get_settings
-
-        out_dir = get_settings().state_dir / "gold"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"manifest-{datetime.now(UTC):%Y%m%dT%H%M%S}-{gold.manifest_sha256[:8]}.json"
-    path.write_text(
-        json.dumps(
-            {
-                "sha256": gold.manifest_sha256,
-                "manifest": gold.manifest,
-                "counts": gold.counts,
-                "excluded": gold.excluded,
-            },
-            indent=2,
-        )
-    )
-    log.info("gold: %s, excluded %s, manifest %s", gold.counts, gold.excluded, path)
+    log.info("gold: %s, excluded %s, manifest sha256 %s", gold.counts, gold.excluded, gold.manifest_sha256)
     return {
         "counts": gold.counts,
         "excluded": gold.excluded,
-        "manifest_path": str(path),
+        "manifest_sha256": gold.manifest_sha256,
         "train": len(gold.split("train")),
     }
 
