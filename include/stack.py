@@ -230,11 +230,6 @@ class Stack:
             "webhook-shim": self.shim.process,
             "ml-backend": self.ml_backend.process,
             "label-studio": self.label_studio.process,
-            "triton": _triton_process(self.triton),
+            "triton": self.triton.process,
             **self.airflow.processes(),
         }
-
-
-def _triton_process(server: TritonServer) -> ManagedProcess:
-    """TritonServer keeps its own PID file; expose it as a ManagedProcess for status/down."""
-    return ManagedProcess("tritonserver", server.root)

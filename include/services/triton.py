@@ -2,8 +2,10 @@
 
 The wheel's server tree is copied once into a state folder with the python 3.11 backend stub in place. The
 server runs with explicit model control; python-backend models find numpy and onnxruntime because this
-interpreter's bin folder leads PATH and its site-packages are on PYTHONPATH. Stop sends SIGTERM (Triton
-shuts down cleanly on it, not on SIGINT) to the PID in the PID file.
+interpreter's bin folder leads PATH and its site-packages are on PYTHONPATH. The process is a
+`ManagedProcess` like every other part of the stack (PID file and log under the state folder, detached in its
+own session); stop sends SIGTERM (Triton shuts down cleanly on it, not on SIGINT), then SIGKILL after the
+timeout.
 """
 
 from __future__ import annotations
@@ -11,9 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import sysconfig
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import requests
 
+from include.services.process import ManagedProcess, port_in_use
 from include.serving.settings import ServingSettings
 
 log = logging.getLogger(__name__)
@@ -46,12 +46,6 @@ def wheel_server_dir() -> Path:
             "tritonserver: the nvidia-pytriton wheel is not installed (requirements-triton.txt)"
         )
     return Path(next(iter(spec.submodule_search_locations))) / "tritonserver"
-
-
-def _port_in_use(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.settimeout(0.5)
-        return s.connect_ex((host, port)) == 0
 
 
 @dataclass(frozen=True)
@@ -95,12 +89,17 @@ class TritonServer:
         return self.server_dir / "bin" / "tritonserver"
 
     @property
+    def process(self) -> ManagedProcess:
+        """The server's process: PID file and log under `root` (what `cli status` and `down` use too)."""
+        return ManagedProcess("tritonserver", self.root)
+
+    @property
     def pid_file(self) -> Path:
-        return self.root / "tritonserver.pid"
+        return self.process.pid_file
 
     @property
     def log_file(self) -> Path:
-        return self.root / "tritonserver.log"
+        return self.process.log_file
 
     @property
     def url(self) -> str:
@@ -166,17 +165,7 @@ class TritonServer:
 
     def pid(self) -> int | None:
         """PID of the server this PID file names, when that process is alive."""
-        try:
-            pid = int(self.pid_file.read_text().strip())
-        except (FileNotFoundError, ValueError):
-            return None
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return None
-        except PermissionError:
-            return pid
-        return pid
+        return self.process.pid()
 
     def is_ready(self) -> bool:
         try:
@@ -197,7 +186,7 @@ class TritonServer:
             ("grpc", self.grpc_port),
             ("metrics", self.metrics_port),
         ):
-            if _port_in_use(self.host, port):
+            if port_in_use(port, self.host):
                 raise TritonStartError(
                     f"tritonserver: {name} port {self.host}:{port} is already taken by another process; "
                     f"set TRITON_{name.upper()}_PORT to a free port"
@@ -205,71 +194,31 @@ class TritonServer:
         self.root.mkdir(parents=True, exist_ok=True)
         self.install()
         log.info("starting tritonserver on %s (repository %s)", self.url, self.model_repository)
-        with open(self.log_file, "ab") as log_fh:
-            process = subprocess.Popen(
-                self.command(),
-                stdout=log_fh,
-                stderr=subprocess.STDOUT,
-                env=self.environment(),
-                cwd=self.root,
-                start_new_session=True,
-            )
-        self.pid_file.write_text(str(process.pid))
+        self.process.start(self.command(), env=self.environment(), cwd=self.root)
         try:
-            self.wait_ready(timeout_s, process)
+            self.wait_ready(timeout_s, started=True)
         except BaseException:
             self.stop()
             raise
         return self.url
 
-    def wait_ready(self, timeout_s: float, process: subprocess.Popen | None = None) -> None:
+    def wait_ready(self, timeout_s: float, started: bool = False) -> None:
+        """Poll readiness until `timeout_s`; with `started`, fail as soon as the process is gone."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if process is not None and process.poll() is not None:
+            if started and self.process.pid() is None:
                 raise TritonStartError(
-                    f"tritonserver exited with code {process.returncode} during start; log {self.log_file}:\n"
-                    f"{self._log_tail()}"
+                    f"tritonserver exited during start; log {self.log_file}:\n{self.process.log_tail(3000)}"
                 )
             if self.is_ready():
                 return
             time.sleep(0.2)
         raise TritonStartError(
             f"tritonserver not ready on {self.url} after {timeout_s:.0f}s; "
-            f"log {self.log_file}:\n{self._log_tail()}"
+            f"log {self.log_file}:\n{self.process.log_tail(3000)}"
         )
 
-    def _log_tail(self, chars: int = 3000) -> str:
-        try:
-            return self.log_file.read_text(errors="replace")[-chars:]
-        except FileNotFoundError:
-            return ""
-
     def stop(self, timeout_s: float = 30.0) -> bool:
-        """SIGTERM the server, wait for it to exit (SIGKILL after `timeout_s`); True when it was running."""
-        pid = self.pid()
-        if pid is None:
-            self.pid_file.unlink(missing_ok=True)
-            return False
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and _alive(pid):
-            time.sleep(0.1)
-        if _alive(pid):
-            log.warning("tritonserver %d ignored SIGTERM for %.0fs; killing it", pid, timeout_s)
-            os.kill(pid, signal.SIGKILL)
-        self.pid_file.unlink(missing_ok=True)
-        return True
-
-
-def _alive(pid: int) -> bool:
-    try:
-        waited, _ = os.waitpid(pid, os.WNOHANG)
-        if waited == pid:
-            return False
-    except ChildProcessError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+        """SIGTERM the server (its process group), wait for it to exit (SIGKILL after `timeout_s`); True
+        when it was running."""
+        return self.process.stop(timeout_s)
