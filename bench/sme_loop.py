@@ -228,8 +228,8 @@ def loop(
     from include.db import repository as repo
     from include.db.connection import connect, transaction
     from include.label_studio.events import ApplyConfig, apply_event, parse_event
-    from include.ner.tags import task_score
     from include.release import release_bundle
+    from include.spans import task_score
     from include.training.evaluate import evaluate, load_client, predict_spans
     from include.training.gold import record_model_version
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
@@ -38,3 +40,12 @@ def span_problems(spans: list[Span], record_text: str) -> list[str]:
                 f"spans[{i}]: text {span.text!r} != record text {record_text[span.start : span.end]!r}"
             )
     return problems
+
+
+def task_score(spans: Sequence[Span]) -> float:
+    """A record's confidence for uncertainty-first ordering (lowest first): its least confident span.
+
+    A record with no spans scores 1.0: nothing proposed means nothing for an SME to doubt, so records with
+    shaky predictions come before empty ones.
+    """
+    return min((s.score for s in spans if s.score is not None), default=1.0)

@@ -23,7 +23,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from include.label_studio.payloads import MAX_JSON_DEPTH, json_depth_exceeds
 from include.label_studio.tasks import prediction_result
-from include.ner.tags import task_score
+from include.spans import task_score
 from ml_backend.models import MlHealth, MlSetup, PredictResponse
 
 bp = Blueprint("ml_backend", __name__, url_prefix="/ml")

@@ -14,8 +14,7 @@ from include.label_studio.payloads import (
 )
 from include.label_studio.storage import ls_link
 from include.labels import FROM_NAME, TO_NAME
-from include.ner.tags import task_score
-from include.spans import Span
+from include.spans import Span, task_score
 
 
 def prediction_result(spans: list[Span]) -> list[dict[str, Any]]:

@@ -108,15 +108,6 @@ def tags_to_spans(
     return spans
 
 
-def task_score(spans: Sequence[Span]) -> float:
-    """A record's confidence for uncertainty-first ordering (lowest first): its least confident span.
-
-    A record with no spans scores 1.0: nothing proposed means nothing for an SME to doubt, so records with
-    shaky predictions come before empty ones.
-    """
-    return min((s.score for s in spans if s.score is not None), default=1.0)
-
-
 @functools.lru_cache(maxsize=8)
 def allowed_transitions(tags: tuple[str, ...]) -> np.ndarray:
     """allowed[prev, next]: I-X may only follow B-X or I-X; every other move is allowed."""

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from include.labels import bio_tags
-from include.ner.tags import tags_to_spans, task_score
-from include.spans import Span
+from include.ner.tags import tags_to_spans
+from include.spans import Span, task_score
 from tests.helpers.bundle import base_encoder_dir
 
 TAGS = bio_tags(["PERSON", "ORG", "LOCATION"])
