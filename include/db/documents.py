@@ -9,8 +9,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from include.db.common import Connection, RepositoryError, check_sha256, dict_cursor
+from include.doc_type import DocType
 
-DocType = Literal["text", "csv", "xlsx", "pdf", "image", "docx", "html", "unknown"]
 DocStatus = Literal["registered", "extracted", "prelabeled", "failed"]
 
 

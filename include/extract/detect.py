@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from include.extract.records import ExtractionError
 
 if TYPE_CHECKING:
-    from include.db.repository import DocType
+    from include.doc_type import DocType
 
 HEAD_BYTES = 8192
 

@@ -11,7 +11,7 @@ from include.extract.limits import active_limits, check_file_bytes, check_record
 from include.extract.records import ExtractedRecord, ExtractionError
 
 if TYPE_CHECKING:
-    from include.db.repository import DocType
+    from include.doc_type import DocType
 
 Extractor = Callable[[bytes, str], list[ExtractedRecord]]
 

@@ -32,7 +32,7 @@ from include.extract.limits import ExtractLimits, is_out_of_memory, limits_appli
 from include.extract.records import ExtractedRecord, ExtractionError
 
 if TYPE_CHECKING:
-    from include.db.repository import DocType
+    from include.doc_type import DocType
 
 T = TypeVar("T")
 
