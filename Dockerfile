@@ -7,9 +7,12 @@ RUN apt-get update && apt-get install -y --no-install-recommends curl libgl1 lib
 RUN groupadd --gid 50000 nerloop \
     && useradd --uid 50000 --gid 50000 --create-home --home-dir /home/nerloop --shell /bin/bash nerloop
 WORKDIR /opt/nerloop
-COPY requirements.txt requirements-triton.txt constraints.txt ./
+COPY requirements.txt requirements-triton.txt requirements-img2table.txt constraints.txt ./
+# img2table with --no-deps after the stack: its contrib `cv2` replaces the headless one's files
+# (requirements-img2table.txt says why).
 RUN pip install --no-cache-dir torch==2.14.1 torchvision==0.29.1 \
-    && pip install --no-cache-dir -r requirements.txt -c constraints.txt
+    && pip install --no-cache-dir -r requirements.txt -c constraints.txt \
+    && pip install --no-cache-dir --no-deps -r requirements-img2table.txt
 COPY . .
 # What the user writes: its state folder (Airflow logs, bundles) and the model repository volume's mount
 # point (a fresh named volume takes this owner).

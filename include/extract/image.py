@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from statistics import fmean
 from typing import TYPE_CHECKING, Any
 
-from include.extract.grid import read_table
-from include.extract.image_tables import find_table
+from include.extract.grid import ReadTable, read_table
+from include.extract.image_tables import ImageTable, find_table
 from include.extract.layout import Line, group_paragraphs, merge_into_lines, paragraph_text
+from include.extract.lib_img2table import find_tables
 from include.extract.limits import ExtractLimits, active_limits, check_pixels
 from include.extract.records import ExtractedRecord, ExtractionError
 from include.extract.tables import grid_records
@@ -56,18 +57,31 @@ def ocr_boxes(image: Image) -> list[Line]:
 def ocr_records(
     image: Image, key_prefix: str, max_chars: int = DEFAULT_MAX_CHARS, **meta: Any
 ) -> list[ExtractedRecord]:
-    """Records of one image or rendered page: a table built from the OCR boxes (see image_tables) as
-    `<key_prefix>table=1/row=R`, the text around it as paragraphs `<key_prefix>para=N` with meta
-    kind=ocr and the paragraph's mean OCR score."""
+    """Records of one image or rendered page: the text outside every table as paragraphs
+    `<key_prefix>para=N` (meta kind=ocr and the paragraph's mean OCR score), then each table (see
+    `image_tables`) as `<key_prefix>table=T/row=R`, T from 1 top to bottom."""
     boxes = ocr_boxes(image)
-    table = find_table(image, boxes) if boxes else None
-    read = read_table(table.grid) if table is not None else None
-    if table is None or read is None or not read.rows:
-        return _paragraph_records(merge_into_lines(boxes), key_prefix, max_chars, **meta)
-    used = {id(box) for box in table.used}
+    tables = image_tables(image, boxes)
+    used = {id(box) for table, _ in tables for box in table.used}
     around = merge_into_lines([b for b in boxes if id(b) not in used])
     records = _paragraph_records(around, key_prefix, max_chars, **meta)
-    return records + grid_records(read, f"{key_prefix}table=1", **meta, table=1, source="ocr")
+    for t, (_, read) in enumerate(tables, start=1):
+        records += grid_records(read, f"{key_prefix}table={t}", **meta, table=t, source="ocr")
+    return records
+
+
+def image_tables(image: Image, boxes: Sequence[Line]) -> list[tuple[ImageTable, ReadTable]]:
+    """The tables of an image with rows under their header, top to bottom: every table img2table
+    finds, ruled or not (`lib_img2table.find_tables`, filled with our OCR boxes); where it finds none,
+    the one our own rules build from the rules and the boxes' alignment (`image_tables.find_table`)."""
+    if not boxes:
+        return []
+    found = [(table, read_table(table.grid)) for table in find_tables(image, boxes, borderless=True)]
+    tables = [(table, read) for table, read in found if read.rows]
+    own = find_table(image, boxes) if not tables else None
+    if own is not None and (read := read_table(own.grid)).rows:
+        tables.append((own, read))
+    return tables
 
 
 def _paragraph_records(

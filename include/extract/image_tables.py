@@ -4,6 +4,9 @@ Ruled tables: the long dark runs of pixels are the rules; the slots between them
 rule missing between two slots (a spanning cell) joins them. Without rules: rows are boxes that overlap
 vertically, columns the horizontal bands no row's boxes cross. Either way each OCR box goes to the slot
 holding its centre, and the grid is read by the same rules as a PDF table (include/extract/grid.py).
+
+Since #24 img2table finds an image's tables first (`lib_img2table.find_tables`, several per image);
+`find_table` is the fallback for a picture where img2table finds none (`image.image_tables`).
 """
 
 from __future__ import annotations
