@@ -30,11 +30,11 @@ with Docling); `ours-tables` is the PDF table part alone (`pdf.read_pages` + `re
 a library would replace. Per kind and part: files, passing, mean cell recall, mean exact rows, shape and
 seconds per page (a workbook or image counts as one page).
 
-img2table needs OpenCV's contrib build (`cv2.ximgproc`); the project pins opencv-python-headless, and
-both wheels own the `cv2` package, so they are not installed side by side in the venv. Put img2table
-and the contrib build of the same OpenCV version in a folder of their own and first on PYTHONPATH for
-this run: `pip install --no-deps --target DIR img2table==2.0.0 opencv-contrib-python-headless==4.12.0.88`,
-then `PYTHONPATH=DIR:. python bench/table_libraries.py ...`.
+img2table needs OpenCV's contrib build (`cv2.ximgproc`): both are pinned in requirements-img2table.txt,
+installed with --no-deps after the stack by scripts/setup_venv.sh (the contrib `cv2` replaces the
+headless one's files). Since #24 `ours` uses img2table itself for images and image-only PDF pages
+(`include/extract/image.py`): `ours` reads images as `img2table-borderless` does, falling back to
+our own rule (`image_tables.find_table`) only where img2table finds no table.
 """
 
 from __future__ import annotations
