@@ -222,20 +222,22 @@ def train_run(
             current = score_spans(held_spans, served_predicted) if served_predicted is not None else None
             unseen_current = score_client(served_client, unseen) if served_client else None
             blend = None
-            if served is not None and unseen_current is not None and not init_model_dir:
-                guarded = guarded_labels(
-                    labels,
-                    sme_labels,
-                    score_client(load_client(result.model_dir), held_out) if held_out else None,
-                    current,
-                )
+            if (
+                served is not None
+                and served_client is not None
+                and unseen_current is not None
+                and not init_model_dir
+            ):
+                all_gold = [*gold.split("train"), *dev, *test]
+                served_on_gold = score_client(served_client, all_gold) if all_gold else None
                 blend = choose_blend(
                     result.model_dir,
                     served.weights_dir,
                     lambda folder: score_client(load_client(folder), unseen),
                     unseen_current,
                     forget_tolerance,
-                    guarded=guarded,
+                    guarded=guarded_labels(labels, sme_labels, served_on_gold),
+                    required=untouched,
                 )
             # The gate: the candidate's and the served model's exported ONNX, scored by the serving client
             # on the same held-out gold, and per label on the bootstrap's held-out set.

@@ -75,12 +75,11 @@ def test_trained_weights_stay_when_they_lose_nothing_or_when_no_blend_helps(tmp_
 def test_only_labels_the_smes_retaught_may_move_on_the_bootstrap_set() -> None:
     labels = ["PERSON", "ORG", "DATE", "PHONE"]
     sme = {"PERSON", "ORG", "PHONE"}
-    served = metrics(PERSON=0.30, ORG=0.40, PHONE=0.97)
-    trained = metrics(PERSON=0.50, ORG=0.41, PHONE=1.00)
-    # PERSON: the SMEs disagree with the served model and the new weights read it better → may move;
-    # ORG: no real gain; PHONE: the SMEs confirm the served model; DATE: no SME gold.
-    assert guarded_labels(labels, sme, trained, served) == {"ORG", "DATE", "PHONE"}
-    assert guarded_labels(labels, sme, None, None) == set(labels)
+    # The served model on the SME gold: it reads PERSON differently from the SMEs (re-taught), ORG and
+    # PHONE as they do (the SMEs confirmed it); DATE has no SME gold.
+    served_on_gold = metrics(PERSON=0.30, ORG=0.95, PHONE=0.97)
+    assert guarded_labels(labels, sme, served_on_gold) == {"ORG", "DATE", "PHONE"}
+    assert guarded_labels(labels, sme, None) == set(labels)
 
 
 def test_a_blend_ignores_drops_of_labels_that_are_not_guarded(tmp_path: Path) -> None:
@@ -92,3 +91,20 @@ def test_a_blend_ignores_drops_of_labels_that_are_not_guarded(tmp_path: Path) ->
     assert choice.alpha == 1.0 and choice.drops == {1.0: 0.0}
     assert choice.to_dict()["guarded"] == ["DATE"]
     assert largest_drop(metrics(PERSON=0.5, DATE=0.85), in_service, {"DATE"}) == pytest.approx(0.05)
+
+
+def test_without_a_blend_for_every_guarded_label_the_labels_the_gate_guards_are_kept(tmp_path: Path) -> None:
+    trained, served = folder(tmp_path / "trained", 1.0), folder(tmp_path / "served", 0.0)
+    in_service = metrics(PERSON=0.80, MONEY=1.00)
+
+    def score(path: Path) -> Metrics:  # PERSON is lost at any alpha, MONEY only far from the served weights
+        w = float(load_file(path / WEIGHTS_FILE)["w"][0, 0])
+        return metrics(PERSON=0.50, MONEY=1.00 - 0.05 * w)
+
+    choice = choose_blend(
+        trained, served, score, in_service, 0.02, guarded={"PERSON", "MONEY"}, required={"MONEY"}
+    )
+    assert choice.alpha == 0.25
+    assert choice.required_drops[0.25] == pytest.approx(0.0125)
+    assert torch.equal(load_file(trained / WEIGHTS_FILE)["w"], torch.full((2, 2), 0.25))
+    assert not (tmp_path / "trained.required").exists()
