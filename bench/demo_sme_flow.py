@@ -27,7 +27,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from include.db.connection import connect
 from include.label_studio import client as ls_client
 from include.labels import DEFAULT_LABELS
-from include.serving.settings import ServingSettings
 from include.stack import Stack
 
 
@@ -54,8 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     stack = Stack.from_env()
     s = stack.settings
-    ls = ls_client.connect(s.label_studio_url, stack.label_studio.token)
-    project_id = ls_client.ensure_project(ls, s.label_studio_project)
+    ls = ls_client.connect(s.label_studio.label_studio_url, stack.label_studio.token)
+    project_id = ls_client.ensure_project(ls, s.label_studio.label_studio_project)
     tasks = [
         t for t in ls.tasks.list(project=project_id, fields="all") if t.predictions and not t.annotations
     ]
@@ -104,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     triton = None
     try:
         with urllib.request.urlopen(
-            f"http://127.0.0.1:{ServingSettings().triton_http_port}/v2/models/ner", timeout=5
+            f"http://127.0.0.1:{s.serving.triton_http_port}/v2/models/ner", timeout=5
         ) as r:
             triton = json.loads(r.read())
     except OSError as error:

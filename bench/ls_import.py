@@ -8,7 +8,6 @@ prediction with 3 spans, as the prelabel DAG imports them. Goal: chunked ÷ one-
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 import socket
 import tempfile
@@ -18,7 +17,7 @@ from pathlib import Path
 from include.label_studio import client as ls_client
 from include.label_studio.tasks import build_task
 from include.services.label_studio import LabelStudioServer
-from include.settings import PROJECT_ROOT
+from include.settings import get_settings
 from include.spans import Span
 
 TEXT = "Alice Smith paid $120.50 to Acme Corp on March 1, 2024."
@@ -65,7 +64,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-ls-") as tmp:
         server = LabelStudioServer(
-            venv=Path(os.environ.get("LS_VENV", PROJECT_ROOT / ".venv-ls")),
+            venv=get_settings().stack.ls_venv,
             root=Path(tmp),
             port=free_port(),
             username="bench@example.com",

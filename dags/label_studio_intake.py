@@ -14,8 +14,6 @@ webhook missed: LS never retries a webhook), `chunk_size` (tasks per LS import r
 
 from __future__ import annotations
 
-import os
-
 import pendulum
 from airflow.sdk import Param, dag
 from nerloop_airflow.operators import (
@@ -25,8 +23,11 @@ from nerloop_airflow.operators import (
     LabelStudioIntakeOperator,
 )
 
-LS_PROJECT = os.environ.get("LABEL_STUDIO_PROJECT", "NER prelabel")
-INBOX_URI = os.environ.get("INBOX_URI", "file:///opt/nerloop/samples")
+from include.settings import get_settings
+
+# Read once where the DAG is parsed (LABEL_STUDIO_PROJECT, INBOX_URI, LS_IMPORT_CHUNK_SIZE): the intake
+# operator scans the same inbox (settings.store.inbox_uri) that extract reads.
+SETTINGS = get_settings()
 
 
 @dag(
@@ -39,9 +40,15 @@ INBOX_URI = os.environ.get("INBOX_URI", "file:///opt/nerloop/samples")
     doc_md=__doc__,
     default_args={"retries": 2, "retry_delay": pendulum.duration(seconds=30)},
     params={
-        "project": Param(LS_PROJECT, type="string", description="Label Studio project title"),
+        "project": Param(
+            SETTINGS.label_studio.label_studio_project,
+            type="string",
+            description="Label Studio project title",
+        ),
         "scan": Param(False, type="boolean", description="also list LS tasks for ones the webhook missed"),
-        "chunk_size": Param(100, type="integer", minimum=1, maximum=1000),
+        "chunk_size": Param(
+            SETTINGS.label_studio.ls_import_chunk_size, type="integer", minimum=1, maximum=1000
+        ),
     },
 )
 def label_studio_intake() -> None:
@@ -49,7 +56,7 @@ def label_studio_intake() -> None:
         task_id="intake", project="{{ params.project }}", scan="{{ params.scan }}"
     )
     extract = DoclingExtractOperator.partial(
-        task_id="extract", source=INBOX_URI, max_active_tis_per_dagrun=2
+        task_id="extract", source=SETTINGS.store.inbox_uri, max_active_tis_per_dagrun=2
     ).expand(document_id=intake.output)
     infer = BatchedNerInferOperator(task_id="infer", document_ids=intake.output, trigger_rule="none_failed")
     import_tasks = LabelStudioImportOperator(

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from typing import cast
 
 import pendulum
@@ -37,12 +36,13 @@ from include.settings import get_settings
 
 log = logging.getLogger("airflow.task")
 
-INBOX_URI = os.environ.get("INBOX_URI", "file:///opt/nerloop/samples")
+# Read once where the DAG is parsed: the params' defaults (INBOX_URI, LABEL_STUDIO_PROJECT,
+# LS_IMPORT_CHUNK_SIZE), the extract tasks' time limit and the Spark output root.
+SETTINGS = get_settings()
 # One document: the extraction's time limit, then its page renders' (each EXTRACT_TIMEOUT_S in the
 # child), and the database writes: the child's limit always fires first, so a slow document fails
 # alone instead of the task timing out.
-EXTRACT_TASK_TIMEOUT = pendulum.duration(seconds=2 * get_settings().extract_timeout_s + 120)
-LS_PROJECT = os.environ.get("LABEL_STUDIO_PROJECT", "NER prelabel")
+EXTRACT_TASK_TIMEOUT = pendulum.duration(seconds=2 * SETTINGS.extract.extract_timeout_s + 120)
 
 
 @dag(
@@ -59,9 +59,15 @@ LS_PROJECT = os.environ.get("LABEL_STUDIO_PROJECT", "NER prelabel")
         "execution_timeout": pendulum.duration(hours=2),
     },
     params={
-        "source": Param(INBOX_URI, type="string", description="folder, file:// or s3:// URI"),
-        "project": Param(LS_PROJECT, type="string", description="Label Studio project title"),
-        "chunk_size": Param(100, type="integer", minimum=1, maximum=1000),
+        "source": Param(SETTINGS.store.inbox_uri, type="string", description="folder, file:// or s3:// URI"),
+        "project": Param(
+            SETTINGS.label_studio.label_studio_project,
+            type="string",
+            description="Label Studio project title",
+        ),
+        "chunk_size": Param(
+            SETTINGS.label_studio.ls_import_chunk_size, type="integer", minimum=1, maximum=1000
+        ),
     },
 )
 def prelabel_batch() -> None:
@@ -75,7 +81,7 @@ def prelabel_batch() -> None:
     extract = DoclingExtractOperator.partial(
         task_id="extract",
         source="{{ params.source }}",
-        spark_output_root=get_settings().spark_output_root,
+        spark_output_root=SETTINGS.spark_output_root,
         max_active_tis_per_dagrun=2,
         trigger_rule="none_failed",
         execution_timeout=EXTRACT_TASK_TIMEOUT,

@@ -17,13 +17,13 @@ changed since the watermark; a full pass also runs by itself once a day).
 
 from __future__ import annotations
 
-import os
-
 import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 from nerloop_airflow.reconcile import reconcile_label_studio_project
 
-LS_PROJECT = os.environ.get("LABEL_STUDIO_PROJECT", "NER prelabel")
+from include.settings import get_settings
+
+SETTINGS = get_settings()
 
 
 @dag(
@@ -36,7 +36,11 @@ LS_PROJECT = os.environ.get("LABEL_STUDIO_PROJECT", "NER prelabel")
     doc_md=__doc__,
     default_args={"retries": 2, "retry_delay": pendulum.duration(minutes=1)},
     params={
-        "project": Param(LS_PROJECT, type="string", description="Label Studio project title"),
+        "project": Param(
+            SETTINGS.label_studio.label_studio_project,
+            type="string",
+            description="Label Studio project title",
+        ),
         "full": Param(False, type="boolean", description="fetch every task, not only changed ones"),
     },
 )

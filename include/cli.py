@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -23,14 +22,14 @@ from include.stack import Stack
 def db_up(stack: Stack) -> str:
     """Start the embedded server unless DATABASE_URL is set, then apply migrations. Returns the URL."""
     s = stack.settings
-    if s.database_url:
-        url = s.database_url
+    if s.db.database_url:
+        url = s.db.database_url
         print(f"database: using DATABASE_URL ({_redact(url)})")
     else:
-        url = stack.postgres.start(database=s.db_name)
+        url = stack.postgres.start(database=s.db.db_name)
         print(
             f"database: embedded PostgreSQL 18 at {_redact(url)} (data in {s.embedded_pg_dir}; "
-            f"password in {s.state_dir / 'secrets.json'})"
+            f"password in {s.paths.state_dir / 'secrets.json'})"
         )
     conn = connect(url, statement_timeout_ms=0)
     try:
@@ -55,7 +54,6 @@ def ensure_model(stack: Stack) -> str:
     from include.bundle.read import read_bundle
     from include.db.connection import transaction
     from include.release import release_bundle
-    from include.serving.settings import ServingSettings
     from include.training.bootstrap import BOOTSTRAP_VERSION, build_bootstrap
     from include.training.gold import record_model_version
 
@@ -69,7 +67,7 @@ def ensure_model(stack: Stack) -> str:
         shutil.rmtree(target, ignore_errors=True)
         build_bootstrap(target)
     bundle = read_bundle(target)
-    serving = ServingSettings(state_dir=stack.settings.state_dir)
+    s = stack.settings
     conn = connect(stack.database_url())
     try:
         with transaction(conn):
@@ -77,15 +75,17 @@ def ensure_model(stack: Stack) -> str:
         release = release_bundle(
             conn,
             bundle,
-            model_repository=serving.repository,
+            model_repository=s.model_repository_root,
             bundles_root=stack.bundles_root,
-            model=serving.triton_model_name,
-            flavour=serving.triton_flavour,
+            model=s.ner.triton_model_name,
+            flavour=s.serving.triton_flavour,
+            keep=s.serving.model_repository_keep,
+            intra_op_threads=s.serving.triton_intra_op_threads,
         )
     finally:
         conn.close()
     print(
-        f"model: {release.model_version} published to {serving.repository} "
+        f"model: {release.model_version} published to {s.model_repository_root} "
         f"(Triton version {release.triton_version})"
     )
     return release.model_version
@@ -100,7 +100,11 @@ def prelabel_samples(stack: Stack) -> None:
         f"samples: {len(written)} files in {stack.inbox}; "
         "running the prelabel_batch DAG (airflow dags test)..."
     )
-    conf = {"source": stack.inbox.as_uri(), "project": stack.settings.label_studio_project, "chunk_size": 100}
+    conf = {
+        "source": stack.inbox.as_uri(),
+        "project": stack.settings.label_studio.label_studio_project,
+        "chunk_size": stack.settings.label_studio.ls_import_chunk_size,
+    }
     res = stack.airflow.cli("dags", "test", "prelabel_batch", "-c", json.dumps(conf))
     log_file = stack.run_dir / "prelabel-demo.log"
     log_file.write_text(res.stdout + res.stderr)
@@ -118,23 +122,21 @@ def demo(stack: Stack) -> None:
     from include.label_studio.target_storage import ensure_target_storage
 
     # The demo serves through the real tritonserver unless NER_BACKEND says otherwise.
-    os.environ.setdefault("NER_BACKEND", "triton")
+    stack = stack.serving_through_triton()
     url = db_up(stack)
-    if not stack.settings.database_url:
+    if not stack.settings.db.database_url:
         from include.db.server import create_database
 
         create_database(stack.postgres.url(), "airflow")
     shim_env = {}
-    if os.environ["NER_BACKEND"] == "triton":
-        from include.serving.settings import ServingSettings
-
+    if stack.settings.ner.ner_backend == "triton":
         # The shim's /metrics then shows the batches Triton's dynamic batcher formed.
-        shim_env["TRITON_METRICS_URL"] = f"127.0.0.1:{ServingSettings().triton_metrics_port}"
+        shim_env["TRITON_METRICS_URL"] = f"127.0.0.1:{stack.settings.serving.triton_metrics_port}"
     stack.shim.start(extra_env=shim_env)
     print(f"webhook shim: gunicorn at {stack.shim.url} (/healthz, /metrics)")
     ls = stack.label_studio
     stack.check_ls_files_root()
-    old_inbox = stack.settings.state_dir / "inbox"
+    old_inbox = stack.settings.paths.state_dir / "inbox"
     if old_inbox.is_dir() and old_inbox.resolve() != stack.inbox.resolve():
         print(
             f"note: the inbox is now {stack.inbox} (LS serves {stack.ls_files_root} only); "
@@ -143,8 +145,8 @@ def demo(stack: Stack) -> None:
     print("label studio: starting (the first start runs its migrations, ~45 s)...")
     ls.start()
     api = ls_client.connect(ls.url, ls.token)
-    project_id = ls_client.ensure_project(api, stack.settings.label_studio_project)
-    header = {stack.settings.webhook_secret_header: stack.secrets["webhook_secret"]}
+    project_id = ls_client.ensure_project(api, stack.settings.label_studio.label_studio_project)
+    header = {stack.settings.shim.webhook_secret_header: stack.secrets["webhook_secret"]}
     ls_client.ensure_webhook(api, project_id, stack.shim.webhook_url, header)
     print(f"label studio: {ls.url} project {project_id}, webhook → {stack.shim.webhook_url}")
     stack.inbox.mkdir(parents=True, exist_ok=True)
@@ -167,7 +169,7 @@ def demo(stack: Stack) -> None:
         print(f"triton: {triton_url} serving {model_version} (python backend running ONNX Runtime)")
     else:
         print(f"model: {model_version} in-process ONNX Runtime from {env['NER_BUNDLE_DIR']}")
-    if stack.settings.ml_backend_enabled:
+    if stack.settings.ml_backend.ml_backend_enabled:
         ml = stack.ml_backend
         ml.start(extra_env={k: env[k] for k in ("NER_BACKEND", "NER_BUNDLE_DIR", "TRITON_URL")})
         ls_client.ensure_ml_backend(api, project_id, ml.ml_url, ml.basic_auth_user, ml.basic_auth_pass)
@@ -200,11 +202,11 @@ TRAIN_NOW = 'make airflow ARGS="dags trigger nightly_train_publish"'
 def next_steps(stack: Stack, project_id: int, waiting: int, model_version: str, database_url: str) -> str:
     """What a person does next, printed at the end of the demo."""
     ls_url, airflow_url = stack.label_studio.url, stack.airflow.url
-    secrets_file = stack.settings.state_dir / "secrets.json"
+    secrets_file = stack.settings.paths.state_dir / "secrets.json"
     return (
         "\nNext:\n"
         f"  1. open {ls_url}/projects/{project_id} — {waiting} tasks wait, prelabeled by {model_version};\n"
-        f"     log in as {stack.settings.ls_username} (password in {secrets_file})\n"
+        f"     log in as {stack.settings.stack.ls_username} (password in {secrets_file})\n"
         f"  2. correct and submit: each submission lands in Postgres ({_redact(database_url)}),\n"
         "     tables record_versions (history) and annotations; `make lineage ID=<record_version_id>`\n"
         f"  3. train now: trigger nightly_train_publish in the Airflow UI ({airflow_url}) or\n"
@@ -218,7 +220,7 @@ def next_steps(stack: Stack, project_id: int, waiting: int, model_version: str, 
 def airflow(stack: Stack, args: list[str]) -> int:
     """The airflow CLI with the environment the demo starts Airflow with (AIRFLOW_HOME, the config, the
     metadata database, connections, NERLOOP_HOME): `make airflow ARGS="dags list"`."""
-    explicit_db = stack.settings.database_url or os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN")
+    explicit_db = stack.settings.db.database_url or stack.settings.stack.airflow_sql_alchemy_conn
     if not explicit_db and stack.postgres.pid() is None:
         raise ServiceError(
             "database: the demo's PostgreSQL (which holds Airflow's metadata) is not running: `make demo`"

@@ -160,12 +160,14 @@ class S3Config:
     def from_settings(cls, settings: Settings | None = None) -> S3Config:
         from include.settings import get_settings
 
-        s = settings or get_settings()
+        store = (settings or get_settings()).store
         return cls(
-            endpoint_url=s.aws_endpoint_url or os.environ.get("AWS_ENDPOINT_URL"),
-            region=os.environ.get("AWS_DEFAULT_REGION"),
-            access_key_id=os.environ.get("AWS_ACCESS_KEY_ID"),
-            secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY"),
+            endpoint_url=store.aws_endpoint_url,
+            region=store.aws_default_region,
+            access_key_id=store.aws_access_key_id.get_secret_value() if store.aws_access_key_id else None,
+            secret_access_key=(
+                store.aws_secret_access_key.get_secret_value() if store.aws_secret_access_key else None
+            ),
         )
 
 

@@ -96,8 +96,10 @@ class ReconcileConfig:
         from include.settings import get_settings
 
         s = get_settings()
-        apply = ApplyConfig(field_map=dict(s.canonical_field_map), phone_region=s.default_phone_region)
-        return replace(cls(apply=apply, target_storage_uri=s.ls_target_storage_uri), **overrides)
+        apply = ApplyConfig(
+            field_map=dict(s.canonical.canonical_field_map), phone_region=s.canonical.default_phone_region
+        )
+        return replace(cls(apply=apply, target_storage_uri=s.label_studio.ls_target_storage_uri), **overrides)
 
 
 @dataclass

@@ -44,6 +44,7 @@ def release_bundle(
     flavour: Flavour | None = "python",
     keep: int = 3,
     triton_url: str | None = None,
+    intra_op_threads: int = 2,
 ) -> Release:
     """Publish, then reload and verify in Triton when `triton_url` is given, then repoint `current`.
 
@@ -52,6 +53,7 @@ def release_bundle(
     VERSION.json was written) raises BundleError naming the file before anything is published. When the
     new version fails to load or verify, Triton rolls back to the version it served and the model version
     is marked failed.
+    `intra_op_threads` is the python model's ONNX Runtime threads (TRITON_INTRA_OP_THREADS).
     `flavour` None publishes the bundle's config.pbtxt as it is; "python" (the default, as for the
     tritonserver of the nvidia-pytriton wheel) runs it in the python backend. A bundle whose int8 flavour
     passed its gate also publishes that flavour as `<model>_int8` (reloaded and verified the same way), so
@@ -59,11 +61,21 @@ def release_bundle(
     """
     bundle = bundle if isinstance(bundle, Bundle) else read_bundle(bundle)
     bundle_dir = bundle.root
-    published = publish_bundle(bundle, model_repository, model, flavour, keep)
+    published = publish_bundle(
+        bundle, model_repository, model, flavour, keep, intra_op_threads=intra_op_threads
+    )
     int8 = None
     if bundle.int8_gate_passed:
         int8_model = triton_model_name(model, "int8")
-        int8 = publish_bundle(bundle, model_repository, int8_model, flavour, keep, precision="int8")
+        int8 = publish_bundle(
+            bundle,
+            model_repository,
+            int8_model,
+            flavour,
+            keep,
+            precision="int8",
+            intra_op_threads=intra_op_threads,
+        )
     with transaction(conn):
         repo.set_model_version_status(
             conn,

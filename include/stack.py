@@ -14,11 +14,12 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from include.bundle.layout import BundleLayout
-from include.ner.settings import NerSettings
 from include.services.airflow import AirflowServer
 from include.services.airflow_users import PASSWORDS_FILE_ENV, USERS_ENV, parse_users, write_passwords_file
 from include.services.embedded_postgres import EmbeddedPostgres
@@ -27,27 +28,28 @@ from include.services.ml_backend import MlBackendServer
 from include.services.process import ManagedProcess, ServiceError
 from include.services.shim import ShimServer
 from include.services.triton import TritonServer
-from include.serving.settings import ServingSettings
-from include.settings import PROJECT_ROOT, Settings, get_settings
+from include.settings import PROJECT_ROOT, Settings, child_environment, get_settings
 
 DEMO_AIRFLOW_USERS = "admin:admin"
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value else None
 
 
 def stack_secrets(s: Settings) -> dict[str, str]:
     """Webhook secret, LS password and token, Airflow's JWT secret and admin password, the embedded
     Postgres's password: from the environment, else generated once and kept."""
-    path = s.state_dir / "secrets.json"
+    path = s.paths.state_dir / "secrets.json"
     stored = json.loads(path.read_text()) if path.exists() else {}
     values = {
-        "webhook_secret": s.webhook_secret.get_secret_value() if s.webhook_secret else None,
-        "label_studio_token": s.label_studio_token.get_secret_value() if s.label_studio_token else None,
-        "label_studio_password": os.environ.get("LABEL_STUDIO_PASSWORD"),
-        "airflow_secret": os.environ.get("AIRFLOW__API_AUTH__JWT_SECRET"),
-        "airflow_admin_password": os.environ.get("AIRFLOW_ADMIN_PASSWORD"),
-        "postgres_password": os.environ.get("EMBEDDED_PG_PASSWORD"),
-        "ml_backend_password": (
-            s.ml_backend_basic_auth_pass.get_secret_value() if s.ml_backend_basic_auth_pass else None
-        ),
+        "webhook_secret": _secret(s.shim.webhook_secret),
+        "label_studio_token": _secret(s.label_studio.label_studio_token),
+        "label_studio_password": _secret(s.stack.label_studio_password),
+        "airflow_secret": _secret(s.stack.airflow_jwt_secret),
+        "airflow_admin_password": _secret(s.stack.airflow_admin_password),
+        "postgres_password": _secret(s.stack.embedded_pg_password),
+        "ml_backend_password": _secret(s.ml_backend.ml_backend_basic_auth_pass),
     }
     generated = {
         "webhook_secret": secrets.token_urlsafe(24),
@@ -79,29 +81,37 @@ class Stack:
         s = get_settings()
         return cls(settings=s, secrets=stack_secrets(s))
 
+    def serving_through_triton(self) -> Stack:
+        """This stack with NER_BACKEND=triton unless the environment names a backend (the demo's way)."""
+        ner = self.settings.ner
+        if "ner_backend" in ner.model_fields_set:
+            return self
+        triton = ner.model_copy(update={"ner_backend": "triton"})
+        return replace(self, settings=self.settings.model_copy(update={"ner": triton}))
+
     @property
     def run_dir(self) -> Path:
-        return self.settings.state_dir / "run"
+        return self.settings.paths.state_dir / "run"
 
     @property
     def postgres(self) -> EmbeddedPostgres:
         return EmbeddedPostgres(
             root=self.settings.embedded_pg_dir,
-            port=self.settings.embedded_pg_port,
+            port=self.settings.db.embedded_pg_port,
             password=self.secrets["postgres_password"],
         )
 
     def database_url(self) -> str:
-        return self.settings.database_url or self.postgres.url(self.settings.db_name)
+        return self.settings.db.database_url or self.postgres.url(self.settings.db.db_name)
 
     @property
     def label_studio(self) -> LabelStudioServer:
         s = self.settings
         return LabelStudioServer(
-            venv=s.ls_venv,
-            root=s.state_dir / "label-studio",
-            port=s.ls_port,
-            username=s.ls_username,
+            venv=s.stack.ls_venv,
+            root=s.paths.state_dir / "label-studio",
+            port=s.stack.ls_port,
+            username=s.stack.ls_username,
             password=self.secrets["label_studio_password"],
             token=self.secrets["label_studio_token"],
             files_root=self.ls_files_root,
@@ -112,11 +122,11 @@ class Stack:
         """LS's LOCAL_FILES_DOCUMENT_ROOT: `<state>/files`, holding the inbox (its files and their rendered
         pages, served to SMEs) and LS's target copies — never the state folder itself, whose secrets,
         Postgres data and LS database any LS user could otherwise reach through a local storage."""
-        return self.settings.label_studio_files_root or self.settings.state_dir / "files"
+        return self.settings.label_studio.label_studio_files_root or self.settings.paths.state_dir / "files"
 
     def check_ls_files_root(self) -> None:
         """Refuse a document root that holds the state folder (secrets.json, Postgres, LS's database)."""
-        root, state = self.ls_files_root.resolve(), self.settings.state_dir.resolve()
+        root, state = self.ls_files_root.resolve(), self.settings.paths.state_dir.resolve()
         if state.is_relative_to(root):
             raise ServiceError(
                 f"label-studio: LABEL_STUDIO_FILES_ROOT {root} holds the state folder {state} (secrets, "
@@ -133,10 +143,10 @@ class Stack:
         s = self.settings
         return ShimServer(
             run_dir=self.run_dir,
-            port=s.shim_port,
+            port=s.shim.shim_port,
             database_url=self.database_url(),
             secret=self.secrets["webhook_secret"],
-            host=s.shim_host,
+            host=s.shim.shim_host,
         )
 
     @property
@@ -145,15 +155,15 @@ class Stack:
         s = self.settings
         return MlBackendServer(
             run_dir=self.run_dir,
-            port=s.ml_backend_port,
-            basic_auth_user=s.ml_backend_basic_auth_user or "label-studio",
+            port=s.ml_backend.ml_backend_port,
+            basic_auth_user=s.ml_backend.ml_backend_basic_auth_user or "label-studio",
             basic_auth_pass=self.secrets["ml_backend_password"],
-            host=s.ml_backend_host,
+            host=s.ml_backend.ml_backend_host,
         )
 
     @property
     def bundles_root(self) -> Path:
-        return BundleLayout.from_state_dir(self.settings.state_dir).root
+        return BundleLayout.from_state_dir(self.settings.paths.state_dir).root
 
     @property
     def inbox(self) -> Path:
@@ -162,25 +172,28 @@ class Stack:
 
     @property
     def triton(self) -> TritonServer:
-        return TritonServer.from_settings(ServingSettings(state_dir=self.settings.state_dir))
+        return TritonServer.from_settings(self.settings)
 
     def airflow_database_url(self) -> str:
-        explicit = os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN")
+        explicit = self.settings.stack.airflow_sql_alchemy_conn
         if explicit:
             return explicit
-        if self.settings.database_url:
-            return f"sqlite:///{self.settings.state_dir / 'airflow' / 'airflow.db'}"
+        if self.settings.db.database_url:
+            return f"sqlite:///{self.settings.paths.state_dir / 'airflow' / 'airflow.db'}"
         return self.postgres.url("airflow").replace("postgresql://", "postgresql+psycopg2://")
 
     @property
     def airflow_passwords_file(self) -> Path:
         """Airflow's passwords file for the demo's login (mode 600, beside its metadata)."""
-        return self.settings.state_dir / "airflow" / "passwords.json"
+        return self.settings.paths.state_dir / "airflow" / "passwords.json"
 
     def write_airflow_passwords(self) -> None:
         """The demo's login: `admin`, its password kept in secrets.json (unless the environment names its
         own users or passwords file, which it then manages)."""
-        if USERS_ENV in os.environ or PASSWORDS_FILE_ENV in os.environ:
+        if (
+            self.settings.stack.airflow_users is not None
+            or self.settings.stack.airflow_passwords_file is not None
+        ):
             return
         users = parse_users(DEMO_AIRFLOW_USERS)
         write_passwords_file(
@@ -188,41 +201,46 @@ class Stack:
         )
 
     def airflow_env(self) -> dict[str, str]:
-        """What every Airflow process and `airflow dags test` of the demo needs, on top of os.environ."""
-        s, ner = self.settings, NerSettings()
+        """What every Airflow process and `airflow dags test` of the demo needs, on top of ours."""
+        s = self.settings
         triton = self.triton
-        return {
-            **os.environ,
-            "NERLOOP_HOME": str(PROJECT_ROOT),
-            "PYTHONPATH": str(PROJECT_ROOT),
-            "STATE_DIR": str(s.state_dir),
-            "AIRFLOW_HOME": os.environ.get("AIRFLOW_HOME", str(s.state_dir / "airflow")),
-            "AIRFLOW_CONFIG": os.environ.get("AIRFLOW_CONFIG", str(PROJECT_ROOT / "airflow.cfg")),
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.airflow_database_url(),
-            "AIRFLOW__API_AUTH__JWT_SECRET": self.secrets["airflow_secret"],
-            "AIRFLOW__API__SECRET_KEY": self.secrets["airflow_secret"],
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{s.airflow_port}/execution/",
-            # Logins, as in production: the UI and the quality pages answer 401 without one.
-            USERS_ENV: os.environ.get(USERS_ENV, DEMO_AIRFLOW_USERS),
-            PASSWORDS_FILE_ENV: os.environ.get(PASSWORDS_FILE_ENV, str(self.airflow_passwords_file)),
-            "AIRFLOW_CONN_NERLOOP_DB": self.database_url(),
-            "DATABASE_URL": self.database_url(),
-            "LABEL_STUDIO_URL": self.label_studio.url,
-            "LABEL_STUDIO_TOKEN": self.secrets["label_studio_token"],
-            "LABEL_STUDIO_PROJECT": s.label_studio_project,
-            "LABEL_STUDIO_FILES_ROOT": str(self.ls_files_root),
-            "INBOX_URI": os.environ.get("INBOX_URI", self.inbox.as_uri()),
-            "LS_TARGET_STORAGE_URI": os.environ.get("LS_TARGET_STORAGE_URI", self.ls_target_dir.as_uri()),
-            "NER_BACKEND": ner.ner_backend,
-            "NER_BUNDLE_DIR": str(ner.ner_bundle_dir or BundleLayout(self.bundles_root).current_link),
-            "TRITON_URL": f"{triton.host}:{triton.http_port}",
-            "HF_HUB_OFFLINE": "1",
-            "TRANSFORMERS_OFFLINE": "1",
-        }
+        # INBOX_URI when the environment names one, else the demo's inbox.
+        inbox = s.store.inbox_uri if "inbox_uri" in s.store.model_fields_set else self.inbox.as_uri()
+        return child_environment(
+            {
+                "NERLOOP_HOME": str(PROJECT_ROOT),
+                "PYTHONPATH": str(PROJECT_ROOT),
+                "STATE_DIR": str(s.paths.state_dir),
+                "AIRFLOW_HOME": str(s.stack.airflow_home or s.paths.state_dir / "airflow"),
+                "AIRFLOW_CONFIG": str(s.stack.airflow_config or PROJECT_ROOT / "airflow.cfg"),
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.airflow_database_url(),
+                "AIRFLOW__API_AUTH__JWT_SECRET": self.secrets["airflow_secret"],
+                "AIRFLOW__API__SECRET_KEY": self.secrets["airflow_secret"],
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{s.stack.airflow_port}/execution/",
+                # Logins, as in production: the UI and the quality pages answer 401 without one.
+                USERS_ENV: s.stack.airflow_users or DEMO_AIRFLOW_USERS,
+                PASSWORDS_FILE_ENV: str(s.stack.airflow_passwords_file or self.airflow_passwords_file),
+                "AIRFLOW_CONN_NERLOOP_DB": self.database_url(),
+                "DATABASE_URL": self.database_url(),
+                "LABEL_STUDIO_URL": self.label_studio.url,
+                "LABEL_STUDIO_TOKEN": self.secrets["label_studio_token"],
+                "LABEL_STUDIO_PROJECT": s.label_studio.label_studio_project,
+                "LABEL_STUDIO_FILES_ROOT": str(self.ls_files_root),
+                "INBOX_URI": inbox,
+                "LS_TARGET_STORAGE_URI": s.label_studio.ls_target_storage_uri or self.ls_target_dir.as_uri(),
+                "NER_BACKEND": s.ner.ner_backend,
+                "NER_BUNDLE_DIR": str(s.ner.ner_bundle_dir or BundleLayout(self.bundles_root).current_link),
+                "TRITON_URL": f"{triton.host}:{triton.http_port}",
+                "HF_HUB_OFFLINE": "1",
+                "TRANSFORMERS_OFFLINE": "1",
+            }
+        )
 
     @property
     def airflow(self) -> AirflowServer:
-        return AirflowServer(run_dir=self.run_dir, env=self.airflow_env(), port=self.settings.airflow_port)
+        return AirflowServer(
+            run_dir=self.run_dir, env=self.airflow_env(), port=self.settings.stack.airflow_port
+        )
 
     def processes(self) -> dict[str, ManagedProcess]:
         """Every background process of the stack, in start order (stopped in reverse)."""

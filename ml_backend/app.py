@@ -25,13 +25,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     s = get_settings()
     app = Flask(__name__)
     app.config.update(
-        ML_BASIC_AUTH_USER=s.ml_backend_basic_auth_user,
+        ML_BASIC_AUTH_USER=s.ml_backend.ml_backend_basic_auth_user,
         ML_BASIC_AUTH_PASS=(
-            s.ml_backend_basic_auth_pass.get_secret_value() if s.ml_backend_basic_auth_pass else None
+            s.ml_backend.ml_backend_basic_auth_pass.get_secret_value()
+            if s.ml_backend.ml_backend_basic_auth_pass
+            else None
         ),
-        ML_MAX_TASKS=s.ml_backend_max_tasks,
-        ML_MAX_TEXT_CHARS=s.ml_backend_max_text_chars,
-        ML_MAX_BODY_BYTES=s.ml_backend_max_body_bytes,
+        ML_MAX_TASKS=s.ml_backend.ml_backend_max_tasks,
+        ML_MAX_TEXT_CHARS=s.ml_backend.ml_backend_max_text_chars,
+        ML_MAX_BODY_BYTES=s.ml_backend.ml_backend_max_body_bytes,
     )
     if test_config:
         app.config.update(test_config)

@@ -46,16 +46,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update(
         DATABASE_URL=database_url(s),
-        WEBHOOK_SECRET=s.webhook_secret.get_secret_value() if s.webhook_secret else None,
-        WEBHOOK_SECRET_HEADER=s.webhook_secret_header,
-        MAX_CONTENT_LENGTH=s.webhook_max_body_bytes,
-        DB_TIMEOUT_MS=s.webhook_db_timeout_ms,
-        DB_TIMEOUT_PER_ITEM_MS=s.webhook_db_timeout_per_item_ms,
-        SYNCHRONOUS_COMMIT=s.webhook_synchronous_commit,
-        FIELD_MAP=dict(s.canonical_field_map),
-        PHONE_REGION=s.default_phone_region,
-        ENABLE_BARE_ENDPOINT=s.shim_enable_bare_endpoint,
-        TRITON_METRICS_URL=s.triton_metrics_url,
+        WEBHOOK_SECRET=s.shim.webhook_secret.get_secret_value() if s.shim.webhook_secret else None,
+        WEBHOOK_SECRET_HEADER=s.shim.webhook_secret_header,
+        MAX_CONTENT_LENGTH=s.shim.webhook_max_body_bytes,
+        DB_TIMEOUT_MS=s.shim.webhook_db_timeout_ms,
+        DB_TIMEOUT_PER_ITEM_MS=s.shim.webhook_db_timeout_per_item_ms,
+        SYNCHRONOUS_COMMIT=s.shim.webhook_synchronous_commit,
+        FIELD_MAP=dict(s.canonical.canonical_field_map),
+        PHONE_REGION=s.canonical.default_phone_region,
+        ENABLE_BARE_ENDPOINT=s.shim.shim_enable_bare_endpoint,
+        TRITON_METRICS_URL=s.shim.triton_metrics_url,
+        METRICS_MULTIPROC_DIR=s.shim.prometheus_multiproc_dir,
     )
     if test_config:
         app.config.update(test_config)
@@ -218,7 +219,9 @@ def healthz() -> tuple[Response, int]:
 
 @bp.get("/metrics")
 def metrics_page() -> Response:
-    body, content_type = metrics.render(current_app.extensions["scraped"])
+    body, content_type = metrics.render(
+        current_app.extensions["scraped"], multiprocess_dir=current_app.config["METRICS_MULTIPROC_DIR"]
+    )
     return Response(body, content_type=content_type)
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
+from pathlib import Path
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -27,10 +27,11 @@ VERSIONS_WRITTEN = Counter("shim_record_versions_written_total", "Record version
 ITEMS = Counter("shim_webhook_items_total", "Items in webhook events by outcome", ["action", "outcome"])
 
 
-def render(extra: Sequence[Collector] = ()) -> tuple[bytes, str]:
-    """The metrics page: all gunicorn workers' values in multiprocess mode, else this process's; then
-    the `extra` collectors' (read at scrape time, the same in every worker)."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+def render(extra: Sequence[Collector] = (), *, multiprocess_dir: Path | None = None) -> tuple[bytes, str]:
+    """The metrics page: all gunicorn workers' values in multiprocess mode (`multiprocess_dir`, the
+    settings' PROMETHEUS_MULTIPROC_DIR, which prometheus-client's values read too), else this process's;
+    then the `extra` collectors' (read at scrape time, the same in every worker)."""
+    if multiprocess_dir:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
         body = generate_latest(registry)

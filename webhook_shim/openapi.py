@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 
 from include.label_studio.payloads import EVENT_MODELS, AnyEvent
-from include.settings import Settings
+from include.settings import ShimSettings
 
 REF = "#/components/schemas/{model}"
 JSON = "application/json"
@@ -123,7 +123,7 @@ def _webhook_path(secret_header: str, max_body_bytes: int) -> dict[str, Any]:
 def openapi_document(
     *,
     secret_header: str = "X-Webhook-Secret",
-    max_body_bytes: int = Settings.model_fields["webhook_max_body_bytes"].default,
+    max_body_bytes: int = ShimSettings.model_fields["webhook_max_body_bytes"].default,
 ) -> dict[str, Any]:
     """The OpenAPI 3.1 document of the routes a shim built with these settings serves."""
     paths: dict[str, Any] = {

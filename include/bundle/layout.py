@@ -26,7 +26,7 @@ class BundleLayout:
         if state_dir is None:
             from include.settings import get_settings
 
-            state_dir = get_settings().state_dir
+            state_dir = get_settings().paths.state_dir
         return cls(Path(state_dir) / "bundles")
 
     @property

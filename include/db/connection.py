@@ -17,9 +17,9 @@ psycopg2.extras.register_default_jsonb(loads=None, globally=True)
 def database_url(settings: Settings | None = None) -> str:
     """DATABASE_URL when given, else the URL of the embedded server under the state folder."""
     s = settings or get_settings()
-    if s.database_url:
-        return s.database_url
-    return f"postgresql://postgres@127.0.0.1:{s.embedded_pg_port}/{s.db_name}"
+    if s.db.database_url:
+        return s.db.database_url
+    return f"postgresql://postgres@127.0.0.1:{s.db.embedded_pg_port}/{s.db.db_name}"
 
 
 def connect(
@@ -32,13 +32,13 @@ def connect(
 ) -> psycopg2.extensions.connection:
     """A new connection; timeouts default to the settings'. Callers own commit/rollback/close."""
     s = get_settings()
-    timeout = s.db_statement_timeout_ms if statement_timeout_ms is None else statement_timeout_ms
+    timeout = s.db.db_statement_timeout_ms if statement_timeout_ms is None else statement_timeout_ms
     options = f"-c statement_timeout={int(timeout)} -c lock_timeout={int(timeout)}"
     if synchronous_commit is not None:
         options += f" -c synchronous_commit={synchronous_commit}"
     return psycopg2.connect(
         dsn or database_url(s),
-        connect_timeout=connect_timeout_s or s.db_connect_timeout_s,
+        connect_timeout=connect_timeout_s or s.db.db_connect_timeout_s,
         options=options,
         application_name=application_name,
     )

@@ -40,14 +40,14 @@ class ExtractLimits:
 
             settings = get_settings()
         return cls(
-            max_file_bytes=settings.extract_max_file_bytes,
-            max_pdf_pages=settings.extract_max_pdf_pages,
-            max_page_pixels=settings.extract_max_page_pixels,
-            max_image_frames=settings.extract_max_image_frames,
-            max_sheet_cells=settings.extract_max_sheet_cells,
-            max_records=settings.extract_max_records,
-            timeout_s=settings.extract_timeout_s,
-            max_memory_bytes=settings.extract_max_memory_bytes,
+            max_file_bytes=settings.extract.extract_max_file_bytes,
+            max_pdf_pages=settings.extract.extract_max_pdf_pages,
+            max_page_pixels=settings.extract.extract_max_page_pixels,
+            max_image_frames=settings.extract.extract_max_image_frames,
+            max_sheet_cells=settings.extract.extract_max_sheet_cells,
+            max_records=settings.extract.extract_max_records,
+            timeout_s=settings.extract.extract_timeout_s,
+            max_memory_bytes=settings.extract.extract_max_memory_bytes,
         )
 
 

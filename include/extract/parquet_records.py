@@ -133,7 +133,7 @@ def _filesystem(output_uri: str, filesystem: Any) -> tuple[Any, str]:
     if parsed.scheme in ("s3", "s3a", "s3n"):
         from include.settings import get_settings
 
-        endpoint = get_settings().aws_endpoint_url
+        endpoint = get_settings().store.aws_endpoint_url
         fs = pafs.S3FileSystem(endpoint_override=endpoint) if endpoint else pafs.S3FileSystem()
         return fs, f"{parsed.netloc}{parsed.path}".rstrip("/")
     return pafs.LocalFileSystem(), str(Path(unquote(parsed.path) if parsed.scheme else output_uri))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -21,7 +20,6 @@ from include.extract.records import ExtractedRecord, ExtractionError
 from include.extract.tables import grid_records
 from include.extract.text import DEFAULT_MAX_CHARS, paragraph_records
 
-ARTIFACTS_ENV = "DOCLING_ARTIFACTS_PATH"
 OCR_RESOLUTION = 200
 _BBOX_TOLERANCE = 1.0
 INSIDE_SHARE = 0.9
@@ -43,7 +41,9 @@ class PageTables:
 
 def artifacts_dir(artifacts_path: str | Path | None = None) -> Path | None:
     """The Docling model weights folder: the argument, else DOCLING_ARTIFACTS_PATH; None unless it exists."""
-    candidate = artifacts_path or os.environ.get(ARTIFACTS_ENV)
+    from include.settings import get_settings
+
+    candidate = artifacts_path or get_settings().extract.docling_artifacts_path
     if candidate and Path(candidate).is_dir():
         return Path(candidate)
     return None

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from include.extract.limits import ExtractLimits, is_out_of_memory, limits_applied
 from include.extract.records import ExtractedRecord, ExtractionError
+from include.settings import child_environment
 
 if TYPE_CHECKING:
     from include.doc_type import DocType
@@ -67,7 +68,7 @@ class Worker:
         self.memory_bytes = memory_bytes
         self.calls = 0
         ours, theirs = socket.socketpair()
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p or os.getcwd() for p in sys.path)}
+        env = child_environment({"PYTHONPATH": os.pathsep.join(p or os.getcwd() for p in sys.path)})
         env.setdefault("MALLOC_ARENA_MAX", "2")  # fewer 64 MB malloc arenas: less address space per thread
         argv = [sys.executable, "-m", "include.extract.sandbox", str(theirs.fileno()), str(memory_bytes)]
         self.process = subprocess.Popen(argv, pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL)

@@ -19,11 +19,11 @@ from include.bundle.read import read_bundle
 from include.ner import metrics
 from include.ner.backends import InferenceBackend, OnnxRuntimeBackend, triton_backend
 from include.ner.precision import Precision, choose_precision, triton_model_name
-from include.ner.settings import NerSettings
 from include.ner.tags import constrained_tag_ids, tags_to_spans
 from include.ner.tokenizer import BundleTokenizer, Tokens, pad_rows
 from include.ner.windows import batches, split_windows
 from include.ner.words import Unit
+from include.settings import NerSettings, get_settings
 from include.spans import Span
 
 log = logging.getLogger(__name__)
@@ -137,36 +137,36 @@ class NerClient:
     def from_settings(cls, settings: NerSettings | None = None) -> NerClient:
         """A client with the backend NER_BACKEND names, on the bundle NER_BUNDLE_DIR points to, in the
         flavour NER_PRECISION and the bundle's int8 gate choose (include/ner/precision.py)."""
-        settings = settings or NerSettings()
-        if settings.ner_bundle_dir is None:
+        ner = settings or get_settings().ner
+        if ner.ner_bundle_dir is None:
             raise ValueError("NER_BUNDLE_DIR is not set: point it to a bundle folder (onnx/, tokenizer/)")
-        bundle = read_bundle(settings.ner_bundle_dir)
-        triton = settings.ner_backend == "triton"
+        bundle = read_bundle(ner.ner_bundle_dir)
+        triton = ner.ner_backend == "triton"
         # In-process ONNX Runtime runs on the CPU execution provider (include/ner/backends.py).
-        choice = choose_precision(bundle, settings.ner_precision, settings.triton_device if triton else "cpu")
+        choice = choose_precision(bundle, ner.ner_precision, ner.triton_device if triton else "cpu")
         log.info("%s serves %s: %s", bundle.model_version, choice.precision, choice.reason)
         backend: InferenceBackend
         if triton:
-            grpc = settings.triton_protocol == "grpc"
+            grpc = ner.triton_protocol == "grpc"
             backend = triton_backend(
-                settings.triton_protocol,
-                settings.triton_grpc_url if grpc else settings.triton_url,
-                triton_model_name(settings.triton_model_name, choice.precision),
-                model_version=settings.triton_model_version,
-                retries=settings.triton_retries,
-                backoff_s=settings.triton_backoff_s,
-                timeout_s=settings.triton_timeout_s,
-                concurrency=settings.triton_concurrency,
+                ner.triton_protocol,
+                ner.triton_grpc_url if grpc else ner.triton_url,
+                triton_model_name(ner.triton_model_name, choice.precision),
+                model_version=ner.triton_model_version,
+                retries=ner.triton_retries,
+                backoff_s=ner.triton_backoff_s,
+                timeout_s=ner.triton_timeout_s,
+                concurrency=ner.triton_concurrency,
             )
         else:
-            backend = OnnxRuntimeBackend(bundle.flavour_path(choice.precision), settings.ner_intra_op_threads)
+            backend = OnnxRuntimeBackend(bundle.flavour_path(choice.precision), ner.ner_intra_op_threads)
         return cls(
             bundle,
             backend,
-            batch_size=settings.ner_batch_size,
-            max_length=settings.ner_max_length,
-            stride=settings.ner_stride,
-            warmup=settings.ner_warmup,
+            batch_size=ner.ner_batch_size,
+            max_length=ner.ner_max_length,
+            stride=ner.ner_stride,
+            warmup=ner.ner_warmup,
             precision=choice.precision,
         )
 

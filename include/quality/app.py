@@ -46,7 +46,7 @@ def create_app(db: ConnectionFactory = _default_db, *, require_user: bool = True
     """The app; `db` opens the Intelligence DB for one request (the plugin passes the PostgresHook's)."""
     app = FastAPI(title="nerloop quality", docs_url=None, redoc_url=None, openapi_url=None)
     router = APIRouter(dependencies=[airflow_user()] if require_user else [])
-    ls_url = get_settings().label_studio_url
+    ls_url = get_settings().label_studio.label_studio_url
 
     def read(fn: Callable[[Connection], Any]) -> Any:
         with db() as conn:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from include.services.process import ManagedProcess, ServiceError, port_in_use, wait_http_ok
+from include.settings import child_environment
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class LabelStudioServer:
         return ManagedProcess("label-studio", self.root)
 
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO", "LABEL_STUDIO"))}
+        env = child_environment(drop_prefixes=("DJANGO", "LABEL_STUDIO"))
         env.update(
             HOME=str(self.root / "home"),
             LABEL_STUDIO_BASE_DATA_DIR=str(self.root / "data"),

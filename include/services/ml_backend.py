@@ -3,13 +3,12 @@ background process beside the webhook shim."""
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from include.services.process import ManagedProcess, ServiceError, port_in_use, wait_http_ok
-from include.settings import PROJECT_ROOT
+from include.settings import PROJECT_ROOT, child_environment
 
 
 @dataclass(frozen=True)
@@ -39,16 +38,17 @@ class MlBackendServer:
             raise ServiceError(
                 f"ml-backend: port {self.host}:{self.port} is already taken; set ML_BACKEND_PORT"
             )
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(PROJECT_ROOT),
-            "ML_BACKEND_HOST": self.host,
-            "ML_BACKEND_PORT": str(self.port),
-            "ML_BACKEND_WORKERS": str(self.workers),
-            "ML_BACKEND_BASIC_AUTH_USER": self.basic_auth_user,
-            "ML_BACKEND_BASIC_AUTH_PASS": self.basic_auth_pass,
-            **(extra_env or {}),
-        }
+        env = child_environment(
+            {
+                "PYTHONPATH": str(PROJECT_ROOT),
+                "ML_BACKEND_HOST": self.host,
+                "ML_BACKEND_PORT": str(self.port),
+                "ML_BACKEND_WORKERS": str(self.workers),
+                "ML_BACKEND_BASIC_AUTH_USER": self.basic_auth_user,
+                "ML_BACKEND_BASIC_AUTH_PASS": self.basic_auth_pass,
+                **(extra_env or {}),
+            }
+        )
         gunicorn = Path(sys.executable).parent / "gunicorn"
         self.process.start(
             [

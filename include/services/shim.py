@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from include.services.process import ManagedProcess, ServiceError, port_in_use, wait_http_ok
-from include.settings import PROJECT_ROOT
+from include.settings import PROJECT_ROOT, child_environment
 
 
 @dataclass(frozen=True)
@@ -37,17 +36,18 @@ class ShimServer:
             raise ServiceError(f"webhook-shim: port {self.host}:{self.port} is already taken; set SHIM_PORT")
         metrics_dir = self.run_dir / "shim-metrics"
         metrics_dir.mkdir(parents=True, exist_ok=True)
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(PROJECT_ROOT),
-            "DATABASE_URL": self.database_url,
-            "WEBHOOK_SECRET": self.secret,
-            "SHIM_HOST": self.host,
-            "SHIM_PORT": str(self.port),
-            "SHIM_WORKERS": str(self.workers),
-            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
-            **(extra_env or {}),
-        }
+        env = child_environment(
+            {
+                "PYTHONPATH": str(PROJECT_ROOT),
+                "DATABASE_URL": self.database_url,
+                "WEBHOOK_SECRET": self.secret,
+                "SHIM_HOST": self.host,
+                "SHIM_PORT": str(self.port),
+                "SHIM_WORKERS": str(self.workers),
+                "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+                **(extra_env or {}),
+            }
+        )
         gunicorn = Path(sys.executable).parent / "gunicorn"
         self.process.start(
             [

@@ -22,7 +22,7 @@ from pathlib import Path
 import requests
 
 from include.services.process import ManagedProcess, port_in_use
-from include.serving.settings import ServingSettings
+from include.settings import Settings, child_environment, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -61,23 +61,27 @@ class TritonServer:
     extra_args: tuple[str, ...] = ()
 
     @classmethod
-    def from_settings(cls, settings: ServingSettings | None = None) -> TritonServer:
+    def from_settings(cls, settings: Settings | None = None) -> TritonServer:
         """The server under STATE_DIR/triton on the TRITON_*_PORTs, loading the model once it is published
         (and its int8 flavour, `<name>_int8`, when a local repository holds one)."""
         from include.ner.precision import triton_model_name
 
-        settings = settings or ServingSettings()
-        repository = settings.repository
-        published = repository.startswith("s3://") or (Path(repository) / settings.triton_model_name).is_dir()
-        int8 = triton_model_name(settings.triton_model_name, "int8")
+        settings = settings or get_settings()
+        repository, serving, model = (
+            settings.model_repository_root,
+            settings.serving,
+            settings.ner.triton_model_name,
+        )
+        published = repository.startswith("s3://") or (Path(repository) / model).is_dir()
+        int8 = triton_model_name(model, "int8")
         with_int8 = not repository.startswith("s3://") and (Path(repository) / int8).is_dir()
         return cls(
             root=settings.triton_dir,
             model_repository=repository,
-            http_port=settings.triton_http_port,
-            grpc_port=settings.triton_grpc_port,
-            metrics_port=settings.triton_metrics_port,
-            load_models=((settings.triton_model_name,) if published else ()) + ((int8,) if with_int8 else ()),
+            http_port=serving.triton_http_port,
+            grpc_port=serving.triton_grpc_port,
+            metrics_port=serving.triton_metrics_port,
+            load_models=((model,) if published else ()) + ((int8,) if with_int8 else ()),
         )
 
     @property
@@ -131,7 +135,7 @@ class TritonServer:
         return self.server_dir
 
     def environment(self) -> dict[str, str]:
-        env = dict(os.environ)
+        env = child_environment()
         libs = [
             str(wheel_server_dir().parent.parent / "nvidia_pytriton.libs"),
             sysconfig.get_config_var("LIBDIR"),

@@ -50,9 +50,9 @@ def _http(
 
 def repository_headers() -> dict[str, str]:
     """The model-control key header when TRITON_REPOSITORY_KEY is set (restricted API), else none."""
-    from include.serving.settings import ServingSettings
+    from include.settings import get_settings
 
-    key = ServingSettings().triton_repository_key
+    key = get_settings().serving.triton_repository_key
     return {REPOSITORY_KEY_HEADER: key.get_secret_value()} if key else {}
 
 

@@ -17,8 +17,8 @@ import numpy as np
 
 from include.bundle.format import Bundle
 from include.ner.client import NerClient
-from include.ner.settings import NerSettings
 from include.ner.tokenizer import BundleTokenizer
+from include.settings import NerSettings
 from include.spans import Span
 from include.training.dataset import LabeledText
 

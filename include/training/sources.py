@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 from pathlib import Path
 
 from include.settings import PROJECT_ROOT
@@ -28,5 +27,6 @@ WNUT17_SHIPPED = PROJECT_ROOT / "include" / "data" / "wnut17"
 
 def wnut17_dir() -> Path:
     """WNUT17_DIR if set, else the copy shipped in the project (include/data/wnut17, CC-BY-4.0)."""
-    env = os.environ.get("WNUT17_DIR")
-    return Path(env) if env else WNUT17_SHIPPED
+    from include.settings import get_settings
+
+    return get_settings().training.wnut17_dir or WNUT17_SHIPPED

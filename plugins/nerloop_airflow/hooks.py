@@ -3,7 +3,6 @@ Label Studio, the NER client."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -13,8 +12,6 @@ from airflow.providers.postgres.hooks.postgres import PostgresHook
 from include.db.connection import connect
 from include.settings import get_settings
 
-DB_CONN_ID = os.environ.get("NERLOOP_DB_CONN_ID", "nerloop_db")
-
 
 def db_connection() -> Any:
     """A psycopg2 connection to the `nerloop_db` Airflow connection if defined, else to DATABASE_URL.
@@ -22,11 +19,12 @@ def db_connection() -> Any:
     The hook resolves the connection (secrets backends included); `include/` opens it with psycopg2 and
     its timeouts, since the provider may hand out psycopg 3 connections.
     """
+    conn_id = get_settings().db.nerloop_db_conn_id
     try:
-        PostgresHook.get_connection(DB_CONN_ID)
+        PostgresHook.get_connection(conn_id)
     except Exception:  # an undefined connection id raises AirflowNotFoundException
         return connect(statement_timeout_ms=0)
-    uri = PostgresHook(postgres_conn_id=DB_CONN_ID).get_uri()
+    uri = PostgresHook(postgres_conn_id=conn_id).get_uri()
     return connect("postgresql://" + uri.split("://", 1)[1], statement_timeout_ms=0)
 
 
@@ -49,13 +47,13 @@ def object_store(uri: str | None) -> Any:
         return default_store()
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-    hook = S3Hook(aws_conn_id=os.environ.get("NERLOOP_AWS_CONN_ID", "aws_default"))
     settings = get_settings()
+    hook = S3Hook(aws_conn_id=settings.store.nerloop_aws_conn_id)
     return ObjectStore.from_settings(
         settings,
         session=hook.get_session(),
         endpoint_url=hook.conn_config.get_service_endpoint_url(service_name="s3")
-        or settings.aws_endpoint_url,
+        or settings.store.aws_endpoint_url,
         config=hook.config,
         verify=hook.verify,
     )
@@ -66,9 +64,11 @@ def label_studio() -> Any:
     from include.label_studio import client as ls_client
 
     s = get_settings()
-    if s.label_studio_token is None:
+    if s.label_studio.label_studio_token is None:
         raise RuntimeError("LABEL_STUDIO_TOKEN is not set: the task cannot reach Label Studio")
-    return ls_client.connect(s.label_studio_url, s.label_studio_token.get_secret_value())
+    return ls_client.connect(
+        s.label_studio.label_studio_url, s.label_studio.label_studio_token.get_secret_value()
+    )
 
 
 def ner_client() -> Any:

@@ -49,14 +49,14 @@ class LabelStudioIntakeOperator(BaseOperator):
         ls = hooks.label_studio()
         project_id = ensure_project(ls, self.project)
         settings = get_settings()
-        store = hooks.object_store(settings.inbox_uri)
+        store = hooks.object_store(settings.store.inbox_uri)
         with hooks.db() as conn:
             summary = take_in(
                 conn,
                 ls,
                 project_id,
-                inbox_uri=settings.inbox_uri,
-                files_root=settings.label_studio_files_root,
+                inbox_uri=settings.store.inbox_uri,
+                files_root=settings.label_studio.label_studio_files_root,
                 store=store,
                 scan=str(self.scan).lower() in ("true", "1"),
             )
@@ -164,7 +164,7 @@ class LabelStudioImportOperator(BaseOperator):
                 project_id,
                 document_ids=self.document_ids,
                 chunk_size=int(self.chunk_size),
-                files_root=get_settings().label_studio_files_root,
+                files_root=get_settings().label_studio.label_studio_files_root,
             )
         self.log.info(
             "LS project %d: imported %d tasks (%d in place), relinked %d, %d records without prediction; "

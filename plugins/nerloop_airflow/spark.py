@@ -16,14 +16,14 @@ from typing import Any
 
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 
-from include.settings import PROJECT_ROOT, get_settings
+from include.settings import PROJECT_ROOT, child_environment, get_settings
 
 JOB_APPLICATION = PROJECT_ROOT / "apps" / "spark-jobs" / "tables_to_parquet.py"
 
 
 def table_engine() -> str:
     """ "spark" when a Spark connection is configured, else "pandas"."""
-    return "spark" if get_settings().spark_conn_id else "pandas"
+    return "spark" if get_settings().spark.spark_conn_id else "pandas"
 
 
 def run_output_uri(root: str, run_id: str) -> str:
@@ -38,8 +38,8 @@ class SparkTablesOperator(SparkSubmitOperator):
 
     def __init__(self, *, source: str, output_root: str | None = None, **kwargs: Any) -> None:
         settings = get_settings()
-        kwargs.setdefault("conn_id", settings.spark_conn_id or "spark_default")
-        kwargs.setdefault("properties_file", str(settings.spark_properties_file))
+        kwargs.setdefault("conn_id", settings.spark.spark_conn_id or "spark_default")
+        kwargs.setdefault("properties_file", str(settings.spark.spark_properties_file))
         kwargs.setdefault("name", "nerloop-tables-to-parquet")
         super().__init__(application=str(JOB_APPLICATION), **kwargs)
         self.source = source
@@ -55,7 +55,7 @@ class SparkTablesOperator(SparkSubmitOperator):
             # spark-submit and its Python workers from this environment (client mode on this host).
             self.env_vars = {
                 "PYSPARK_PYTHON": sys.executable,
-                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{child_environment().get('PATH', '')}",
                 **(self.env_vars or {}),
             }
         self.log.info("spark-submit tables job: %s → %s (connection %s)", self.source, output, self._conn_id)

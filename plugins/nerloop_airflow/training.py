@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from include.settings import get_settings
 from nerloop_airflow import hooks
 
 log = logging.getLogger("airflow.task")
@@ -88,21 +89,20 @@ def train_and_gate(run_id: int, params: dict[str, Any]) -> dict[str, Any]:
 def publish_and_reload(outcome: dict[str, Any]) -> dict[str, Any]:
     """Publish the promoted bundle, reload Triton (when NER_BACKEND=triton) with verify + rollback."""
     from include.bundle.layout import BundleLayout
-    from include.ner.settings import NerSettings
     from include.release import release_bundle
-    from include.serving.settings import ServingSettings
 
-    serving, ner = ServingSettings(), NerSettings()
+    s = get_settings()
     with hooks.db() as conn:
         release = release_bundle(
             conn,
             Path(outcome["bundle_dir"]),
-            model_repository=serving.repository,
-            bundles_root=BundleLayout.from_state_dir().root,
-            model=serving.triton_model_name,
-            flavour=serving.triton_flavour,
-            keep=serving.model_repository_keep,
-            triton_url=ner.triton_url if ner.ner_backend == "triton" else None,
+            model_repository=s.model_repository_root,
+            bundles_root=BundleLayout.from_state_dir(s.paths.state_dir).root,
+            model=s.ner.triton_model_name,
+            flavour=s.serving.triton_flavour,
+            keep=s.serving.model_repository_keep,
+            triton_url=s.ner.triton_url if s.ner.ner_backend == "triton" else None,
+            intra_op_threads=s.serving.triton_intra_op_threads,
         )
     log.info(
         "released %s as Triton version %d, served by %s",

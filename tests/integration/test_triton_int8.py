@@ -17,11 +17,11 @@ from include.bundle import read as bundle_read
 from include.db.connection import transaction
 from include.ner.backends import OnnxRuntimeBackend
 from include.ner.client import NerClient
-from include.ner.settings import NerSettings
 from include.release import release_bundle
 from include.serving.reload import ServedModel, reload_and_verify, served_model
 from include.serving.repository import publish_bundle
 from include.serving.triton_metrics import batch_stats
+from include.settings import NerSettings
 from include.training.gold import record_model_version
 from tests.helpers.bundle import int8_bundle, tiny_bundle
 from tests.helpers.triton import running_triton

@@ -25,9 +25,9 @@ from include.ingest import ingest_source
 from include.label_studio import client as ls_client
 from include.ner.backends import InferenceBackend
 from include.ner.client import NerClient
-from include.ner.settings import NerSettings
 from include.services.triton import TritonServer
 from include.serving.repository import publish_bundle
+from include.settings import NerSettings
 from tests.helpers.bundle import tiny_bundle
 from tests.helpers.triton import free_port
 from tests.reliability.conftest import NAMES, print_figures

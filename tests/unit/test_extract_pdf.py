@@ -17,6 +17,7 @@ from include.extract.pdf import artifacts_dir, extract_pdf
 from include.extract.records import ExtractedRecord, ExtractionError
 from include.extract.router import extract_document
 from include.samples import invoices, write_samples
+from include.settings import get_settings
 
 
 def values(record: ExtractedRecord) -> dict[str, str]:
@@ -144,4 +145,5 @@ def test_artifacts_dir_needs_an_existing_folder(tmp_path: Path, monkeypatch: pyt
     assert artifacts_dir() is None
     assert artifacts_dir(tmp_path / "missing") is None
     monkeypatch.setenv("DOCLING_ARTIFACTS_PATH", str(tmp_path))
+    get_settings.cache_clear()  # settings are read once per process
     assert artifacts_dir() == tmp_path

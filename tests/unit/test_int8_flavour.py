@@ -12,8 +12,8 @@ from include.bundle.format import BundleError
 from include.bundle.read import read_bundle
 from include.ner.client import NerClient
 from include.ner.precision import choose_precision, triton_model_name
-from include.ner.settings import NerSettings
 from include.serving.repository import publish_bundle
+from include.settings import NerSettings
 from include.spans import Span
 from include.training.quantize import int8_gate, span_agreement
 from tests.helpers.bundle import int8_bundle, tiny_bundle

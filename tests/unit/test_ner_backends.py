@@ -17,7 +17,7 @@ from include.ner.backends import (
     triton_backend,
 )
 from include.ner.client import NerClient
-from include.ner.settings import NerSettings
+from include.settings import NerSettings
 from tests.helpers.bundle import tiny_bundle
 from tests.helpers.triton import free_port
 
