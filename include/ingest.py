@@ -13,7 +13,8 @@ from include.db.connection import transaction
 from include.extract.detect import HEAD_BYTES, detect_type
 from include.extract.records import ExtractionError
 from include.hashing import sha256_stream
-from include.objectstore import ObjectStore, StoredObject, default_store
+from include.locations import StoredObject
+from include.objectstore import ObjectStore, default_store
 
 log = logging.getLogger(__name__)
 

@@ -49,7 +49,7 @@ from include.label_studio.reads import (
     list_task_index,
 )
 from include.label_studio.target_storage import read_target_tasks
-from include.objectstore import ObjectStore
+from include.objectstore import ObjectStore, default_store
 from include.reconcile_plan import (
     Plan,
     Snapshot,
@@ -151,7 +151,7 @@ def resolve_project(
             raise
         uri = _require_copy(cfg, exc)
         log.warning("Label Studio API unreachable (%s): taking the project id from %s", _brief(exc), uri)
-        first = read_target_tasks(uri, store, limit=1)
+        first = read_target_tasks(uri, store or default_store(), limit=1)
         return int(first[0]["project"]) if first and first[0].get("project") is not None else None
 
 
@@ -264,7 +264,7 @@ def _reconcile_from_copy(
     started = time.perf_counter()
     # Read again: a run that lost LS half way may have replayed some events already.
     _, snapshot = _read_snapshot(conn, project_id)
-    tasks = read_target_tasks(uri, store)
+    tasks = read_target_tasks(uri, store or default_store())
     mine = [t for t in tasks if t.get("project") is None or int(t["project"]) == project_id]
     if len(mine) < len(tasks):
         log.warning("target storage %s: %d tasks of other projects skipped", uri, len(tasks) - len(mine))

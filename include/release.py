@@ -14,8 +14,9 @@ from include.bundle.read import read_bundle
 from include.db import repository as repo
 from include.db.connection import transaction
 from include.ner.precision import triton_model_name
+from include.objectstore import ObjectStore, default_store
 from include.serving.reload import reload_and_verify
-from include.serving.repository import publish_bundle
+from include.serving.repository import open_repository, publish_bundle
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ def release_bundle(
     keep: int = 3,
     triton_url: str | None = None,
     intra_op_threads: int = 2,
+    store: ObjectStore | None = None,
 ) -> Release:
     """Publish, then reload and verify in Triton when `triton_url` is given, then repoint `current`.
 
@@ -54,6 +56,8 @@ def release_bundle(
     new version fails to load or verify, Triton rolls back to the version it served and the model version
     is marked failed.
     `intra_op_threads` is the python model's ONNX Runtime threads (TRITON_INTRA_OP_THREADS).
+    `model_repository` (a folder or s3://bucket/prefix) is opened once, in S3 through `store` (the object
+    store built from settings unless given).
     `flavour` None publishes the bundle's config.pbtxt as it is; "python" (the default, as for the
     tritonserver of the nvidia-pytriton wheel) runs it in the python backend. A bundle whose int8 flavour
     passed its gate also publishes that flavour as `<model>_int8` (reloaded and verified the same way), so
@@ -61,15 +65,14 @@ def release_bundle(
     """
     bundle = bundle if isinstance(bundle, Bundle) else read_bundle(bundle)
     bundle_dir = bundle.root
-    published = publish_bundle(
-        bundle, model_repository, model, flavour, keep, intra_op_threads=intra_op_threads
-    )
+    repository = open_repository(model_repository, store or default_store())
+    published = publish_bundle(bundle, repository, model, flavour, keep, intra_op_threads=intra_op_threads)
     int8 = None
     if bundle.int8_gate_passed:
         int8_model = triton_model_name(model, "int8")
         int8 = publish_bundle(
             bundle,
-            model_repository,
+            repository,
             int8_model,
             flavour,
             keep,
@@ -87,10 +90,10 @@ def release_bundle(
     served_by = "onnxruntime"
     if triton_url:
         try:
-            reload_and_verify(triton_url, model_repository, model, published.version, PROBE_TEXTS, bundle)
+            reload_and_verify(triton_url, repository, model, published.version, PROBE_TEXTS, bundle)
             if int8 is not None:
                 reload_and_verify(
-                    triton_url, model_repository, int8.model, int8.version, PROBE_TEXTS, bundle, "int8"
+                    triton_url, repository, int8.model, int8.version, PROBE_TEXTS, bundle, "int8"
                 )
         except Exception:
             with transaction(conn):

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from include.objectstore import Location, ObjectStore, default_store
+from include.locations import Location
+from include.objectstore import ObjectStore, default_store
 
 log = logging.getLogger(__name__)
 

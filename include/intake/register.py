@@ -29,7 +29,8 @@ from include.intake.scan import scan_source_tasks
 from include.intake.settle import settle_failed
 from include.label_studio.reads import task_origin
 from include.label_studio.storage import LOCAL_FILES_PATH
-from include.objectstore import Location, ObjectStore
+from include.locations import Location
+from include.objectstore import ObjectStore
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlparse
 
-from include.objectstore import Location, S3Config
+from include.locations import Location, S3Config
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def source_uri(link: object, files_root: Path | None) -> str | None:
 @dataclass(frozen=True)
 class S3Access(S3Config):
     """What LS needs to list and presign an S3 inbox (a MinIO/moto endpoint too): the object store's S3
-    settings (`include.objectstore.S3Config`) and how long a presigned link lives."""
+    settings (`include.locations.S3Config`) and how long a presigned link lives."""
 
     presign_ttl_minutes: int = 60
 

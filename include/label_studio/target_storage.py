@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from include.label_studio.storage import S3Access
-from include.objectstore import Location, ObjectStore, default_store
+from include.locations import Location, Store
 
 log = logging.getLogger(__name__)
 
@@ -80,18 +80,16 @@ def ensure_target_storage(
     return int(created.id)
 
 
-def read_target_tasks(
-    uri: str, store: ObjectStore | None = None, limit: int | None = None
-) -> list[dict[str, Any]]:
+def read_target_tasks(uri: str, store: Store, limit: int | None = None) -> list[dict[str, Any]]:
     """Every task object of the copy (the first `limit` found, if given), by task id, shaped like the LS
-    API's full tasks.
+    API's full tasks, read through `store` (the caller's object store).
 
     Objects that are not a task with its annotations (another format, a stray file, unreadable JSON) are
     skipped with a warning. Raises FileNotFoundError for a local folder that does not exist (a copy that
     is configured but missing is not an empty copy).
     """
     tasks: dict[int, dict[str, Any]] = {}
-    for name, body in _objects(uri, store or default_store()):
+    for name, body in _objects(uri, store):
         try:
             raw = json.loads(body)
         except ValueError as exc:
@@ -144,7 +142,7 @@ def normalize_task(raw: Any) -> dict[str, Any] | None:
     return {**raw, "id": task_id, "annotations": annotations, "predictions": predictions}
 
 
-def _objects(uri: str, store: ObjectStore) -> Iterator[tuple[str, bytes]]:
+def _objects(uri: str, store: Store) -> Iterator[tuple[str, bytes]]:
     """(name, bytes) of each `<task id>.json` object right in the folder or prefix, read lazily (LS writes
     `<prefix>/<task id>.json`: deeper keys belong to another storage or tool)."""
     for obj in store.list(uri, recursive=False):

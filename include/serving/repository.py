@@ -31,7 +31,7 @@ from include.bundle.config import (
 )
 from include.bundle.format import Bundle, BundleError
 from include.bundle.read import read_bundle
-from include.objectstore import Location, ObjectStore
+from include.locations import Location, Store
 
 log = logging.getLogger(__name__)
 
@@ -147,12 +147,15 @@ class LocalRepository:
         return dest
 
 
-def open_repository(uri: str | Path, store: ObjectStore | None = None) -> ModelRepository:
-    """The repository at a local path / file:// URI, or at s3://bucket/prefix (through `store`, the
-    object store built from settings unless given)."""
+def open_repository(uri: str | Path, store: Store | None = None) -> ModelRepository:
+    """The repository at a local path / file:// URI, or at s3://bucket/prefix through `store` (the
+    caller's object store: required for S3)."""
     where = Location.parse(uri)
     if where.is_s3:
         from include.serving.s3_repository import S3Repository
+
+        if store is None:
+            raise ValueError(f"{where.uri}: a model repository in S3 is opened with an object store")
 
         return S3Repository.from_uri(where.uri, store)
     return LocalRepository(where.local)

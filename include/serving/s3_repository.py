@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from include.objectstore import Location, ObjectStore, default_store
+from include.locations import Location, Store
 
 STAGING = ".staging"
 
@@ -22,14 +22,14 @@ STAGING = ".staging"
 @dataclass(frozen=True)
 class S3Repository:
     root: Location
-    store: ObjectStore
+    store: Store
 
     @classmethod
-    def from_uri(cls, uri: str, store: ObjectStore | None = None) -> S3Repository:
+    def from_uri(cls, uri: str, store: Store) -> S3Repository:
         root = Location.parse(uri)
         if not root.is_s3:
             raise ValueError(f"{uri!r}: expected s3://bucket/prefix")
-        return cls(root, store or default_store())
+        return cls(root, store)
 
     @property
     def uri(self) -> str:

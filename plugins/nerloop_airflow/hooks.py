@@ -41,7 +41,8 @@ def db() -> Iterator[Any]:
 def object_store(uri: str | None) -> Any:
     """The object store for a task: its S3 client comes from the `aws_default` connection (session,
     endpoint, botocore config) when `uri` is in S3; otherwise the store built from settings."""
-    from include.objectstore import Location, ObjectStore, default_store
+    from include.locations import Location
+    from include.objectstore import ObjectStore, default_store
 
     if not uri or not Location.parse(uri).is_s3:
         return default_store()

@@ -73,7 +73,7 @@ def test_local_copy_is_written_by_ls_and_read_when_the_api_is_down(label_studio,
     assert sorted(p.name for p in folder.iterdir()) == sorted(f"{t}.json" for t in task_ids[:2])
     stored = json.loads((folder / f"{task_ids[1]}.json").read_text())
     assert [a["id"] for a in stored["annotations"]] == [survivor.id, doomed.id]
-    copy = {t["id"]: t for t in read_target_tasks(folder.as_uri())}
+    copy = {t["id"]: t for t in read_target_tasks(folder.as_uri(), ObjectStore())}
     assert (
         copy[task_ids[1]]["annotations"][0]["completed_by"] == stored["annotations"][0]["completed_by"]["id"]
     )

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from include.objectstore import Location, ObjectStore, S3Config
+from include.locations import Location, S3Config
+from include.objectstore import ObjectStore
 
 
 def test_locations_parse_paths_file_uris_and_s3_and_refuse_the_rest(tmp_path: Path) -> None:

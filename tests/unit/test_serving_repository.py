@@ -14,7 +14,8 @@ import pytest
 from include.bundle.config import parse_config
 from include.bundle.format import BundleError
 from include.bundle.read import read_bundle
-from include.objectstore import ObjectStore, S3Config
+from include.locations import S3Config
+from include.objectstore import ObjectStore
 from include.serving.repository import (
     STAGING,
     LocalRepository,
