@@ -21,7 +21,7 @@ ls-venv:
 	@bash scripts/setup_ls_venv.sh $(LS_VENV)
 
 demo: venv ls-venv
-	$(PY) -m include.cli demo
+	$(PY) -m devstack.cli demo
 
 # The suite runs in file order; `make test PYTEST_ARGS="-p randomly"` shuffles it (pytest-randomly, seed
 # printed). Random order is not yet the default: the whole suite has not passed shuffled end to end.
@@ -29,26 +29,28 @@ PYTEST_ARGS ?= -p no:randomly
 test: venv
 	$(PY) -m ruff check .
 	$(PY) -m mypy
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: venv
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 db-up: venv
-	$(PY) -m include.cli db up
+	$(PY) -m devstack.cli db up
 
 down: venv
-	$(PY) -m include.cli down
+	$(PY) -m devstack.cli down
 
 status: venv
-	$(PY) -m include.cli status
+	$(PY) -m devstack.cli status
 
 # The airflow CLI with the demo's environment (its AIRFLOW_HOME, config, metadata database, connections):
 # `make airflow ARGS="dags trigger nightly_train_publish"`.
 airflow: venv
-	$(PY) -m include.cli airflow $(ARGS)
+	$(PY) -m devstack.cli airflow $(ARGS)
 
 clean: down
 	rm -rf $(STATE_DIR)
@@ -73,7 +75,7 @@ bench-train: venv
 
 # Builds a bootstrap bundle in $(STATE_DIR)/bench-bootstrap (kept), then scores it on generated held-out documents.
 bench-bootstrap: venv
-	@[ -f $(STATE_DIR)/bench-bootstrap/onnx/VERSION.json ] || $(PY) -m include.training.bootstrap --out $(STATE_DIR)/bench-bootstrap
+	@[ -f $(STATE_DIR)/bench-bootstrap/onnx/VERSION.json ] || $(PY) -m include.workflows.training.bootstrap --out $(STATE_DIR)/bench-bootstrap
 	$(PY) bench/bootstrap_quality.py --bundle $(STATE_DIR)/bench-bootstrap
 
 # SMEs simulated on a domain the bootstrap never saw: WNUT-17 (the bootstrap is built without it), gold fed
@@ -92,7 +94,7 @@ bench-sme-loop: venv
 # fp32 and the int8 flavour side by side (20,000 rows in process; Triton with the batches it formed) on the
 # bench-bootstrap bundle, built first when missing.
 bench-int8: venv
-	@[ -f $(STATE_DIR)/bench-bootstrap/onnx/VERSION.json ] || $(PY) -m include.training.bootstrap --out $(STATE_DIR)/bench-bootstrap
+	@[ -f $(STATE_DIR)/bench-bootstrap/onnx/VERSION.json ] || $(PY) -m include.workflows.training.bootstrap --out $(STATE_DIR)/bench-bootstrap
 	$(PY) bench/prelabel_throughput.py --rows 20000 --chunks 10 --precision both --bundle $(STATE_DIR)/bench-bootstrap
 	$(PY) bench/prelabel_triton.py --rows 400 --repeats 3 --precision both --bundle $(STATE_DIR)/bench-bootstrap --protocol grpc
 
@@ -103,4 +105,4 @@ bench-spark: venv
 	$(PY) bench/spark_vs_pandas.py --rows 1000000 --master 'local[2]'
 
 lineage: venv
-	$(PY) -m include.cli lineage $(ID)
+	$(PY) -m devstack.cli lineage $(ID)

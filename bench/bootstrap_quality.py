@@ -2,13 +2,13 @@
 
     PYTHONPATH=. python bench/bootstrap_quality.py --bundle .state/bundles/current [--threads 1]
 
-Held-out documents (CSV, XLSX, PDF table, text; seeds of include/heldout.py: the demo's writers with
+Held-out documents (CSV, XLSX, PDF table, text; seeds of devstack/heldout.py: the demo's writers with
 other seeds, which share headers and templates with the training generators) go through the real
 extractor, the records through NerClient on in-process ONNX Runtime; predictions are scored against
 the generator's gold by exact span match (start, end, label), per label and micro-averaged, also per
 document kind. It also counts predicted spans that touch a column name of a row record, and shows
 the most frequent misses and false alarms. Then the same bundle on the held-out writers of
-include/training/unseen.py (other headers, templates, value formats and Faker locales): the set the
+include/workflows/training/unseen.py (other headers, templates, value formats and Faker locales): the set the
 nightly gate guards per label.
 """
 
@@ -21,13 +21,13 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from include.bundle.read import read_bundle
-from include.heldout import HELDOUT_INVOICES, HELDOUT_SEEDS, GoldRecord, column_name_ranges, heldout_gold
-from include.ner.backends import OnnxRuntimeBackend
-from include.ner.client import NerClient
-from include.spans import Span
-from include.training.evaluate import Metrics, score_spans
-from include.training.unseen import unseen_gold
+from devstack.heldout import HELDOUT_INVOICES, HELDOUT_SEEDS, GoldRecord, column_name_ranges, heldout_gold
+from include.adapters.ner.backends import OnnxRuntimeBackend
+from include.adapters.ner.client import NerClient
+from include.core.bundle.read import read_bundle
+from include.core.spans import Span
+from include.workflows.training.evaluate import Metrics, score_spans
+from include.workflows.training.unseen import unseen_gold
 
 
 def column_name_hits(gold: Sequence[GoldRecord], predicted: Sequence[Sequence[Span]]) -> list[Span]:
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     unseen_predicted = client.predict([u.text for u in unseen])
     print(
         table(
-            f"\nheld-out writers the training generators do not share (include/training/unseen.py, "
+            f"\nheld-out writers the training generators do not share (include/workflows/training/unseen.py, "
             f"{len(unseen)} texts)",
             score_spans([u.spans for u in unseen], unseen_predicted),
         )

@@ -24,10 +24,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from include.db.connection import connect
-from include.label_studio import client as ls_client
-from include.labels import DEFAULT_LABELS
-from include.stack import Stack
+from devstack.stack import Stack
+from include.adapters.db.connection import connect
+from include.adapters.label_studio import client as ls_client
+from include.core.labels import DEFAULT_LABELS
 
 
 def edited(result: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:

@@ -14,11 +14,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from include.label_studio import client as ls_client
-from include.label_studio.tasks import build_task
-from include.services.label_studio import LabelStudioServer
-from include.settings import get_settings
-from include.spans import Span
+from devstack.services.label_studio import LabelStudioServer
+from include.adapters.label_studio import client as ls_client
+from include.adapters.label_studio.tasks import build_task
+from include.core.settings import get_settings
+from include.core.spans import Span
 
 TEXT = "Alice Smith paid $120.50 to Acme Corp on March 1, 2024."
 

@@ -15,7 +15,7 @@ after `make bench-bootstrap`) or else the 6-layer MiniLM with an untrained head 
 bundle's model quantized here exactly as the nightly export does), phases interleaved (raw fp32, raw int8,
 end to end fp32, end to end int8) with the 1-minute load average noted beside each, then scores both on
 held-out splits (the bootstrap run's generated test split, WNUT-17 dev) and applies the int8 gate
-(include/training/quantize.py) on the first.
+(include/workflows/training/quantize.py) on the first.
 It prints `int8/fp32 rows/s: <ratio>` (end to end). Goal: >= 1.8 on 2 cores.
 """
 
@@ -35,17 +35,17 @@ import numpy as np
 from faker import Faker
 from tqdm import tqdm
 
-from include.bundle.read import read_bundle
-from include.extract.router import extract_document
-from include.label_studio.tasks import build_task
-from include.ner.backends import InferenceBackend, OnnxRuntimeBackend
-from include.ner.client import NerClient
-from include.ner.tokenizer import BundleTokenizer, pad_rows
-from include.ner.windows import batches
-from include.training.dataset import LabeledText, load_wnut17
-from include.training.evaluate import predict_spans, score_spans
-from include.training.quantize import int8_gate, quantize_int8, span_agreement
-from include.training.synthetic import synthetic_gold
+from include.adapters.extract.router import extract_document
+from include.adapters.label_studio.tasks import build_task
+from include.adapters.ner.backends import InferenceBackend, OnnxRuntimeBackend
+from include.adapters.ner.client import NerClient
+from include.adapters.ner.tokenizer import BundleTokenizer, pad_rows
+from include.adapters.ner.windows import batches
+from include.core.bundle.read import read_bundle
+from include.workflows.training.dataset import LabeledText, load_wnut17
+from include.workflows.training.evaluate import predict_spans, score_spans
+from include.workflows.training.quantize import int8_gate, quantize_int8, span_agreement
+from include.workflows.training.synthetic import synthetic_gold
 from tests.helpers.bundle import build_tiny_bundle
 
 HEADER = ["invoice", "customer", "company", "city", "date", "amount", "email", "phone"]

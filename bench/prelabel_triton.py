@@ -26,12 +26,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from include.bundle.read import read_bundle
-from include.ner.backends import OnnxRuntimeBackend, triton_backend
-from include.ner.client import NerClient
-from include.ner.precision import Precision, triton_model_name
-from include.serving.repository import publish_bundle
-from include.serving.triton_metrics import BatchStats, batch_stats
+from include.adapters.ner.backends import OnnxRuntimeBackend, triton_backend
+from include.adapters.ner.client import NerClient
+from include.adapters.ner.precision import Precision, triton_model_name
+from include.adapters.serving.repository import publish_bundle
+from include.adapters.serving.triton_metrics import BatchStats, batch_stats
+from include.core.bundle.read import read_bundle
 from tests.helpers.bundle import build_tiny_bundle, int8_bundle
 from tests.helpers.triton import running_triton
 

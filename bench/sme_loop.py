@@ -38,7 +38,7 @@ sys.path[:0] = [str(PROJECT_ROOT), str(PROJECT_ROOT / "plugins")]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from include.training.dataset import LabeledText, conll_to_labeled_text, read_conll_documents  # noqa: E402
+from include.workflows.training.dataset import LabeledText, conll_to_labeled_text, read_conll_documents  # noqa: E402
 
 PROJECT = {"id": 1, "title": "sme-loop"}
 
@@ -147,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
             "NER_BACKEND": "onnxruntime",
         }
     )
-    from include.settings import get_settings
+    from include.core.settings import get_settings
 
     get_settings.cache_clear()  # the task functions read STATE_DIR and DATABASE_URL through the settings
     try:
@@ -157,9 +157,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def build_bootstrap(work: Path, with_wnut17: bool, corpus: Path) -> Path:
-    from include.training.bootstrap import BootstrapPlan
-    from include.training.bootstrap import build_bootstrap as build
-    from include.training.sources import wnut17_dir
+    from include.workflows.training.bootstrap import BootstrapPlan
+    from include.workflows.training.bootstrap import build_bootstrap as build
+    from include.workflows.training.sources import wnut17_dir
 
     if with_wnut17:
         shipped = hashlib.sha256((wnut17_dir() / "wnut17train.conll").read_bytes()).hexdigest()
@@ -178,16 +178,16 @@ def build_bootstrap(work: Path, with_wnut17: bool, corpus: Path) -> Path:
 
 def database(work: Path) -> tuple[str, Any]:
     """A fresh database with the schema: on DATABASE_URL's server, else an embedded one in `work`."""
-    from include.db.connection import connect
-    from include.db.migrate import apply_migrations
-    from include.db.server import create_database, drop_database
+    from include.adapters.db.connection import connect
+    from include.adapters.db.migrate import apply_migrations
+    from include.adapters.db.server import create_database, drop_database
 
     server = os.environ.get("DATABASE_URL")
     pg = None
     if not server:
         import socket
 
-        from include.services.embedded_postgres import EmbeddedPostgres
+        from devstack.services.embedded_postgres import EmbeddedPostgres
 
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
@@ -223,15 +223,15 @@ def loop(
 
     from nerloop_airflow.training import publish_and_reload, start_training_run, train_and_gate
 
-    from include.bundle.layout import BundleLayout
-    from include.bundle.read import read_bundle
-    from include.db import repository as repo
-    from include.db.connection import connect, transaction
-    from include.label_studio.events import ApplyConfig, apply_event, parse_event
-    from include.release import release_bundle
-    from include.spans import task_score
-    from include.training.evaluate import evaluate, load_client, predict_spans
-    from include.training.gold import record_model_version
+    from include.adapters.db import repository as repo
+    from include.adapters.db.connection import connect, transaction
+    from include.core.bundle.layout import BundleLayout
+    from include.core.bundle.read import read_bundle
+    from include.core.spans import task_score
+    from include.workflows.annotations import ApplyConfig, apply_event, parse_event
+    from include.workflows.release import release_bundle
+    from include.workflows.training.evaluate import evaluate, load_client, predict_spans
+    from include.workflows.training.gold import record_model_version
 
     logging.getLogger().setLevel(logging.WARNING)  # ONNX Runtime's quantizer logs every tensor at INFO
     logging.getLogger("include").setLevel(logging.INFO)

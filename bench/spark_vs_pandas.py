@@ -26,7 +26,7 @@ JOB_DIR = ROOT / "apps" / "spark-jobs"
 
 PANDAS_SIDE = """
 import hashlib, sys, time
-from include.extract.router import extract_document
+from include.adapters.extract.router import extract_document
 path = sys.argv[1]
 started = time.perf_counter()
 records = extract_document(open(path, "rb").read(), path.rsplit("/", 1)[-1], "csv")

@@ -42,9 +42,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import table_corpus, table_scoring
-from include.extract.records import ExtractedRecord, ExtractionError
-from include.extract.router import extract_document
-from include.extract.rows import normalize_value
+from include.adapters.extract.records import ExtractedRecord, ExtractionError
+from include.adapters.extract.router import extract_document
+from include.adapters.extract.rows import normalize_value
 
 HEADER_ROWS_ALLOWED = 3
 

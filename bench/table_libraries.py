@@ -14,14 +14,14 @@ Libraries, and how their tables become records (the adapters):
 - `ruled+camelot-stream` (PDFs): our ruled tables (pdfplumber) on pages that have one, camelot
   stream's tables on the other pages (instead of our pdf_stream): how camelot stream would be wired;
 - `img2table`, `img2table-borderless` (images): our RapidOCR boxes (one OCR pass, the same text as
-  ours), img2table's tables from `include/extract/lib_img2table.find_tables` (ruled only, or also
+  ours), img2table's tables from `include/adapters/extract/lib_img2table.find_tables` (ruled only, or also
   tables without rules), each a `Grid` (a spanning cell is the same cell in every slot it covers)
   read by our grid rules into `page=1/table=T/row=R`;
 - `img2table-borderless-pdf` (kind `pdf-raster`, with `--raster`): each scored PDF turned into an
   image-only PDF (every page its picture at 200 dpi, no text layer), scored on the PDF's
   expectations; ours reads it through its OCR path for pages without text, img2table renders each
   page the same way and finds the tables as above;
-- `calamine` (XLSX): worksheets read by `include/extract/lib_calamine.read_sheets` instead of
+- `calamine` (XLSX): worksheets read by `include/adapters/extract/lib_calamine.read_sheets` instead of
   openpyxl, then our sheet rules as they stand (`tables.table_blocks`, header detection, notes).
 
 Timing: each method's first document of each extension is run once untimed (imports, model loads);
@@ -33,7 +33,7 @@ seconds per page (a workbook or image counts as one page).
 img2table needs OpenCV's contrib build (`cv2.ximgproc`): both are pinned in requirements-img2table.txt,
 installed with --no-deps after the stack by scripts/setup_venv.sh (the contrib `cv2` replaces the
 headless one's files). Since #24 `ours` uses img2table itself for images and image-only PDF pages
-(`include/extract/image.py`): `ours` reads images as `img2table-borderless` does, falling back to
+(`include/adapters/extract/image.py`): `ours` reads images as `img2table-borderless` does, falling back to
 our own rule (`image_tables.find_table`) only where img2table finds no table.
 """
 
@@ -53,10 +53,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import table_corpus, table_scoring
-from include.extract.grid import Grid, read_table
-from include.extract.records import ExtractedRecord, ExtractionError
-from include.extract.router import extract_document
-from include.extract.tables import grid_records
+from include.adapters.extract.grid import Grid, read_table
+from include.adapters.extract.records import ExtractedRecord, ExtractionError
+from include.adapters.extract.router import extract_document
+from include.adapters.extract.tables import grid_records
 
 Method = Callable[[bytes, str], list[ExtractedRecord]]
 
@@ -138,8 +138,8 @@ def ruled_then_camelot_stream(data: bytes, filename: str) -> list[ExtractedRecor
     other pages camelot stream's tables instead of pdf_stream's: how camelot would be wired in."""
     import pdfplumber
 
-    from include.extract.pdf import _is_table
-    from include.extract.pdf_tables import boxes_fit_text, table_grid
+    from include.adapters.extract.pdf import _is_table
+    from include.adapters.extract.pdf_tables import boxes_fit_text, table_grid
 
     grids: list[tuple[int, Grid]] = []
     unruled: list[int] = []
@@ -162,8 +162,8 @@ def img2table_records(data: bytes, filename: str, borderless: bool) -> list[Extr
     """Our OCR boxes (one pass), img2table's tables (`lib_img2table.find_tables`), our grid rules."""
     from PIL import Image as PILImage
 
-    from include.extract.image import ocr_boxes
-    from include.extract.lib_img2table import find_tables
+    from include.adapters.extract.image import ocr_boxes
+    from include.adapters.extract.lib_img2table import find_tables
 
     image = PILImage.open(io.BytesIO(data))
     image.load()
@@ -176,10 +176,10 @@ def img2table_pdf_records(data: bytes, filename: str) -> list[ExtractedRecord]:
     (`pdf._ocr_page`), then as `img2table-borderless`."""
     import pdfplumber
 
-    from include.extract.image import ocr_boxes
-    from include.extract.lib_img2table import find_tables
-    from include.extract.limits import active_limits, render_scale
-    from include.extract.pdf import OCR_RESOLUTION
+    from include.adapters.extract.image import ocr_boxes
+    from include.adapters.extract.lib_img2table import find_tables
+    from include.adapters.extract.limits import active_limits, render_scale
+    from include.adapters.extract.pdf import OCR_RESOLUTION
 
     grids: list[tuple[int, Grid]] = []
     with pdfplumber.open(io.BytesIO(data)) as pdf:
@@ -196,7 +196,7 @@ def raster_pdf(data: bytes) -> bytes:
     """The PDF with every page replaced by its picture at the OCR resolution: no text layer left."""
     import pypdfium2 as pdfium
 
-    from include.extract.pdf import OCR_RESOLUTION
+    from include.adapters.extract.pdf import OCR_RESOLUTION
 
     pdf = pdfium.PdfDocument(data)
     try:
@@ -212,13 +212,14 @@ def raster_pdf(data: bytes) -> bytes:
 
 
 def calamine_records(data: bytes, filename: str) -> list[ExtractedRecord]:
-    """extract_xlsx with python-calamine as the reader: our sheet rules as in include/extract/tables.py
+    """extract_xlsx with python-calamine as the reader: our sheet rules as in
+    include/adapters/extract/tables.py
     `_sheet_records`, from the grid `lib_calamine.read_sheets` gives."""
-    from include.extract import tables
-    from include.extract.lib_calamine import read_sheets
-    from include.extract.limits import active_limits
-    from include.extract.rows import normalize_value
-    from include.extract.sheet_cells import check_workbook
+    from include.adapters.extract import tables
+    from include.adapters.extract.lib_calamine import read_sheets
+    from include.adapters.extract.limits import active_limits
+    from include.adapters.extract.rows import normalize_value
+    from include.adapters.extract.sheet_cells import check_workbook
 
     check_workbook(data, filename, active_limits())
     records: list[ExtractedRecord] = []
@@ -244,7 +245,7 @@ def calamine_records(data: bytes, filename: str) -> list[ExtractedRecord]:
 def ours_tables(data: bytes, filename: str) -> list[ExtractedRecord]:
     """The table part of our PDF extraction alone (pdfplumber ruled + pdf_stream unruled, our grid
     rules), without paragraphs or page-break continuation."""
-    from include.extract.pdf import read_pages
+    from include.adapters.extract.pdf import read_pages
 
     return grids_records([(page.number, grid) for page in read_pages(data, filename) for grid in page.grids])
 

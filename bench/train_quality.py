@@ -22,9 +22,9 @@ from pathlib import Path
 
 import torch
 
-from include.training.dataset import WNUT17_LABELS, load_wnut17
-from include.training.evaluate import load_client, score_client
-from include.training.train import TrainConfig, train
+from include.workflows.training.dataset import WNUT17_LABELS, load_wnut17
+from include.workflows.training.evaluate import load_client, score_client
+from include.workflows.training.train import TrainConfig, train
 
 
 def run(fraction: float, case: bool, args: argparse.Namespace, work: Path) -> dict:

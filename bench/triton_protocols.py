@@ -18,9 +18,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from bench.prelabel_triton import rows_per_s, short_texts
-from include.ner.backends import triton_backend
-from include.ner.client import NerClient
-from include.serving.repository import publish_bundle
+from include.adapters.ner.backends import triton_backend
+from include.adapters.ner.client import NerClient
+from include.adapters.serving.repository import publish_bundle
 from tests.helpers.bundle import build_tiny_bundle
 from tests.helpers.triton import running_triton
 

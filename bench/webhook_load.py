@@ -22,11 +22,11 @@ from pathlib import Path
 import psutil
 from tqdm import tqdm
 
-from include.db import repository as repo
-from include.db.connection import connect, transaction
-from include.db.migrate import apply_migrations
-from include.services.embedded_postgres import EmbeddedPostgres
-from include.services.shim import ShimServer
+from devstack.services.embedded_postgres import EmbeddedPostgres
+from devstack.services.shim import ShimServer
+from include.adapters.db import repository as repo
+from include.adapters.db.connection import connect, transaction
+from include.adapters.db.migrate import apply_migrations
 
 SECRET = "bench-secret"
 TEXT = "Alice Smith paid $120.50 to Acme Corp on March 1, 2024. Call (415) 555-0132 or bob@acme.com."

@@ -23,7 +23,7 @@ from nerloop_airflow.operators import (
     LabelStudioIntakeOperator,
 )
 
-from include.settings import get_settings
+from include.core.settings import get_settings
 
 # Read once where the DAG is parsed (LABEL_STUDIO_PROJECT, INBOX_URI, LS_IMPORT_CHUNK_SIZE): the intake
 # operator scans the same inbox (settings.store.inbox_uri) that extract reads.

@@ -32,7 +32,7 @@ from nerloop_airflow.operators import (
 )
 from nerloop_airflow.spark import SparkTablesOperator, table_engine
 
-from include.settings import get_settings
+from include.core.settings import get_settings
 
 log = logging.getLogger("airflow.task")
 

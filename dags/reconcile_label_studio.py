@@ -21,7 +21,7 @@ import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 from nerloop_airflow.reconcile import reconcile_label_studio_project
 
-from include.settings import get_settings
+from include.core.settings import get_settings
 
 SETTINGS = get_settings()
 

@@ -14,7 +14,7 @@ from typing import Any
 from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from include.settings import get_settings
+from include.core.settings import get_settings
 from ml_backend import routes
 from ml_backend.openapi import openapi_document
 

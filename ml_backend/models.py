@@ -33,7 +33,7 @@ class PredictionValue(BaseModel):
 
 
 class PredictionItem(BaseModel):
-    """One span as an LS result item (`include.label_studio.tasks.prediction_result`)."""
+    """One span as an LS result item (`include.adapters.label_studio.tasks.prediction_result`)."""
 
     id: str
     from_name: str

@@ -21,9 +21,9 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from include.label_studio.payloads import MAX_JSON_DEPTH, json_depth_exceeds
-from include.label_studio.tasks import prediction_result
-from include.spans import task_score
+from include.adapters.label_studio.payloads import MAX_JSON_DEPTH, json_depth_exceeds
+from include.adapters.label_studio.tasks import prediction_result
+from include.core.spans import task_score
 from ml_backend.models import MlHealth, MlSetup, PredictResponse
 
 bp = Blueprint("ml_backend", __name__, url_prefix="/ml")
@@ -37,7 +37,7 @@ def _client() -> Any:
         with _lock:
             client = current_app.extensions.get("ner_client")
             if client is None:
-                from include.ner.client import NerClient
+                from include.adapters.ner.client import NerClient
 
                 client = current_app.config.get("NER_CLIENT") or NerClient.from_settings()
                 current_app.extensions["ner_client"] = client

@@ -5,7 +5,7 @@ from __future__ import annotations
 from airflow.plugins_manager import AirflowPlugin
 from nerloop_airflow import hooks
 
-from include.quality.app import create_app
+from include.workflows.quality.app import create_app
 
 QUALITY_APP = {"app": create_app(hooks.db), "url_prefix": "/nerloop", "name": "NER loop quality"}
 QUALITY_VIEW = {

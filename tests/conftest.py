@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING
 import psycopg2
 import pytest
 
-from include.db.connection import connect
-from include.db.migrate import apply_migrations
-from include.db.server import create_database, drop_database
-from include.services.embedded_postgres import EmbeddedPostgres
+from devstack.services.embedded_postgres import EmbeddedPostgres
+from include.adapters.db.connection import connect
+from include.adapters.db.migrate import apply_migrations
+from include.adapters.db.server import create_database, drop_database
 
 if TYPE_CHECKING:
-    from include.services.label_studio import LabelStudioServer
-    from include.services.shim import ShimServer
+    from devstack.services.label_studio import LabelStudioServer
+    from devstack.services.shim import ShimServer
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,7 +39,7 @@ def free_port() -> int:
 def fresh_settings() -> Iterator[None]:
     """Settings read from this test's environment: none cached by an earlier test (its monkeypatched
     variables are undone after it, the cache would keep them)."""
-    from include.settings import get_settings
+    from include.core.settings import get_settings
 
     get_settings.cache_clear()
     yield
@@ -75,7 +75,7 @@ def database_url(pg_server: str) -> Iterator[str]:
     apply_migrations(conn)
     conn.close()
     os.environ["DATABASE_URL"] = url
-    from include.settings import get_settings
+    from include.core.settings import get_settings
 
     get_settings.cache_clear()
     yield url
@@ -105,7 +105,7 @@ def label_studio() -> Iterator[LabelStudioServer]:
     """A real Label Studio from its own virtualenv (LS_VENV), fresh SQLite data, on a free port."""
     import shutil
 
-    from include.services.label_studio import LabelStudioServer
+    from devstack.services.label_studio import LabelStudioServer
 
     venv = Path(os.environ.get("LS_VENV", PROJECT_ROOT / ".venv-ls"))
     root = PROJECT_ROOT / ".state" / f"test-label-studio-{os.getpid()}"
@@ -128,7 +128,7 @@ def label_studio() -> Iterator[LabelStudioServer]:
 @pytest.fixture
 def shim_server(database_url: str, tmp_path: Path) -> Iterator[ShimServer]:
     """The webhook shim under gunicorn on a free port, writing to the session database."""
-    from include.services.shim import ShimServer
+    from devstack.services.shim import ShimServer
 
     server = ShimServer(
         run_dir=tmp_path / "shim",

@@ -21,11 +21,11 @@ from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
-from include import canonical
-from include.db.connection import database_url, ping
-from include.label_studio.events import ApplyConfig, EventOutcome, apply_event, parse_event
-from include.label_studio.payloads import MAX_JSON_DEPTH, contains_nul, json_depth_exceeds
-from include.settings import get_settings
+from include.adapters.db.connection import database_url, ping
+from include.adapters.label_studio.payloads import MAX_JSON_DEPTH, contains_nul, json_depth_exceeds
+from include.core import canonical
+from include.core.settings import get_settings
+from include.workflows.annotations import ApplyConfig, EventOutcome, apply_event, parse_event
 from webhook_shim import metrics
 from webhook_shim.openapi import Health, WebhookOutcome, openapi_document
 from webhook_shim.pool import ConnectionPool, DatabaseUnavailable

@@ -1,11 +1,12 @@
 """The shim's OpenAPI 3.1 document, generated from the pydantic models its routes validate and answer with.
 
 Every component schema is the validation-mode JSON Schema pydantic derives from one model
-(`model_json_schema`), unchanged: the webhook's request bodies come from `include.label_studio.payloads`
-(the models `parse_event` applies), its answers from the models below, which the routes build their
-answers through (`WebhookOutcome`, `Health`, `ErrorBody`). What the models cannot say — which actions pick
-which model — is said beside them, in the `WebhookEvent` body: each branch is `allOf` a model's `$ref` and
-the actions `EVENT_MODELS` maps to it; `AnyEvent` stands for every other action (stored, then ignored).
+(`model_json_schema`), unchanged: the webhook's request bodies come from
+`include.adapters.label_studio.payloads` (the models `parse_event` applies), its answers from the models
+below, which the routes build their answers through (`WebhookOutcome`, `Health`, `ErrorBody`). What the models
+cannot say — which actions pick which model — is said beside them, in the `WebhookEvent` body: each branch is
+`allOf` a model's `$ref` and the actions `EVENT_MODELS` maps to it; `AnyEvent` stands for every other action
+(stored, then ignored).
 `tests/unit/test_webhook_openapi.py` checks the document's schemas equal the models'.
 
 The ML backend (`ml_backend/`) builds its own document with the helpers here.
@@ -19,8 +20,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 
-from include.label_studio.payloads import EVENT_MODELS, AnyEvent
-from include.settings import ShimSettings
+from include.adapters.label_studio.payloads import EVENT_MODELS, AnyEvent
+from include.core.settings import ShimSettings
 
 REF = "#/components/schemas/{model}"
 JSON = "application/json"

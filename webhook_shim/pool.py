@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import psycopg2
 import psycopg2.extensions
 
-from include.db.connection import connect
+from include.adapters.db.connection import connect
 
 
 class DatabaseUnavailable(RuntimeError):

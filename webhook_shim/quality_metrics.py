@@ -21,8 +21,8 @@ import psycopg2.extensions
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from include.db import quality
-from include.db.connection import connect
+from include.adapters.db import quality
+from include.adapters.db.connection import connect
 
 log = logging.getLogger(__name__)
 

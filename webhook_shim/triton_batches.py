@@ -14,7 +14,7 @@ import requests
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from include.serving.triton_metrics import BatchStats, batch_stats
+from include.adapters.serving.triton_metrics import BatchStats, batch_stats
 
 log = logging.getLogger(__name__)
 

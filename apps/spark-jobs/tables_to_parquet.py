@@ -5,7 +5,8 @@
 
 Input: folders (listed recursively), files or globs, local or s3a:// (s3:// is read as s3a://; the
 cluster needs hadoop-aws on its classpath). Output: `records/` + `documents/` (see
-include/extract/parquet_records.py), which the prelabel flow reads instead of parsing the files again.
+include/adapters/extract/parquet_records.py), which the prelabel flow reads instead of parsing the files
+again.
 
 How the work is split, and why:
 
@@ -18,7 +19,7 @@ How the work is split, and why:
   the `python` route). Workbooks are small by nature and their semantics (merged cells, date
   serials, header search) live in openpyxl; re-implementing them in Spark would buy nothing.
 
-Both give the same records as `include.extract.router.extract_document`, quirks included
+Both give the same records as `include.adapters.extract.router.extract_document`, quirks included
 (tests/integration/test_spark_tables.py).
 """
 

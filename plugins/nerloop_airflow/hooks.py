@@ -9,8 +9,8 @@ from typing import Any
 
 from airflow.providers.postgres.hooks.postgres import PostgresHook
 
-from include.db.connection import connect
-from include.settings import get_settings
+from include.adapters.db.connection import connect
+from include.core.settings import get_settings
 
 
 def db_connection() -> Any:
@@ -41,8 +41,8 @@ def db() -> Iterator[Any]:
 def object_store(uri: str | None) -> Any:
     """The object store for a task: its S3 client comes from the `aws_default` connection (session,
     endpoint, botocore config) when `uri` is in S3; otherwise the store built from settings."""
-    from include.locations import Location
-    from include.objectstore import ObjectStore, default_store
+    from include.adapters.objectstore import ObjectStore, default_store
+    from include.core.locations import Location
 
     if not uri or not Location.parse(uri).is_s3:
         return default_store()
@@ -62,7 +62,7 @@ def object_store(uri: str | None) -> Any:
 
 def label_studio() -> Any:
     """The label-studio-sdk client for LABEL_STUDIO_URL with LABEL_STUDIO_TOKEN."""
-    from include.label_studio import client as ls_client
+    from include.adapters.label_studio import client as ls_client
 
     s = get_settings()
     if s.label_studio.label_studio_token is None:
@@ -74,6 +74,6 @@ def label_studio() -> Any:
 
 def ner_client() -> Any:
     """The NER client NER_BACKEND / NER_BUNDLE_DIR configure (Triton or in-process ONNX Runtime)."""
-    from include.ner.client import NerClient
+    from include.adapters.ner.client import NerClient
 
     return NerClient.from_settings()

@@ -8,7 +8,7 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
-from include.settings import get_settings
+from include.core.settings import get_settings
 from nerloop_airflow import hooks
 
 
@@ -22,7 +22,7 @@ class DiscoverDocumentsOperator(BaseOperator):
         self.source = source
 
     def execute(self, context: Any) -> list[int]:
-        from include.ingest import ingest_source
+        from include.workflows.ingest import ingest_source
 
         with hooks.db() as conn:
             docs = list(ingest_source(conn, self.source, hooks.object_store(self.source)))
@@ -43,8 +43,8 @@ class LabelStudioIntakeOperator(BaseOperator):
         self.scan = scan
 
     def execute(self, context: Any) -> list[int]:
-        from include.intake.register import take_in
-        from include.label_studio.client import ensure_project
+        from include.adapters.label_studio.client import ensure_project
+        from include.workflows.intake.register import take_in
 
         ls = hooks.label_studio()
         project_id = ensure_project(ls, self.project)
@@ -92,7 +92,7 @@ class DoclingExtractOperator(BaseOperator):
         self.spark_output_root = spark_output_root
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from include.prelabel import extract_records
+        from include.workflows.prelabel import extract_records
 
         prepared = self._spark_records(context["run_id"]) if self.spark_output_root else None
         with hooks.db() as conn:
@@ -109,7 +109,7 @@ class DoclingExtractOperator(BaseOperator):
         return dataclasses.asdict(outcome)
 
     def _spark_records(self, run_id: str) -> Any:
-        from include.extract.parquet_records import ParquetRecords
+        from include.adapters.extract.parquet_records import ParquetRecords
         from nerloop_airflow.spark import run_output_uri
 
         output = run_output_uri(self.spark_output_root, run_id)
@@ -129,7 +129,7 @@ class BatchedNerInferOperator(BaseOperator):
         self.document_ids = document_ids
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from include.prelabel import predict_pending
+        from include.workflows.prelabel import predict_pending
 
         ner = hooks.ner_client()
         with hooks.db() as conn:
@@ -152,8 +152,8 @@ class LabelStudioImportOperator(BaseOperator):
         self.document_ids = document_ids
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from include.label_studio.client import ensure_project
-        from include.prelabel import import_pending
+        from include.adapters.label_studio.client import ensure_project
+        from include.workflows.prelabel import import_pending
 
         ls = hooks.label_studio()
         project_id = ensure_project(ls, self.project)

@@ -1,7 +1,8 @@
-"""Reconcile task body: the Label Studio project by title → `include.reconcile` → counts in the task log.
+"""Reconcile task body: the Label Studio project by title → `include.workflows.reconcile` → counts in the task
+log.
 
-When the LS API is unreachable, `include.reconcile` reads the target storage copy (LS_TARGET_STORAGE_URI)
-if one is configured, and fails the task with LabelStudioUnreachable if not."""
+When the LS API is unreachable, `include.workflows.reconcile` reads the target storage copy
+(LS_TARGET_STORAGE_URI) if one is configured, and fails the task with LabelStudioUnreachable if not."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ def reconcile_label_studio_project(project: str, full: bool = False) -> dict[str
     """One reconciliation of an LS project with the Intelligence DB; skips when the project does not exist."""
     from airflow.exceptions import AirflowSkipException
 
-    from include.reconcile import ReconcileConfig, reconcile_project, resolve_project
+    from include.workflows.reconcile import ReconcileConfig, reconcile_project, resolve_project
 
     ls = hooks.label_studio()
     cfg = ReconcileConfig.from_settings(full=full)

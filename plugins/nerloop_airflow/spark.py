@@ -16,7 +16,7 @@ from typing import Any
 
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 
-from include.settings import PROJECT_ROOT, child_environment, get_settings
+from include.core.settings import PROJECT_ROOT, child_environment, get_settings
 
 JOB_APPLICATION = PROJECT_ROOT / "apps" / "spark-jobs" / "tables_to_parquet.py"
 
@@ -47,7 +47,7 @@ class SparkTablesOperator(SparkSubmitOperator):
 
     # The base returns None; this one also returns the job's counts, which Airflow pushes to XCom.
     def execute(self, context: Any) -> dict[str, Any]:  # type: ignore[override]
-        from include.extract.parquet_records import ParquetRecords
+        from include.adapters.extract.parquet_records import ParquetRecords
 
         output = run_output_uri(self.output_root, context["run_id"])
         self.application_args = ["--input", self.source, "--output", output]

@@ -1,4 +1,5 @@
-"""Training-side task bodies for the DAGs, each a few lines around include/training and include/release."""
+"""Training-side task bodies for the DAGs, each a few lines around include/workflows/training and
+include/workflows/release."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from include.settings import get_settings
+from include.core.settings import get_settings
 from nerloop_airflow import hooks
 
 log = logging.getLogger("airflow.task")
@@ -15,7 +16,7 @@ log = logging.getLogger("airflow.task")
 def gold_summary() -> dict[str, Any]:
     """Select gold as the next training run would, log counts and exclusions; returns them. Nothing is
     written: a training run selects and stores its own gold when it starts (`start_run`)."""
-    from include.training.gold import select_gold
+    from include.workflows.training.gold import select_gold
 
     with hooks.db() as conn:
         gold = select_gold(conn)
@@ -30,7 +31,7 @@ def gold_summary() -> dict[str, Any]:
 
 def start_training_run(params: dict[str, Any]) -> dict[str, Any]:
     """Select gold once and store it as a new run's manifest (or a skipped run); the run for XCom."""
-    from include.training.nightly import start_run
+    from include.workflows.training.nightly import start_run
 
     with hooks.db() as conn:
         started = start_run(conn, min_train=int(params["min_train"]))
@@ -43,10 +44,10 @@ def start_training_run(params: dict[str, Any]) -> dict[str, Any]:
 
 def train_and_gate(run_id: int, params: dict[str, Any]) -> dict[str, Any]:
     """Train run `run_id` on its stored gold → evaluate vs the model in service → gate → ONNX bundle."""
-    from include.bundle.layout import BundleLayout
-    from include.training.nightly import train_run
-    from include.training.rehearsal import RehearsalPlan
-    from include.training.train import TrainConfig
+    from include.core.bundle.layout import BundleLayout
+    from include.workflows.training.nightly import train_run
+    from include.workflows.training.rehearsal import RehearsalPlan
+    from include.workflows.training.train import TrainConfig
 
     config = TrainConfig(
         epochs=int(params["epochs"]),
@@ -88,8 +89,8 @@ def train_and_gate(run_id: int, params: dict[str, Any]) -> dict[str, Any]:
 
 def publish_and_reload(outcome: dict[str, Any]) -> dict[str, Any]:
     """Publish the promoted bundle, reload Triton (when NER_BACKEND=triton) with verify + rollback."""
-    from include.bundle.layout import BundleLayout
-    from include.release import release_bundle
+    from include.core.bundle.layout import BundleLayout
+    from include.workflows.release import release_bundle
 
     s = get_settings()
     with hooks.db() as conn:

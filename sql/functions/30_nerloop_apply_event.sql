@@ -1,4 +1,4 @@
--- The plan `ev` (`EventPlan` in include/label_studio/events.py, the typed model of this JSON):
+-- The plan `ev` (`EventPlan` in include/workflows/annotations.py, the typed model of this JSON):
 --   {"action", "project_id", "kind": annotations|delete_annotations|link_tasks|unlink_tasks|none,
 --    "items": [...], "source_tasks": [{"task_id", "link"}] (optional)}
 -- and the raw event with its secrets stripped (`payload`, hashed by the caller as `payload_sha256`).

@@ -1,7 +1,7 @@
 -- One row per training run that trained: gold counts, held-out F1 of the candidate and of the model in
 -- service (overall and per label, as JSON), the gate's decision; what 100 more gold records bought; and
 -- each run's per-label scores: the candidate's and the in-service model's F1 on the SME held-out gold and
--- on the bootstrap's held-out set (training_runs.detail -> 'scores', written by include/training/nightly.py),
+-- on the bootstrap's held-out set (training_runs.detail -> 'scores', written by include/workflows/training/nightly.py),
 -- so the page shows what the gate compared. `scores` is last: CREATE OR REPLACE VIEW only adds columns at
 -- the end (a column moved or dropped needs DROP VIEW IF EXISTS ... CASCADE here, its dependents after it).
 CREATE OR REPLACE VIEW quality_learning_curve AS

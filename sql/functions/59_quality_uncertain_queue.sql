@@ -1,5 +1,5 @@
 -- Records waiting in Label Studio with no annotation, least confident prediction first (a record's
--- confidence is its least confident span's score; no spans scores 1.0, as `include.ner.tags.task_score`).
+-- confidence is its least confident span's score; no spans scores 1.0, as `include.adapters.ner.tags.task_score`).
 CREATE OR REPLACE VIEW quality_uncertain_queue AS
 SELECT r.id AS record_id, r.record_key, r.ls_project_id, r.ls_task_id, d.uri AS document_uri,
        p.model_version,

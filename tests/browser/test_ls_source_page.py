@@ -13,9 +13,9 @@ from pathlib import Path
 
 import requests
 
-from include.label_studio import client as ls_client
-from include.label_studio.storage import ensure_source_storage, sync_source_storage
-from include.samples import sample_documents
+from devstack.samples import sample_documents
+from include.adapters.label_studio import client as ls_client
+from include.adapters.label_studio.storage import ensure_source_storage, sync_source_storage
 from tests.browser.test_quality_pages import ARTIFACTS, CHROMIUM, _playwright
 from tests.conftest import run_dag_test
 from tests.helpers.bundle import tiny_bundle

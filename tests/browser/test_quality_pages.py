@@ -18,7 +18,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from include.settings import PROJECT_ROOT
+from include.core.settings import PROJECT_ROOT
 from tests.helpers.airflow_api import running_api_server
 from tests.helpers.quality_seed import seed_quality
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from include.services.airflow import AirflowServer
+from devstack.services.airflow import AirflowServer
 
 SCHEDULED = ["gold_extract", "nightly_train_publish", "reconcile_label_studio"]
 

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from include.db import repository as repo
-from include.db.connection import connect, transaction
-from include.label_studio import client as ls_client
-from include.quality.app import create_app
-from include.release import release_bundle
-from include.training.gold import record_model_version
+from include.adapters.db import repository as repo
+from include.adapters.db.connection import connect, transaction
+from include.adapters.label_studio import client as ls_client
+from include.workflows.quality.app import create_app
+from include.workflows.release import release_bundle
+from include.workflows.training.gold import record_model_version
 from tests.conftest import run_dag_test
 from tests.helpers.bundle import tiny_bundle
 from tests.helpers.triton import running_triton

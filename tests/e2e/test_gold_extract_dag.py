@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from include.training.gold import select_gold
+from include.workflows.training.gold import select_gold
 from tests.conftest import run_dag_test
 from tests.integration.test_training_nightly import seed_gold
 

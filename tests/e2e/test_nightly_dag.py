@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from include.bundle.read import read_bundle
+from include.core.bundle.read import read_bundle
 from tests.conftest import run_dag_test
 from tests.helpers.triton import running_triton
 from tests.integration.test_training_nightly import seed_gold

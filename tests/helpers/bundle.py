@@ -16,9 +16,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from include.bundle.write import write_bundle
-from include.labels import DEFAULT_LABELS, bio_tags
-from include.settings import PROJECT_ROOT
+from include.core.bundle.write import write_bundle
+from include.core.labels import DEFAULT_LABELS, bio_tags
+from include.core.settings import PROJECT_ROOT
 
 CACHE_DIR = PROJECT_ROOT / ".state" / "test-cache" / "bundles"
 
@@ -176,8 +176,8 @@ def int8_bundle(
 ) -> Path:
     """A copy of bundle `source` that also carries its int8 flavour (quantized here, as the nightly export
     does) with a gate verdict that passed or failed (fixed figures; the real gate needs a trained model)."""
-    from include.bundle.read import read_bundle
-    from include.training.quantize import int8_gate, quantize_int8
+    from include.core.bundle.read import read_bundle
+    from include.workflows.training.quantize import int8_gate, quantize_int8
 
     bundle = read_bundle(source)
     with tempfile.TemporaryDirectory(prefix="int8-export-") as tmp:

@@ -7,9 +7,9 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from include.db import repository as repo
-from include.db.connection import transaction
-from include.spans import Span
+from include.adapters.db import repository as repo
+from include.adapters.db.connection import transaction
+from include.core.spans import Span
 
 TEXT = "Alice Smith joined Acme Corp in Paris."
 MODEL = "bootstrap-0"

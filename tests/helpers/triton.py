@@ -7,7 +7,7 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 
-from include.services.triton import TritonServer
+from devstack.services.triton import TritonServer
 
 
 def free_port() -> int:

@@ -6,8 +6,8 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from include.db import repository as repo
-from include.db.connection import transaction
+from include.adapters.db import repository as repo
+from include.adapters.db.connection import transaction
 
 TEXT = "Alice Smith paid $120.50 to Acme Corp on March 1, 2024. Call (415) 555-0132 or bob@acme.com."
 PROJECT = {"id": 7, "title": "NER", "token": "secret-project-token-123", "created_by": {"id": 1}}

@@ -6,7 +6,7 @@ import io
 import zipfile
 from pathlib import Path
 
-from include.samples import write_samples
+from devstack.samples import write_samples
 
 # The route each file must take: the parity test only proves something if the Spark route is used.
 ROUTES = {

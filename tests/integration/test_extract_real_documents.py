@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from include.extract.records import ExtractedRecord
-from include.extract.router import extract_document
+from include.adapters.extract.records import ExtractedRecord
+from include.adapters.extract.router import extract_document
 
 DOCS = Path(__file__).resolve().parents[1] / "data" / "docs"
 

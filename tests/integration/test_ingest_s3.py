@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from include import prelabel
-from include.ingest import ingest_source, list_source
-from include.objectstore import ObjectStore
-from include.samples import write_samples
+from devstack.samples import write_samples
+from include.adapters.objectstore import ObjectStore
+from include.workflows import prelabel
+from include.workflows.ingest import ingest_source, list_source
 
 
 @pytest.fixture

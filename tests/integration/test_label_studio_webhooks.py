@@ -6,9 +6,9 @@ import hashlib
 
 import pytest
 
-from include.db import repository as repo
-from include.db.connection import transaction
-from include.label_studio import client as ls_client
+from include.adapters.db import repository as repo
+from include.adapters.db.connection import transaction
+from include.adapters.label_studio import client as ls_client
 from tests.integration.ls_payloads import label_span
 
 pytestmark = pytest.mark.e2e

@@ -11,20 +11,20 @@ from pathlib import Path
 import pytest
 import requests
 
-from include import prelabel
-from include.bundle.read import read_bundle
-from include.db.connection import transaction
-from include.db.lineage import record_version_lineage
-from include.ingest import ingest_source
-from include.intake.register import take_in
-from include.intake.scan import scan_source_tasks
-from include.label_studio import client as ls_client
-from include.label_studio.storage import S3Access, ensure_source_storage, sync_source_storage
-from include.ner.backends import OnnxRuntimeBackend
-from include.ner.client import NerClient
-from include.objectstore import ObjectStore
-from include.reconcile import ReconcileConfig, reconcile_project
-from include.samples import sample_documents
+from devstack.samples import sample_documents
+from include.adapters.db.connection import transaction
+from include.adapters.db.lineage import record_version_lineage
+from include.adapters.label_studio import client as ls_client
+from include.adapters.label_studio.storage import S3Access, ensure_source_storage, sync_source_storage
+from include.adapters.ner.backends import OnnxRuntimeBackend
+from include.adapters.ner.client import NerClient
+from include.adapters.objectstore import ObjectStore
+from include.core.bundle.read import read_bundle
+from include.workflows import prelabel
+from include.workflows.ingest import ingest_source
+from include.workflows.intake.register import take_in
+from include.workflows.intake.scan import scan_source_tasks
+from include.workflows.reconcile import ReconcileConfig, reconcile_project
 from tests.helpers.bundle import tiny_bundle
 from tests.integration.ls_payloads import label_span
 
@@ -210,7 +210,7 @@ def test_storage_sync_tasks_are_prelabeled_once_with_pages_and_lineage(
 def test_a_link_the_pipeline_cannot_read_fails_the_task_with_its_reason(
     db, label_studio, tmp_path: Path
 ) -> None:
-    from include.db import source_tasks
+    from include.adapters.db import source_tasks
 
     with transaction(db):
         source_tasks.note_source_tasks(db, 424242, [(1, "/data/local-files/?d=inbox/a.txt")])

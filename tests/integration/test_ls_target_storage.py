@@ -14,13 +14,18 @@ from pathlib import Path
 import boto3
 import pytest
 
-from include.db import repository as repo
-from include.db.connection import transaction
-from include.label_studio import client as ls_client
-from include.label_studio.storage import S3Access
-from include.label_studio.target_storage import ensure_target_storage, read_target_tasks
-from include.objectstore import ObjectStore
-from include.reconcile import LabelStudioUnreachable, ReconcileConfig, reconcile_project, resolve_project
+from include.adapters.db import repository as repo
+from include.adapters.db.connection import transaction
+from include.adapters.label_studio import client as ls_client
+from include.adapters.label_studio.storage import S3Access
+from include.adapters.label_studio.target_storage import ensure_target_storage, read_target_tasks
+from include.adapters.objectstore import ObjectStore
+from include.workflows.reconcile import (
+    LabelStudioUnreachable,
+    ReconcileConfig,
+    reconcile_project,
+    resolve_project,
+)
 from tests.conftest import free_port
 from tests.helpers.versions import versions_of
 from tests.integration.ls_payloads import label_span

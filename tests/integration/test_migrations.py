@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from include.db.connection import connect
-from include.db.migrate import (
+from include.adapters.db.connection import connect
+from include.adapters.db.migrate import (
     FUNCTIONS_DIR,
     Migration,
     MigrationError,
@@ -17,7 +17,7 @@ from include.db.migrate import (
     discover,
     discover_functions,
 )
-from include.db.server import create_database
+from include.adapters.db.server import create_database
 
 
 def _fresh_db(pg_server: str, name: str) -> str:

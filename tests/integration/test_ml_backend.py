@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import base64
 
-from include.bundle.read import read_bundle
-from include.ner.backends import OnnxRuntimeBackend
-from include.ner.client import NerClient
+from include.adapters.ner.backends import OnnxRuntimeBackend
+from include.adapters.ner.client import NerClient
+from include.core.bundle.read import read_bundle
 from ml_backend.app import create_app
 from tests.helpers.bundle import tiny_bundle
 

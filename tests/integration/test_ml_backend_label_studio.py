@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from include.label_studio import client as ls_client
-from include.services.ml_backend import MlBackendServer
+from devstack.services.ml_backend import MlBackendServer
+from include.adapters.label_studio import client as ls_client
 from tests.conftest import free_port
 from tests.helpers.bundle import tiny_bundle
 

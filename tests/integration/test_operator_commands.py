@@ -1,7 +1,7 @@
 """The airflow commands the demo's last lines and the operator guide print, run here as printed.
 
 Each runs through a shell in the project root, as an operator types it, against a demo state folder of its
-own: `make airflow ARGS="..."` and `python -m include.cli airflow ...` give the airflow CLI the environment
+own: `make airflow ARGS="..."` and `python -m devstack.cli airflow ...` give the airflow CLI the environment
 the demo starts Airflow with. Here DATABASE_URL names the test database, so Airflow's metadata is the SQLite
 file the demo keeps under the state folder then.
 """
@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from include.cli import TRAIN_NOW, next_steps
-from include.settings import get_settings
-from include.stack import Stack
+from devstack.cli import TRAIN_NOW, next_steps
+from devstack.stack import Stack
+from include.core.settings import get_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 GUIDE = PROJECT_ROOT / "docs" / "operator-guide.md"
@@ -86,7 +86,7 @@ def test_the_printed_airflow_commands_are_the_wrapped_ones(demo_state: Path) -> 
     }
     assert bare == {where: [] for where in texts}, "an airflow command without the demo's environment"
     commands = printed_airflow_commands()
-    assert TRAIN_NOW in commands and any(c.startswith("python -m include.cli airflow ") for c in commands)
+    assert TRAIN_NOW in commands and any(c.startswith("python -m devstack.cli airflow ") for c in commands)
 
 
 def test_each_printed_airflow_command_runs_against_the_demos_airflow(

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from include import prelabel
-from include.bundle.read import read_bundle
-from include.db.connection import transaction
-from include.ingest import ingest_source
-from include.label_studio import client as ls_client
-from include.ner.backends import OnnxRuntimeBackend
-from include.ner.client import NerClient
-from include.samples import write_samples
+from devstack.samples import write_samples
+from include.adapters.db.connection import transaction
+from include.adapters.label_studio import client as ls_client
+from include.adapters.ner.backends import OnnxRuntimeBackend
+from include.adapters.ner.client import NerClient
+from include.core.bundle.read import read_bundle
+from include.workflows import prelabel
+from include.workflows.ingest import ingest_source
 from tests.helpers.bundle import tiny_bundle
 
 pytestmark = pytest.mark.e2e

@@ -12,7 +12,7 @@ import time
 import psycopg2
 import pytest
 
-from include.db import quality
+from include.adapters.db import quality
 from tests.helpers.quality_seed import seed_quality
 from tests.integration.ls_payloads import TEXT, annotation, annotation_event, make_record, span, task_of
 from webhook_shim.app import create_app

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from include.db import quality
-from include.db.connection import transaction
+from include.adapters.db import quality
+from include.adapters.db.connection import transaction
 from tests.helpers.quality_seed import MODEL, seed_quality
 
 

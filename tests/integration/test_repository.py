@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import psycopg2
 import pytest
 
-from include.db import repository as repo
-from include.db.connection import connect, transaction
-from include.spans import Span
+from include.adapters.db import repository as repo
+from include.adapters.db.connection import connect, transaction
+from include.core.spans import Span
 
 TEXT = "Alice Smith paid $120.50 to Acme Corp on 2024-03-01."
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from include.extract.parquet_records import ParquetRecords, canonical_uri
-from include.extract.records import ExtractedRecord, ExtractionError
-from include.extract.router import extract_document
+from include.adapters.extract.parquet_records import ParquetRecords, canonical_uri
+from include.adapters.extract.records import ExtractedRecord, ExtractionError
+from include.adapters.extract.router import extract_document
 from tests.integration.spark_corpus import ROUTES, write_corpus
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -116,8 +116,8 @@ def test_big_file_is_read_by_several_tasks(spark: Any, corpus) -> None:
 
 def test_spark_records_feed_the_prelabel_extract_step(db, job_output: ParquetRecords, corpus) -> None:
     """extract_records stores the job's records for table documents, and extracts the rest itself."""
-    from include.ingest import ingest_source
-    from include.prelabel import extract_records
+    from include.workflows.ingest import ingest_source
+    from include.workflows.prelabel import extract_records
 
     folder, files = corpus
     (folder / "memo.txt").write_text("Invoice INV-1 from Acme Corp, due 2024-03-01.\n")
@@ -173,7 +173,7 @@ def test_job_runs_end_to_end_under_spark_submit(corpus, tmp_path: Path) -> None:
 @pytest.fixture
 def spark_connection(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """A Spark connection (master local[1]) from an AIRFLOW_CONN_* variable, selected by the setting."""
-    from include.settings import get_settings
+    from include.core.settings import get_settings
 
     sys.path.insert(0, str(ROOT / "plugins"))
     monkeypatch.setenv("AIRFLOW_CONN_NERLOOP_SPARK", '{"conn_type": "spark", "host": "local[1]"}')
@@ -187,7 +187,7 @@ def spark_connection(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def test_prelabel_dag_picks_spark_only_with_a_spark_connection(monkeypatch: pytest.MonkeyPatch) -> None:
     from airflow.models import DagBag
 
-    from include.settings import get_settings
+    from include.core.settings import get_settings
 
     sys.path.insert(0, str(ROOT / "plugins"))
     dag = DagBag(dag_folder=str(ROOT / "dags" / "prelabel_batch.py")).dags["prelabel_batch"]

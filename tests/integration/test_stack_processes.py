@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from include.services.process import ServiceError
-from include.services.shim import ShimServer
+from devstack.services.process import ServiceError
+from devstack.services.shim import ShimServer
 from tests.conftest import free_port
 
 

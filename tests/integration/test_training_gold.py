@@ -6,10 +6,10 @@ import hashlib
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from include.db import repository as repo
-from include.db.connection import transaction
-from include.spans import Span
-from include.training.gold import (
+from include.adapters.db import repository as repo
+from include.adapters.db.connection import transaction
+from include.core.spans import Span
+from include.workflows.training.gold import (
     document_splits,
     finish_training_run,
     record_model_version,

@@ -13,13 +13,13 @@ from dataclasses import replace
 import pytest
 import torch
 
-from include.bundle.read import read_bundle
-from include.db import repository as repo
-from include.db.connection import transaction
-from include.training.gold import TrainingRunError, run_gold, select_gold
-from include.training.nightly import start_run, train_run
-from include.training.synthetic import synthetic_gold
-from include.training.train import TrainConfig
+from include.adapters.db import repository as repo
+from include.adapters.db.connection import transaction
+from include.core.bundle.read import read_bundle
+from include.workflows.training.gold import TrainingRunError, run_gold, select_gold
+from include.workflows.training.nightly import start_run, train_run
+from include.workflows.training.synthetic import synthetic_gold
+from include.workflows.training.train import TrainConfig
 
 TINY = TrainConfig(
     epochs=2, batch_size=8, learning_rate=5e-4, max_length=32, num_layers=1, case_features=False, patience=5
@@ -154,7 +154,7 @@ def test_a_skipped_run_is_not_trained_and_a_changed_manifest_is_caught(db, tmp_p
 def test_a_run_continues_from_the_weights_of_the_model_in_service(db, tmp_path) -> None:
     from safetensors.torch import load_file
 
-    from include.training.sources import base_model_dir
+    from include.workflows.training.sources import base_model_dir
 
     torch.set_num_threads(1)
     seed_gold(db, 60)

@@ -13,16 +13,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from include.bundle import read as bundle_read
-from include.db.connection import transaction
-from include.ner.backends import OnnxRuntimeBackend
-from include.ner.client import NerClient
-from include.release import release_bundle
-from include.serving.reload import ServedModel, reload_and_verify, served_model
-from include.serving.repository import publish_bundle
-from include.serving.triton_metrics import batch_stats
-from include.settings import NerSettings
-from include.training.gold import record_model_version
+from include.adapters.db.connection import transaction
+from include.adapters.ner.backends import OnnxRuntimeBackend
+from include.adapters.ner.client import NerClient
+from include.adapters.serving.repository import publish_bundle
+from include.adapters.serving.triton_metrics import batch_stats
+from include.core.bundle import read as bundle_read
+from include.core.settings import NerSettings
+from include.workflows.release import release_bundle
+from include.workflows.reload import ServedModel, reload_and_verify, served_model
+from include.workflows.training.gold import record_model_version
 from tests.helpers.bundle import int8_bundle, tiny_bundle
 from tests.helpers.triton import running_triton
 

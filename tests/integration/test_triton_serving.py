@@ -17,14 +17,14 @@ import numpy as np
 import pytest
 import requests
 
-from include.bundle.format import BundleError
-from include.ner.backends import BackendUnavailableError, OnnxRuntimeBackend, triton_backend
-from include.ner.client import NerClient
-from include.ner.tokenizer import BundleTokenizer
-from include.release import release_bundle
-from include.services.triton import TritonServer
-from include.serving.reload import ReloadError, reload_and_verify, served_model
-from include.serving.repository import pinned, publish_bundle, served_versions
+from devstack.services.triton import TritonServer
+from include.adapters.ner.backends import BackendUnavailableError, OnnxRuntimeBackend, triton_backend
+from include.adapters.ner.client import NerClient
+from include.adapters.ner.tokenizer import BundleTokenizer
+from include.adapters.serving.repository import pinned, publish_bundle, served_versions
+from include.core.bundle.format import BundleError
+from include.workflows.release import release_bundle
+from include.workflows.reload import ReloadError, reload_and_verify, served_model
 from tests.helpers.bundle import broken_bundle, tampered_bundle, tiny_bundle
 from tests.helpers.triton import running_triton
 

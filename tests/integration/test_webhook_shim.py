@@ -9,9 +9,9 @@ import time
 import pytest
 from flask.testing import FlaskClient
 
-from include.db import repository as repo
-from include.db.connection import transaction
-from include.spans import Span
+from include.adapters.db import repository as repo
+from include.adapters.db.connection import transaction
+from include.core.spans import Span
 from tests.helpers.quality_seed import seed_quality
 from tests.integration.ls_payloads import (
     PROJECT,
@@ -395,13 +395,13 @@ def test_other_actions_are_acknowledged_recorded_and_secrets_stripped(client, db
 
 
 def test_database_down_is_fast_503_and_service_recovers(db, database_url: str, tmp_path) -> None:
-    from include.services.embedded_postgres import EmbeddedPostgres
+    from devstack.services.embedded_postgres import EmbeddedPostgres
     from tests.conftest import free_port
 
     pg = EmbeddedPostgres(root=tmp_path / "pg", port=free_port())
     url = pg.start(database="shim")
-    from include.db.connection import connect
-    from include.db.migrate import apply_migrations
+    from include.adapters.db.connection import connect
+    from include.adapters.db.migrate import apply_migrations
 
     conn = connect(url, statement_timeout_ms=0)
     apply_migrations(conn)

@@ -15,13 +15,13 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from include.db import repository as repo
-from include.db.connection import connect, transaction
-from include.db.migrate import apply_migrations
-from include.label_studio import client as ls_client
-from include.reconcile_plan import DELIVERED_BY
-from include.services.embedded_postgres import EmbeddedPostgres
-from include.services.shim import ShimServer
+from devstack.services.embedded_postgres import EmbeddedPostgres
+from devstack.services.shim import ShimServer
+from include.adapters.db import repository as repo
+from include.adapters.db.connection import connect, transaction
+from include.adapters.db.migrate import apply_migrations
+from include.adapters.label_studio import client as ls_client
+from include.workflows.reconcile_plan import DELIVERED_BY
 from tests.conftest import PROJECT_ROOT, free_port
 from tests.integration.ls_payloads import label_span
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from include.ingest import ingest_source
-from include.prelabel import extract_records
-from include.samples import write_samples
+from devstack.samples import write_samples
+from include.workflows.ingest import ingest_source
+from include.workflows.prelabel import extract_records
 from tests.reliability.conftest import print_figures
 
 GOOD = {"invoices.csv", "invoices_semicolon.csv", "ledger.xlsx", "memo.txt", "notes_utf16.txt", "cp1252.txt"}

@@ -39,9 +39,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from include.bundle.read import read_bundle
-from include.ner.backends import OnnxRuntimeBackend
-from include.ner.client import NerClient
+from include.adapters.ner.backends import OnnxRuntimeBackend
+from include.adapters.ner.client import NerClient
+from include.core.bundle.read import read_bundle
 from ml_backend.app import create_app as create_ml_app
 from ml_backend.openapi import openapi_document as ml_openapi_document
 from tests.conftest import _TABLES

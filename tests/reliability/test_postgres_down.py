@@ -8,9 +8,9 @@ import uuid
 
 import pytest
 
-from include.db.connection import connect
-from include.label_studio import client as ls_client
-from include.reconcile import ReconcileConfig, reconcile_project
+from include.adapters.db.connection import connect
+from include.adapters.label_studio import client as ls_client
+from include.workflows.reconcile import ReconcileConfig, reconcile_project
 from tests.reliability.conftest import (
     RELIABILITY_N,
     annotate,

@@ -9,10 +9,10 @@ from datetime import timedelta
 
 import pytest
 
-from include.db import repository as repo
-from include.db.connection import transaction
-from include.label_studio import client as ls_client
-from include.reconcile import ReconcileConfig, reconcile_project
+from include.adapters.db import repository as repo
+from include.adapters.db.connection import transaction
+from include.adapters.label_studio import client as ls_client
+from include.workflows.reconcile import ReconcileConfig, reconcile_project
 from tests.helpers.versions import versions_of
 from tests.integration.ls_payloads import label_span
 
@@ -52,7 +52,7 @@ def test_reconcile_appends_tombstones_links_once(label_studio, db, caplog) -> No
     skipped = ls.annotations.create(id=task_ids[3], result=[], was_cancelled=True)
     cfg = ReconcileConfig.from_settings(overlap=timedelta(0))
 
-    with caplog.at_level(logging.WARNING, logger="include.reconcile"):
+    with caplog.at_level(logging.WARNING, logger="include.workflows.reconcile"):
         first = reconcile_project(db, ls, project_id, cfg)
     assert first.full and not first.webhook.ok
     assert "no active webhook" in caplog.text

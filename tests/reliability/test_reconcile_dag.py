@@ -7,10 +7,10 @@ import uuid
 
 import pytest
 
-from include.db import repository as repo
-from include.db.connection import transaction
-from include.label_studio import client as ls_client
-from include.reconcile import ReconcileConfig, reconcile_project
+from include.adapters.db import repository as repo
+from include.adapters.db.connection import transaction
+from include.adapters.label_studio import client as ls_client
+from include.workflows.reconcile import ReconcileConfig, reconcile_project
 from tests.conftest import run_dag_test
 from tests.integration.ls_payloads import label_span
 

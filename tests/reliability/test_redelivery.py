@@ -12,7 +12,7 @@ from datetime import datetime
 import pytest
 from flask import Flask
 
-from include.db import repository as repo
+from include.adapters.db import repository as repo
 from tests.integration.ls_payloads import TEXT, annotation, annotation_event, make_record, span, task_of
 from tests.reliability.conftest import print_figures
 from webhook_shim.app import create_app

@@ -20,14 +20,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from include import prelabel
-from include.ingest import ingest_source
-from include.label_studio import client as ls_client
-from include.ner.backends import InferenceBackend
-from include.ner.client import NerClient
-from include.services.triton import TritonServer
-from include.serving.repository import publish_bundle
-from include.settings import NerSettings
+from devstack.services.triton import TritonServer
+from include.adapters.label_studio import client as ls_client
+from include.adapters.ner.backends import InferenceBackend
+from include.adapters.ner.client import NerClient
+from include.adapters.serving.repository import publish_bundle
+from include.core.settings import NerSettings
+from include.workflows import prelabel
+from include.workflows.ingest import ingest_source
 from tests.helpers.bundle import tiny_bundle
 from tests.helpers.triton import free_port
 from tests.reliability.conftest import NAMES, print_figures

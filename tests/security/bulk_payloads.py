@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from include.db.common import Connection
+from include.adapters.db.common import Connection
 
 PROJECT_ID = 7
 SHA = hashlib.sha256(b"bulk-document").hexdigest()

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from include.ingest import list_source, read_object
-from include.intake.register import InboxFile, NotOurFile, OwnStorage, inbox_file
-from include.objectstore import open_local
+from include.adapters.objectstore import open_local
+from include.workflows.ingest import list_source, read_object
+from include.workflows.intake.register import InboxFile, NotOurFile, OwnStorage, inbox_file
 
 SECRET = b'{"webhook_secret": "do-not-leak"}'
 

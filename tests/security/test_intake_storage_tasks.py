@@ -19,15 +19,15 @@ from typing import Any
 import pytest
 from psycopg2 import sql
 
-from include import prelabel
-from include.bundle.read import read_bundle
-from include.intake.register import take_in
-from include.intake.scan import scan_source_tasks
-from include.label_studio import client as ls_client
-from include.label_studio.storage import S3Access, ensure_source_storage, sync_source_storage
-from include.ner.backends import OnnxRuntimeBackend
-from include.ner.client import NerClient
-from include.objectstore import ObjectStore
+from include.adapters.label_studio import client as ls_client
+from include.adapters.label_studio.storage import S3Access, ensure_source_storage, sync_source_storage
+from include.adapters.ner.backends import OnnxRuntimeBackend
+from include.adapters.ner.client import NerClient
+from include.adapters.objectstore import ObjectStore
+from include.core.bundle.read import read_bundle
+from include.workflows import prelabel
+from include.workflows.intake.register import take_in
+from include.workflows.intake.scan import scan_source_tasks
 from tests.helpers.bundle import tiny_bundle
 
 NOTE = "Jane Smith of Acme Corp signed the Berlin lease on 4 March 2024."
@@ -249,8 +249,8 @@ def test_s3_inbox_takes_only_its_bucket_and_prefix(label_studio, db, ner, moto_s
 
 def test_a_task_of_another_project_is_never_touched(label_studio, db, tmp_path: Path) -> None:
     """A noted id that is another project's task (or none at all) is settled failed here, and only here."""
-    from include.db import source_tasks
-    from include.db.connection import transaction
+    from include.adapters.db import source_tasks
+    from include.adapters.db.connection import transaction
 
     ls = ls_client.connect(label_studio.url, label_studio.token)
     mine = ls_client.ensure_project(ls, f"intake-mine-{uuid.uuid4().hex[:6]}")

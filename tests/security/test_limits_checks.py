@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from include.extract.limits import ExtractLimits, active_limits, limits_applied, render_scale
-from include.extract.pages import render_pages
-from include.extract.records import ExtractionError
-from include.extract.router import extract_document
-from include.extract.sheet_cells import check_workbook, sheet_span
+from include.adapters.extract.limits import ExtractLimits, active_limits, limits_applied, render_scale
+from include.adapters.extract.pages import render_pages
+from include.adapters.extract.records import ExtractionError
+from include.adapters.extract.router import extract_document
+from include.adapters.extract.sheet_cells import check_workbook, sheet_span
 from tests.security import hostile_files as hostile
 
 XLSX_BOMBS = {
@@ -139,7 +139,7 @@ def test_image_frames_and_pixels() -> None:
 def test_a_large_jpeg_is_decoded_smaller_to_fit() -> None:
     from PIL import Image
 
-    from include.extract.image import image_frames
+    from include.adapters.extract.image import image_frames
 
     jpeg = hostile.blank_image(6000, 5000, "JPEG")
     (frame,) = list(image_frames(jpeg, "photo.jpg", active_limits()))

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from include.label_studio import client as ls_client
-from include.samples import write_samples
+from devstack.samples import write_samples
+from include.adapters.label_studio import client as ls_client
 from tests.conftest import run_dag_test
 from tests.helpers.bundle import tiny_bundle
 from tests.security import hostile_files as hostile

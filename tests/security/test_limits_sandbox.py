@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from include.extract.sandbox import Sandbox, SandboxError, close_all
-from include.ingest import ingest_source
-from include.prelabel import extract_records
-from include.settings import get_settings
+from include.adapters.extract.sandbox import Sandbox, SandboxError, close_all
+from include.core.settings import get_settings
+from include.workflows.ingest import ingest_source
+from include.workflows.prelabel import extract_records
 from tests.security import hostile_files as hostile
 
 GIB = 2**30
@@ -135,7 +135,7 @@ def test_a_worker_killed_mid_document_fails_that_document_only(db, tmp_path: Pat
     _batch(tmp_path / "inbox")
     docs = {Path(d.uri).name: d for d in ingest_source(db, (tmp_path / "inbox").as_uri())}
     assert extract_records(db, docs["memo.txt"].document_id).status == "extracted"  # the worker is up
-    from include.extract import sandbox as sandbox_module
+    from include.adapters.extract import sandbox as sandbox_module
 
     (box,) = sandbox_module._SANDBOXES.values()
     assert box._worker is not None

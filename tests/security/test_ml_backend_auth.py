@@ -14,7 +14,7 @@ import pytest
 import requests
 from requests.auth import HTTPBasicAuth
 
-from include.services.ml_backend import MlBackendServer
+from devstack.services.ml_backend import MlBackendServer
 from ml_backend.app import create_app
 from tests.conftest import free_port
 from tests.helpers.bundle import tiny_bundle

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from include.services.airflow_users import (
+from devstack.services.airflow_users import (
     ALL_ADMINS_ENV,
     PASSWORDS_ENV,
     PASSWORDS_FILE_ENV,
@@ -21,7 +21,7 @@ from include.services.airflow_users import (
     from_environment,
     parse_users,
 )
-from include.settings import PROJECT_ROOT
+from include.core.settings import PROJECT_ROOT
 
 GOOD = "correct-horse-battery"
 
@@ -94,7 +94,7 @@ def test_the_compose_entry_point_exits_2_and_names_the_problem(tmp_path: Path) -
         ({**base, **_env(tmp_path)}, 0),
     ):
         res = subprocess.run(
-            [sys.executable, "-m", "include.services.airflow_users"],
+            [sys.executable, "-m", "devstack.services.airflow_users"],
             env=env,
             capture_output=True,
             text=True,

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from include.cli import _redact
-from include.services.airflow_users import ALL_ADMINS_ENV, PASSWORDS_FILE_ENV, USERS_ENV
-from include.settings import get_settings
-from include.stack import Stack, stack_secrets
+from devstack.cli import _redact
+from devstack.services.airflow_users import ALL_ADMINS_ENV, PASSWORDS_FILE_ENV, USERS_ENV
+from devstack.stack import Stack, stack_secrets
+from include.core.settings import get_settings
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from include.settings import PROJECT_ROOT
+from include.core.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.e2e
 

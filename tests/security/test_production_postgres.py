@@ -14,8 +14,8 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from include.services.embedded_postgres import EmbeddedPostgres, PostgresStartError
-from include.settings import PROJECT_ROOT
+from devstack.services.embedded_postgres import EmbeddedPostgres, PostgresStartError
+from include.core.settings import PROJECT_ROOT
 from tests.conftest import free_port
 
 

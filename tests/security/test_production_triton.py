@@ -15,8 +15,8 @@ import pytest
 import requests
 import yaml
 
-from include.services.triton import TritonServer
-from include.settings import PROJECT_ROOT
+from devstack.services.triton import TritonServer
+from include.core.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.e2e
 
@@ -139,10 +139,10 @@ def test_the_release_step_loads_through_the_restricted_api_with_the_key_and_fail
 ) -> None:
     import json
 
-    from include.db.connection import transaction
-    from include.release import release_bundle
-    from include.serving.reload import ReloadError
-    from include.training.gold import record_model_version
+    from include.adapters.db.connection import transaction
+    from include.workflows.release import release_bundle
+    from include.workflows.reload import ReloadError
+    from include.workflows.training.gold import record_model_version
     from tests.helpers.bundle import tiny_bundle
 
     bundle = tiny_bundle()

@@ -14,7 +14,12 @@ import json
 import pytest
 import requests
 
-from include.label_studio.payloads import MAX_JSON_DEPTH, STORED_FIELDS, TASK_DATA_KEYS, stored_fields
+from include.adapters.label_studio.payloads import (
+    MAX_JSON_DEPTH,
+    STORED_FIELDS,
+    TASK_DATA_KEYS,
+    stored_fields,
+)
 from tests.integration.ls_payloads import PROJECT, annotation, annotation_event, make_record, span, task_of
 from tests.security import bulk_payloads as bp
 
@@ -242,7 +247,7 @@ def test_only_allow_listed_fields_are_stored_and_what_replay_reads_is_kept(shim_
 
 
 def test_the_allow_list_covers_every_field_the_payload_models_know() -> None:
-    from include.label_studio import payloads as p
+    from include.adapters.label_studio import payloads as p
 
     def fields(model: type) -> set[str]:
         return set(model.model_fields)

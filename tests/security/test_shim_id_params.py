@@ -8,8 +8,8 @@ from contextlib import closing
 import pytest
 from fastapi.testclient import TestClient
 
-from include.db.connection import connect
-from include.quality.app import create_app
+from include.adapters.db.connection import connect
+from include.workflows.quality.app import create_app
 
 
 @pytest.fixture

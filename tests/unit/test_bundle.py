@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from include.bundle.format import REQUIRED_FILES, VERSION_KEYS, BundleError, new_model_version
-from include.bundle.layout import BundleLayout
-from include.bundle.read import read_bundle
-from include.bundle.write import write_bundle
-from include.hashing import sha256_file
-from include.labels import DEFAULT_LABELS, bio_tags
-from include.settings import PROJECT_ROOT
+from include.core.bundle.format import REQUIRED_FILES, VERSION_KEYS, BundleError, new_model_version
+from include.core.bundle.layout import BundleLayout
+from include.core.bundle.read import read_bundle
+from include.core.bundle.write import write_bundle
+from include.core.hashing import sha256_file
+from include.core.labels import DEFAULT_LABELS, bio_tags
+from include.core.settings import PROJECT_ROOT
 from tests.helpers.bundle import base_encoder_dir, placeholder_bundle, placeholder_weights
 
 
@@ -177,7 +177,8 @@ def test_model_version_names_time_and_manifest() -> None:
 
 def test_bundle_and_serving_import_without_torch_or_transformers() -> None:
     code = (
-        "import sys, include.bundle.read, include.bundle.write, include.serving.repository, include.release; "
+        "import sys, include.core.bundle.read, include.core.bundle.write, "
+        "include.adapters.serving.repository, include.workflows.release; "
         "heavy = {'torch', 'transformers'} & set(sys.modules); assert not heavy, heavy"
     )
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
@@ -192,12 +193,15 @@ def test_the_bundle_package_imports_nothing_above_it() -> None:
     database, NER or object-store module imported."""
     code = (
         "import sys, tempfile, pathlib; "
-        "import include.bundle.format, include.bundle.config, include.bundle.layout, include.bundle.read; "
-        "import include.bundle.write; "
+        "import include.core.bundle.format, include.core.bundle.config, include.core.bundle.layout, "
+        "include.core.bundle.read; "
+        "import include.core.bundle.write; "
         "from tests.helpers.bundle import placeholder_bundle; "
-        "include.bundle.read.read_bundle(placeholder_bundle(pathlib.Path(tempfile.mkdtemp()) / 'b', 'm-1')); "
-        "above = ('include.serving', 'include.training', 'include.db', 'include.ner', 'include.objectstore', "
-        "'include.release', 'include.label_studio'); "
+        "include.core.bundle.read.read_bundle(placeholder_bundle(pathlib.Path(tempfile.mkdtemp()) / 'b', "
+        "'m-1')); "
+        "above = ('include.adapters.serving', 'include.workflows.training', 'include.adapters.db', "
+        "'include.adapters.ner', 'include.adapters.objectstore', "
+        "'include.workflows.release', 'include.adapters.label_studio'); "
         "loaded = sorted(m for m in sys.modules if m.startswith(above)); assert not loaded, loaded"
     )
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from tritonclient.grpc import model_config_pb2 as pb
 
-from include.bundle.config import build_config, parse_config, pinned_version, with_pinned_version
+from include.core.bundle.config import build_config, parse_config, pinned_version, with_pinned_version
 
 
 def test_onnxruntime_flavour_runs_on_gpu_with_preferred_batches():

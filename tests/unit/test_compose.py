@@ -26,7 +26,7 @@ RESTRICTED = {"model-repository", "shared-memory", "statistics", "trace", "loggi
 KEY_HEADER = "x-nerloop-repository-key"
 LS_ALLOWED = "172.29.253.8/29"
 # The one variable in compose that no settings class reads yet: the release step's Triton header value.
-# include/serving/reload.py must send it (see docs/operator-guide.md, docker-compose); until then it is
+# include/workflows/reload.py must send it (see docs/operator-guide.md, docker-compose); until then it is
 # listed here, by name, rather than silently allowed.
 AWAITING_RELEASE_CODE: set[str] = set()
 
@@ -93,7 +93,7 @@ def test_shim_runs_under_gunicorn_and_secrets_come_from_env() -> None:
 
 
 def test_airflow_settings_in_compose_are_ones_the_code_reads() -> None:
-    from include.settings import env_names
+    from include.core.settings import env_names
 
     known = env_names()
     ours = [k for k in _compose()["x-airflow"]["environment"] if not k.startswith(("AIRFLOW", "HF_"))]
@@ -142,7 +142,7 @@ def test_airflow_needs_a_login_in_production() -> None:
     assert env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"].startswith("/home/nerloop/")
     # The passwords file is written (and the settings checked) before the api-server starts.
     script = api["command"][-1]
-    assert script.index("python -m include.services.airflow_users &&") < script.index(
+    assert script.index("python -m devstack.services.airflow_users &&") < script.index(
         "exec airflow api-server"
     )
     # In a container the api-server listens beyond its own loopback (the host port stays on 127.0.0.1).
@@ -250,7 +250,7 @@ def test_flower_starts_behind_basic_auth(tmp_path: Path) -> None:
 
 
 def test_label_studio_ssrf_guard_is_on_with_an_allow_list_for_the_shim() -> None:
-    from include.label_studio.ssrf import env_value
+    from include.adapters.label_studio.ssrf import env_value
 
     compose = _compose()
     env = compose["services"]["label-studio"]["environment"]
@@ -258,7 +258,9 @@ def test_label_studio_ssrf_guard_is_on_with_an_allow_list_for_the_shim() -> None
     # LS's defaults are off only because the list below holds all of them but the allow-list.
     assert env["USE_DEFAULT_BANNED_SUBNETS"] == "false"
     banned = env["USER_ADDITIONAL_BANNED_SUBNETS"]
-    assert banned == env_value([LS_ALLOWED]), "regenerate: python -m include.label_studio.ssrf " + LS_ALLOWED
+    assert banned == env_value([LS_ALLOWED]), (
+        "regenerate: python -m include.adapters.label_studio.ssrf " + LS_ALLOWED
+    )
     assert not re.search(r"\s", banned), "LS splits on ',' only: a space breaks the list"
     networks = [ipaddress.ip_network(n) for n in banned.split(",")]
     allowed = ipaddress.ip_network(LS_ALLOWED)
@@ -301,7 +303,7 @@ def test_the_ml_backend_is_its_own_unpublished_service_on_the_ls_allow_list() ->
 
 
 def test_ls_default_banned_subnets_match_the_installed_label_studio() -> None:
-    from include.label_studio.ssrf import LS_DEFAULT_BANNED_SUBNETS
+    from include.adapters.label_studio.ssrf import LS_DEFAULT_BANNED_SUBNETS
 
     venv = ROOT / os.environ.get("LS_VENV", ".venv-ls")  # the Makefile's default is relative
     found = sorted(venv.glob("lib/python3*/site-packages/label_studio/core/utils/io.py"))
@@ -365,7 +367,7 @@ def test_dockerignore_keeps_state_secrets_venvs_and_git_out_of_the_image(tmp_pat
     assert sorted(_context_files(tmp_path, patterns)) == ["include/app.py"]
     # The real checkout: the code goes in, nothing secret or stateful does.
     sent = list(_context_files(ROOT, patterns))
-    assert "include/stack.py" in sent and "airflow.cfg" in sent and "requirements.txt" in sent
+    assert "devstack/stack.py" in sent and "airflow.cfg" in sent and "requirements.txt" in sent
     leaked = [
         p for p in sent if p.split("/")[0] in {".state", ".git", "test-artifacts"} or p.startswith(".venv")
     ]

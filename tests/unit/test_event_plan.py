@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from include.label_studio.events import (
+from include.workflows.annotations import (
     ApplyConfig,
     EventPlan,
     ItemId,

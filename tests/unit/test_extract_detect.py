@@ -7,8 +7,8 @@ import zipfile
 
 import pytest
 
-from include.extract.detect import detect_type
-from include.extract.records import ExtractionError
+from include.adapters.extract.detect import detect_type
+from include.adapters.extract.records import ExtractionError
 
 
 def zipped(*names: str) -> bytes:

@@ -12,12 +12,12 @@ from pathlib import Path
 import openpyxl
 from reportlab.pdfgen import canvas
 
-from include.extract.detect import detect_type
-from include.extract.grid import reads_wrapped, visual_rows
-from include.extract.pdf_stream import merge_continuations
-from include.extract.records import ExtractedRecord
-from include.extract.router import extract_document
-from include.extract.tables import header_index
+from include.adapters.extract.detect import detect_type
+from include.adapters.extract.grid import reads_wrapped, visual_rows
+from include.adapters.extract.pdf_stream import merge_continuations
+from include.adapters.extract.records import ExtractedRecord
+from include.adapters.extract.router import extract_document
+from include.adapters.extract.tables import header_index
 
 Cells = list[list[object]]
 NOTES: Cells = [

@@ -7,10 +7,10 @@ import io
 import pytest
 from PIL import Image
 
-from include.extract.image import extract_image
-from include.extract.layout import Line, group_paragraphs, merge_into_lines
-from include.extract.records import ExtractedRecord, ExtractionError
-from include.samples import invoices, write_samples
+from devstack.samples import invoices, write_samples
+from include.adapters.extract.image import extract_image
+from include.adapters.extract.layout import Line, group_paragraphs, merge_into_lines
+from include.adapters.extract.records import ExtractedRecord, ExtractionError
 
 
 @pytest.fixture(scope="module")

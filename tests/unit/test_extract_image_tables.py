@@ -12,9 +12,9 @@ from PIL import Image, ImageDraw, ImageFont
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
 
-from include.extract.records import ExtractedRecord
-from include.extract.router import extract_document
-from include.samples import DEJAVU
+from devstack.samples import DEJAVU
+from include.adapters.extract.records import ExtractedRecord
+from include.adapters.extract.router import extract_document
 
 STAFF = [["Site", "Staff"], ["Rome", "12"], ["Lima", "7"]]
 COSTS = [["Item", "Cost", "Year"], ["Paper", "40", "2023"], ["Ink", "15", "2024"]]

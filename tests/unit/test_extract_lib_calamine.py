@@ -11,10 +11,10 @@ import openpyxl
 import pytest
 from openpyxl.chart import BarChart, Reference
 
-from include.extract.lib_calamine import fill_merged, read_sheets
-from include.extract.records import ExtractionError
-from include.extract.router import extract_document
-from include.extract.rows import normalize_value
+from include.adapters.extract.lib_calamine import fill_merged, read_sheets
+from include.adapters.extract.records import ExtractionError
+from include.adapters.extract.router import extract_document
+from include.adapters.extract.rows import normalize_value
 
 
 def workbook_bytes(merge_to: str = "G3") -> bytes:
@@ -45,8 +45,8 @@ def workbook_bytes(merge_to: str = "G3") -> bytes:
 
 
 def openpyxl_grids(data: bytes) -> dict[str, list[list[str]]]:
-    """What include/extract/tables.py reads: values from A1, merged ranges filled, as rendered text, up
-    to the last column holding a value of its own. Where a merged range reaches past that column,
+    """What include/adapters/extract/tables.py reads: values from A1, merged ranges filled, as rendered text,
+    up to the last column holding a value of its own. Where a merged range reaches past that column,
     openpyxl's grid goes on with copies of its value (out to XFD if the range does); calamine's
     grid ends with the data (see the next tests)."""
     wb = openpyxl.load_workbook(io.BytesIO(data), data_only=True)

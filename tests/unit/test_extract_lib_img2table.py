@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from include.extract.grid import read_table
-from include.extract.lib_img2table import find_tables, table_grid
+from include.adapters.extract.grid import read_table
+from include.adapters.extract.lib_img2table import find_tables, table_grid
 
 
 @dataclass(frozen=True)

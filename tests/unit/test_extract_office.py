@@ -7,8 +7,8 @@ import io
 import docx
 import pytest
 
-from include.extract.office import extract_docx, extract_html
-from include.extract.records import ExtractedRecord, ExtractionError
+from include.adapters.extract.office import extract_docx, extract_html
+from include.adapters.extract.records import ExtractedRecord, ExtractionError
 
 
 def values(record: ExtractedRecord) -> dict[str, str]:

@@ -13,11 +13,11 @@ from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
 from reportlab.platypus import SimpleDocTemplate, Table
 
-from include.extract.pdf import artifacts_dir, extract_pdf
-from include.extract.records import ExtractedRecord, ExtractionError
-from include.extract.router import extract_document
-from include.samples import invoices, write_samples
-from include.settings import get_settings
+from devstack.samples import invoices, write_samples
+from include.adapters.extract.pdf import artifacts_dir, extract_pdf
+from include.adapters.extract.records import ExtractedRecord, ExtractionError
+from include.adapters.extract.router import extract_document
+from include.core.settings import get_settings
 
 
 def values(record: ExtractedRecord) -> dict[str, str]:

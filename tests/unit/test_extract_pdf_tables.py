@@ -8,10 +8,10 @@ from collections.abc import Sequence
 
 from reportlab.pdfgen import canvas
 
-from include.extract.grid import Grid, join_lines, read_table, visual_rows
-from include.extract.pdf import extract_pdf
-from include.extract.pdf_tables import cell_text
-from include.extract.records import ExtractedRecord
+from include.adapters.extract.grid import Grid, join_lines, read_table, visual_rows
+from include.adapters.extract.pdf import extract_pdf
+from include.adapters.extract.pdf_tables import cell_text
+from include.adapters.extract.records import ExtractedRecord
 
 Cell = str | tuple[str, float]  # text, or (text, character spacing)
 PAGE_TOP = 760.0

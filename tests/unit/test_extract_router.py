@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from include.extract import router
-from include.extract.records import ExtractedRecord, ExtractionError
-from include.extract.router import extract_document
-from include.samples import write_samples
+from devstack.samples import write_samples
+from include.adapters.extract import router
+from include.adapters.extract.records import ExtractedRecord, ExtractionError
+from include.adapters.extract.router import extract_document
 
 
 @pytest.fixture(scope="module")

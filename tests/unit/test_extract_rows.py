@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from include.extract.rows import normalize_value, row_text, unique_names
+from include.adapters.extract.rows import normalize_value, row_text, unique_names
 
 
 def test_row_text_renders_columns_and_keeps_value_ranges() -> None:

@@ -9,10 +9,10 @@ from collections.abc import Callable
 import openpyxl
 from PIL import Image, ImageDraw, ImageFont
 
-from include.extract.detect import detect_type
-from include.extract.records import ExtractedRecord
-from include.extract.router import extract_document
-from include.samples import DEJAVU
+from devstack.samples import DEJAVU
+from include.adapters.extract.detect import detect_type
+from include.adapters.extract.records import ExtractedRecord
+from include.adapters.extract.router import extract_document
 
 
 def values(record: ExtractedRecord) -> dict[str, str]:

@@ -10,9 +10,9 @@ from datetime import date, datetime
 import openpyxl
 import pytest
 
-from include.extract.records import ExtractedRecord, ExtractionError
-from include.extract.tables import extract_csv, extract_xlsx, sniff_dialect, table_records
-from include.samples import invoices, write_samples
+from devstack.samples import invoices, write_samples
+from include.adapters.extract.records import ExtractedRecord, ExtractionError
+from include.adapters.extract.tables import extract_csv, extract_xlsx, sniff_dialect, table_records
 
 
 def values(record: ExtractedRecord) -> dict[str, str]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from include.extract.records import ExtractionError
-from include.extract.text import decode_text, extract_text, split_at_whitespace, text_records
+from include.adapters.extract.records import ExtractionError
+from include.adapters.extract.text import decode_text, extract_text, split_at_whitespace, text_records
 
 SAMPLE = "Grüße aus Zürich — José paid €300 to Müller GmbH.\n\nSecond paragraph.\n"
 
@@ -60,6 +60,6 @@ def test_utf16_sample_gives_paragraph_records(samples: dict[str, bytes]) -> None
 
 @pytest.fixture(scope="module")
 def samples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
-    from include.samples import write_samples
+    from devstack.samples import write_samples
 
     return {p.name: p.read_bytes() for p in write_samples(tmp_path_factory.mktemp("samples"))}

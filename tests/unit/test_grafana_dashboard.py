@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from include.settings import PROJECT_ROOT
+from include.core.settings import PROJECT_ROOT
 from webhook_shim import metrics
 from webhook_shim.quality_metrics import GAUGES
 

@@ -6,7 +6,7 @@ import hashlib
 import io
 from pathlib import Path
 
-from include.hashing import sha256_file, sha256_stream
+from include.core.hashing import sha256_file, sha256_stream
 
 
 def test_sha256_stream_hashes_in_chunks() -> None:

@@ -6,10 +6,7 @@ from collections import Counter
 
 import pytest
 
-from include.extract.records import ExtractedRecord
-from include.extract.router import extract_document
-from include.extract.rows import row_text
-from include.heldout import (
+from devstack.heldout import (
     HELDOUT_SEEDS,
     PlacementError,
     column_name_ranges,
@@ -17,8 +14,11 @@ from include.heldout import (
     heldout_gold,
     place_gold,
 )
-from include.labels import DEFAULT_LABELS
-from include.samples import Mention, sample_documents
+from devstack.samples import Mention, sample_documents
+from include.adapters.extract.records import ExtractedRecord
+from include.adapters.extract.router import extract_document
+from include.adapters.extract.rows import row_text
+from include.core.labels import DEFAULT_LABELS
 
 SEED = HELDOUT_SEEDS[0]
 

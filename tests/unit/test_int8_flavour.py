@@ -7,15 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from include.bundle.config import parse_config
-from include.bundle.format import BundleError
-from include.bundle.read import read_bundle
-from include.ner.client import NerClient
-from include.ner.precision import choose_precision, triton_model_name
-from include.serving.repository import publish_bundle
-from include.settings import NerSettings
-from include.spans import Span
-from include.training.quantize import int8_gate, span_agreement
+from include.adapters.ner.client import NerClient
+from include.adapters.ner.precision import choose_precision, triton_model_name
+from include.adapters.serving.repository import publish_bundle
+from include.core.bundle.config import parse_config
+from include.core.bundle.format import BundleError
+from include.core.bundle.read import read_bundle
+from include.core.settings import NerSettings
+from include.core.spans import Span
+from include.workflows.training.quantize import int8_gate, span_agreement
 from tests.helpers.bundle import int8_bundle, tiny_bundle
 
 

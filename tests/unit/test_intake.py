@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from include.db.documents import PendingRecord
-from include.db.labelling import Prediction
-from include.intake import settle
-from include.intake.note import storage_link, storage_tasks
+from include.adapters.db.documents import PendingRecord
+from include.adapters.db.labelling import Prediction
+from include.workflows.intake import settle
+from include.workflows.intake.note import storage_link, storage_tasks
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,10 +39,11 @@ def test_storage_tasks_keep_the_task_ids_and_links_of_storage_tasks_only() -> No
 
 
 def test_the_note_step_loads_no_label_studio_sdk() -> None:
-    """The webhook shim notes storage tasks through `include.intake.note`: importing it stays light."""
+    """The webhook shim notes storage tasks through `include.workflows.intake.note`: importing it stays
+    light."""
     code = (
-        "import sys, include.intake.note, webhook_shim.app; "
-        "heavy = {'label_studio_sdk', 'include.ingest'} & set(sys.modules); assert not heavy, heavy"
+        "import sys, include.workflows.intake.note, webhook_shim.app; "
+        "heavy = {'label_studio_sdk', 'include.workflows.ingest'} & set(sys.modules); assert not heavy, heavy"
     )
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     done = subprocess.run(

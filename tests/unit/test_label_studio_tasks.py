@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from include.label_studio.tasks import build_task
-from include.spans import Span
+from include.adapters.label_studio.tasks import build_task
+from include.core.spans import Span
 
 
 def test_task_data_carries_the_place_in_the_document_and_a_hidden_sheet_mark() -> None:

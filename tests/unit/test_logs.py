@@ -10,14 +10,14 @@ from tests.helpers.bundle import tiny_bundle
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
-# A fresh interpreter: the logging set up there is the entry points' (`python -m include.cli`, bootstrap).
+# A fresh interpreter: the logging set up there is the entry points' (`python -m devstack.cli`, bootstrap).
 QUANTIZE = """
 import logging, sys
 from pathlib import Path
-from include.logs import setup_logging
-from include.training.quantize import quantize_int8
+from include.core.logs import setup_logging
+from include.workflows.training.quantize import quantize_int8
 {setup}
-logging.getLogger("include.cli").info("ours")
+logging.getLogger("devstack.cli").info("ours")
 quantize_int8(Path(sys.argv[1]), Path(sys.argv[2]))
 """
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 from PIL import Image
 
-from include.extract.pages import render_pages
-from include.ingest import list_source
-from include.label_studio.storage import ls_link, source_uri
-from include.labels import labeling_config_xml
-from include.samples import sample_documents
-from include.source_pages import page_uri, store_pages
+from devstack.samples import sample_documents
+from include.adapters.extract.pages import render_pages
+from include.adapters.label_studio.storage import ls_link, source_uri
+from include.core.labels import labeling_config_xml
+from include.workflows.ingest import list_source
+from include.workflows.source_pages import page_uri, store_pages
 
 
 def _sample(name: str) -> bytes:

@@ -9,15 +9,15 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from include.ner.backends import (
+from include.adapters.ner.backends import (
     BackendUnavailableError,
     OnnxRuntimeBackend,
     TritonGrpcBackend,
     TritonHttpBackend,
     triton_backend,
 )
-from include.ner.client import NerClient
-from include.settings import NerSettings
+from include.adapters.ner.client import NerClient
+from include.core.settings import NerSettings
 from tests.helpers.bundle import tiny_bundle
 from tests.helpers.triton import free_port
 

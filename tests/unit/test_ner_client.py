@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from prometheus_client import REGISTRY
 
-from include.ner.client import NerClient
-from include.ner.windows import batches, split_windows
+from include.adapters.ner.client import NerClient
+from include.adapters.ner.windows import batches, split_windows
 from tests.helpers.bundle import tokenizer_only_bundle
 
 NUM_TAGS = 17

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from include.labels import bio_tags
-from include.ner.tags import tags_to_spans
-from include.spans import Span, task_score
+from include.adapters.ner.tags import tags_to_spans
+from include.core.labels import bio_tags
+from include.core.spans import Span, task_score
 from tests.helpers.bundle import base_encoder_dir
 
 TAGS = bio_tags(["PERSON", "ORG", "LOCATION"])
@@ -147,7 +147,7 @@ def test_every_span_is_an_exact_trimmed_slice_of_the_text(text: str, seed: int, 
 
 
 def test_constrained_decode_never_opens_with_i_and_keeps_valid_argmax() -> None:
-    from include.ner.tags import constrained_tag_ids
+    from include.adapters.ner.tags import constrained_tag_ids
 
     # Words: Ann | Lee | paid. Argmax says O I-PER I-PER (invalid); B-PER is close on the first word.
     probs = np.array(
@@ -164,7 +164,7 @@ def test_constrained_decode_never_opens_with_i_and_keeps_valid_argmax() -> None:
 
 
 def test_constrained_decode_chooses_per_word_and_leaves_inner_pieces() -> None:
-    from include.ner.tags import constrained_tag_ids
+    from include.adapters.ner.tags import constrained_tag_ids
 
     # Tokens: [Wash, ##ington] [Post]; the inner piece's own argmax does not matter.
     tag_ids = constrained_tag_ids(one_hot([I_ORG, B_PER, I_ORG]), [0, 0, 1], TAGS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from include.ner.words import token_ranges, word_units
+from include.adapters.ner.words import token_ranges, word_units
 
 
 def units(text: str, cuts: list[int] | None = None) -> list[str]:

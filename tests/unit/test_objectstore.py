@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from include.locations import Location, S3Config
-from include.objectstore import ObjectStore
+from include.adapters.objectstore import ObjectStore
+from include.core.locations import Location, S3Config
 
 
 def test_locations_parse_paths_file_uris_and_s3_and_refuse_the_rest(tmp_path: Path) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from include.db.ls_state import RecordRef, StoredDelivery
-from include.label_studio.events import parse_event
-from include.label_studio.payloads import Annotation
-from include.label_studio.reads import IndexedTask
-from include.reconcile_plan import (
+from include.adapters.db.ls_state import RecordRef, StoredDelivery
+from include.adapters.label_studio.payloads import Annotation
+from include.adapters.label_studio.reads import IndexedTask
+from include.workflows.annotations import parse_event
+from include.workflows.reconcile_plan import (
     Snapshot,
     plan_deletions,
     plan_tasks,
@@ -156,12 +156,13 @@ def test_invalid_annotation_is_reported_not_replayed() -> None:
     assert plan.payloads == [] and len(plan.invalid) == 1 and "annotation 100" in plan.invalid[0]
 
 
-# From the target storage copy (`include.reconcile`, when the LS API is unreachable): the copy lists only
-# annotated tasks, as of each task's last write; LS deletes a task's object when any annotation of it goes.
+# From the target storage copy (`include.workflows.reconcile`, when the LS API is unreachable): the copy lists
+# only annotated tasks, as of each task's last write; LS deletes a task's object when any annotation of it
+# goes.
 
 
 def test_copy_tombstones_only_what_a_newer_write_of_the_task_proves_deleted() -> None:
-    from include.reconcile import copy_deletion_scope
+    from include.workflows.reconcile import copy_deletion_scope
 
     gone, survivor = annotation(100, 10), annotation(101, 10, updated=T0 + timedelta(minutes=5))
     failed_write = annotation(102, 10, updated=T0 + timedelta(minutes=9))  # newer than the object
@@ -179,7 +180,7 @@ def test_copy_tombstones_only_what_a_newer_write_of_the_task_proves_deleted() ->
 
 
 def test_copy_never_revives_an_annotation_tombstoned_here() -> None:
-    from include.reconcile import drop_tombstoned
+    from include.workflows.reconcile import drop_tombstoned
 
     a, b = annotation(100, 10), annotation(101, 10)
     snap = snapshot({100: stored(a, state="deleted")}, {10: REF})
@@ -189,7 +190,7 @@ def test_copy_never_revives_an_annotation_tombstoned_here() -> None:
 
 
 def test_copy_objects_read_like_api_tasks() -> None:
-    from include.label_studio.target_storage import normalize_task
+    from include.adapters.label_studio.target_storage import normalize_task
 
     raw = task(10, "row=1", annotation(100, 10))
     raw["annotations"][0] |= {
@@ -208,7 +209,7 @@ def test_unreachable_means_no_answer_not_a_refused_request() -> None:
     import httpx
     from label_studio_sdk.core.api_error import ApiError
 
-    from include.label_studio.reads import is_unreachable
+    from include.adapters.label_studio.reads import is_unreachable
 
     assert is_unreachable(httpx.ConnectError("refused"))
     assert is_unreachable(httpx.ReadTimeout("slow"))

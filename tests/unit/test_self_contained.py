@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import subprocess
 
-from include.settings import PROJECT_ROOT
-from include.training.sources import WNUT17_SHIPPED, wnut17_dir
+from include.core.settings import PROJECT_ROOT
+from include.workflows.training.sources import WNUT17_SHIPPED, wnut17_dir
 
 CODE_SUFFIXES = (".py", ".sh", ".cfg", ".toml", ".yaml", ".yml", ".txt")
 CODE_NAMES = ("Makefile", "Dockerfile", "run")

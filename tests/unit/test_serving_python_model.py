@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from include.bundle.config import build_model_config
-from include.ner.backends import OnnxRuntimeBackend
-from include.serving.repository import PYTHON_MODEL
+from include.adapters.ner.backends import OnnxRuntimeBackend
+from include.adapters.serving.repository import PYTHON_MODEL
+from include.core.bundle.config import build_model_config
 from tests.helpers.bundle import tiny_bundle
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from include.serving.reload import ReloadError, probe_inputs, reload_and_verify
+from include.workflows.reload import ReloadError, probe_inputs, reload_and_verify
 from tests.helpers.bundle import tokenizer_only_bundle
 from tests.helpers.triton import free_port
 

@@ -11,12 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from include.bundle.config import parse_config
-from include.bundle.format import BundleError
-from include.bundle.read import read_bundle
-from include.locations import S3Config
-from include.objectstore import ObjectStore
-from include.serving.repository import (
+from include.adapters.objectstore import ObjectStore
+from include.adapters.serving.repository import (
     STAGING,
     LocalRepository,
     open_repository,
@@ -26,6 +22,10 @@ from include.serving.repository import (
     served_versions,
     version_info,
 )
+from include.core.bundle.config import parse_config
+from include.core.bundle.format import BundleError
+from include.core.bundle.read import read_bundle
+from include.core.locations import S3Config
 from tests.helpers.bundle import placeholder_bundle, tampered_bundle
 
 
@@ -167,7 +167,7 @@ def test_s3_repository_publishes_pins_and_prunes(
 CRASHING_PUBLISH = """
 import os, shutil, sys
 from pathlib import Path
-from include.serving import repository as r
+from include.adapters.serving import repository as r
 
 real_copy, real_write = shutil.copyfile, r.LocalRepository.write_text
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from include.services import triton
-from include.services.triton import TritonServer, TritonStartError
+from devstack.services import triton
+from devstack.services.triton import TritonServer, TritonStartError
 from tests.helpers.triton import free_port
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from include.settings import PROJECT_ROOT, Settings, child_environment, env_names, get_settings
+from include.core.settings import PROJECT_ROOT, Settings, child_environment, env_names, get_settings
 
 # Fields read by name by something other than our Python code. Each entry says who reads it.
 READ_BY_OTHERS: dict[str, str] = {}
@@ -18,12 +18,12 @@ READ_BY_OTHERS: dict[str, str] = {}
 # Where code may read or write os.environ: the settings, and entry points (processes' own configuration
 # files, `python -m` mains, DAG files, the CLI, benchmarks, tests). Everything else takes settings.
 ENV_ALLOWED = (
-    "include/settings.py",  # the sections read it; child_environment hands it to child processes
+    "include/core/settings.py",  # the sections read it; child_environment hands it to child processes
     "webhook_shim/gunicorn.conf.py",  # gunicorn's own config file (workers, bind, the metrics folder)
     "ml_backend/gunicorn.conf.py",
-    "include/services/airflow_users.py",  # `python -m include.services.airflow_users` (compose api-server)
+    "devstack/services/airflow_users.py",  # `python -m devstack.services.airflow_users` (compose api-server)
 )
-CODE_DIRS = ("include", "dags", "plugins", "webhook_shim", "ml_backend")
+CODE_DIRS = ("include", "devstack", "dags", "plugins", "webhook_shim", "ml_backend")
 
 
 def _sources() -> dict[str, str]:
@@ -87,11 +87,11 @@ def test_no_field_is_in_two_sections() -> None:
 
 
 def test_every_knob_is_read_somewhere() -> None:
-    """Each field is read as `<section>.<field>` outside include/settings.py, or by a property of
+    """Each field is read as `<section>.<field>` outside include/core/settings.py, or by a property of
     `Settings` that is itself read outside it. A knob nothing reads is a promise the code does not keep:
     wire it or delete it."""
     sources = _sources()
-    elsewhere = "\n".join(text for path, text in sources.items() if path != "include/settings.py")
+    elsewhere = "\n".join(text for path, text in sources.items() if path != "include/core/settings.py")
     derived = {
         name: inspect.getsource(member.fget)
         for name, member in vars(Settings).items()
@@ -121,7 +121,7 @@ def test_only_settings_and_entry_points_touch_the_environment() -> None:
         for number, line in enumerate(text.splitlines(), 1)
         if env_use.search(line)
     ]
-    assert not offenders, f"read settings (include/settings.py) instead of the environment: {offenders}"
+    assert not offenders, f"read settings (include/core/settings.py) instead of the environment: {offenders}"
 
 
 def test_child_environment_adds_and_drops(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -257,7 +257,7 @@ def test_a_grid_header_is_its_rows_above_the_first_number() -> None:
 
 def test_records_group_into_tables_by_key() -> None:
     from bench.table_corpus import extracted_tables
-    from include.extract.records import ExtractedRecord
+    from include.adapters.extract.records import ExtractedRecord
 
     def record(key: str, text: str, columns: dict[str, list[int]]) -> ExtractedRecord:
         return ExtractedRecord(record_key=key, text=text, meta={"kind": "row", "page": 1, "columns": columns})

@@ -9,8 +9,14 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from include.training.blend import WEIGHTS_FILE, choose_blend, guarded_labels, interpolate, largest_drop
-from include.training.evaluate import LabelScore, Metrics
+from include.workflows.training.blend import (
+    WEIGHTS_FILE,
+    choose_blend,
+    guarded_labels,
+    interpolate,
+    largest_drop,
+)
+from include.workflows.training.evaluate import LabelScore, Metrics
 
 
 def metrics(**f1: float) -> Metrics:

@@ -6,8 +6,8 @@ import json
 
 import torch
 
-from include.bundle.read import read_bundle
-from include.training.bootstrap import BOOTSTRAP_VERSION, main
+from include.core.bundle.read import read_bundle
+from include.workflows.training.bootstrap import BOOTSTRAP_VERSION, main
 
 
 def test_bootstrap_cli_writes_a_cased_bundle_and_says_where(tmp_path, capsys) -> None:
@@ -21,7 +21,7 @@ def test_bootstrap_cli_writes_a_cased_bundle_and_says_where(tmp_path, capsys) ->
     assert info.model_version == BOOTSTRAP_VERSION and info.exporter_mode == "modern"
     version = info.version
     assert set(version["metrics"]) == {"wnut17_dev", "synthetic_test", "bootstrap_heldout", "training"}
-    assert version["manifest"]["heldout"]["writer"] == "include.training.unseen"
+    assert version["manifest"]["heldout"]["writer"] == "include.workflows.training.unseen"
     assert set(version["manifest"]["sources"]) == {"wnut17", "synthetic"}
     assert version["metrics"]["training"]["stopped_because"] == "epochs done", "a step budget, no clock"
     assert version["manifest"]["counts"]["train"] == 48 and len(version["manifest"]["sha256"]) == 64
@@ -39,7 +39,7 @@ def test_bootstrap_cli_reports_a_bundle_already_there(tmp_path, capsys) -> None:
 
 
 def test_a_bootstrap_without_wnut17_names_only_its_generated_gold_as_sources() -> None:
-    from include.training.bootstrap import BootstrapPlan, _manifest
+    from include.workflows.training.bootstrap import BootstrapPlan, _manifest
 
     with_wnut = _manifest(BootstrapPlan(), {"train": 1})
     without = _manifest(BootstrapPlan(wnut17=False), {"train": 1})

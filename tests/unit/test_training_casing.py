@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForTokenClassification, BertConfig, BertForTokenClassification
 
-from include.training import casing
+from include.workflows.training import casing
 
 VOCAB = 50
 

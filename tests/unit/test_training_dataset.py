@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from transformers import AutoTokenizer
 
-from include.labels import DEFAULT_LABELS, bio_tags
-from include.spans import Span
-from include.training import casing
-from include.training.dataset import (
+from include.core.labels import DEFAULT_LABELS, bio_tags
+from include.core.spans import Span
+from include.workflows.training import casing
+from include.workflows.training.dataset import (
     IGNORE,
     WNUT17_TO_PROJECT,
     LabeledText,
@@ -20,8 +20,8 @@ from include.training.dataset import (
     load_wnut17,
     read_conll,
 )
-from include.training.sources import base_model_dir, wnut17_dir
-from include.training.synthetic import synthetic_gold
+from include.workflows.training.sources import base_model_dir, wnut17_dir
+from include.workflows.training.synthetic import synthetic_gold
 
 TAGS = bio_tags(DEFAULT_LABELS)
 TAG_INDEX = {t: i for i, t in enumerate(TAGS)}
@@ -188,7 +188,7 @@ def test_synthetic_gold_is_deterministic_aligned_and_covers_the_new_labels(token
 
 def round_trip_f1(tokenizer, texts: list[LabeledText], tag_index: dict[str, int] = TAG_INDEX) -> float:
     """Gold → encode → decode the unit labels → spans, scored against the gold (exact match)."""
-    from include.training.dataset import decode_labels, training_units
+    from include.workflows.training.dataset import decode_labels, training_units
 
     true_pos = gold_n = pred_n = 0
     for t in texts:

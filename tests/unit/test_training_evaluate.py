@@ -7,9 +7,9 @@ import random
 import pytest
 from seqeval.metrics import classification_report
 
-from include.spans import Span
-from include.training.dataset import conll_to_labeled_text
-from include.training.evaluate import promotion_gate, regression_probability, score_spans
+from include.core.spans import Span
+from include.workflows.training.dataset import conll_to_labeled_text
+from include.workflows.training.evaluate import promotion_gate, regression_probability, score_spans
 
 
 def test_first_model_always_passes() -> None:

@@ -9,10 +9,10 @@ import pytest
 import torch
 from transformers import AutoModelForTokenClassification
 
-from include.labels import DEFAULT_LABELS
-from include.training.sources import base_model_dir
-from include.training.synthetic import synthetic_gold
-from include.training.train import TrainConfig, train
+from include.core.labels import DEFAULT_LABELS
+from include.workflows.training.sources import base_model_dir
+from include.workflows.training.synthetic import synthetic_gold
+from include.workflows.training.train import TrainConfig, train
 
 STEPS = TrainConfig(
     epochs=1, batch_size=8, learning_rate=1e-3, max_length=32, num_layers=1, max_steps=2, case_features=False

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from include.training.gold import (
+from include.workflows.training.gold import (
     DEV_MIN_GOLD,
     GoldExample,
     GoldSet,

@@ -14,15 +14,15 @@ import onnx
 import pytest
 import torch
 
-from include.bundle.format import REQUIRED_FILES, VERSION_KEYS, Bundle, new_model_version
-from include.bundle.write import write_bundle
-from include.labels import DEFAULT_LABELS, bio_tags
-from include.ner.backends import OnnxRuntimeBackend
-from include.training import export as export_module
-from include.training.evaluate import evaluate
-from include.training.export import ExportError, export_onnx, parity
-from include.training.synthetic import synthetic_gold
-from include.training.train import TrainConfig, train
+from include.adapters.ner.backends import OnnxRuntimeBackend
+from include.core.bundle.format import REQUIRED_FILES, VERSION_KEYS, Bundle, new_model_version
+from include.core.bundle.write import write_bundle
+from include.core.labels import DEFAULT_LABELS, bio_tags
+from include.workflows.training import export as export_module
+from include.workflows.training.evaluate import evaluate
+from include.workflows.training.export import ExportError, export_onnx, parity
+from include.workflows.training.synthetic import synthetic_gold
+from include.workflows.training.train import TrainConfig, train
 
 # Uncased here (a 47 MB model instead of 140 MB): the cased path is exported in test_training_bootstrap.
 TINY = TrainConfig(

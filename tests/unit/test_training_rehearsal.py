@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import torch
 
-from include.training.evaluate import LabelScore, Metrics
-from include.training.nightly import forgetting_gate
-from include.training.rehearsal import RehearsalPlan, rebuild_sources, rehearsal_examples
-from include.training.synthetic import synthetic_gold
-from include.training.train import weighted_loss
+from include.workflows.training.evaluate import LabelScore, Metrics
+from include.workflows.training.nightly import forgetting_gate
+from include.workflows.training.rehearsal import RehearsalPlan, rebuild_sources, rehearsal_examples
+from include.workflows.training.synthetic import synthetic_gold
+from include.workflows.training.train import weighted_loss
 
 SOURCES = {"synthetic": {"train": 60, "seed": 3, "row_share": 0.5}}
 
@@ -65,9 +65,9 @@ def test_the_forgetting_check_blocks_a_candidate_that_lost_a_label_without_sme_g
 def test_stretches_of_labels_no_sme_gold_has_are_left_unlabelled_not_taught_as_o() -> None:
     from transformers import AutoTokenizer
 
-    from include.spans import Span
-    from include.training.dataset import IGNORE, LabeledText, encode
-    from include.training.rehearsal import shield_untouched
+    from include.core.spans import Span
+    from include.workflows.training.dataset import IGNORE, LabeledText, encode
+    from include.workflows.training.rehearsal import shield_untouched
     from tests.helpers.bundle import base_encoder_dir
 
     text = "Alice Smith flies out on Friday 3 May"
@@ -77,7 +77,7 @@ def test_stretches_of_labels_no_sme_gold_has_are_left_unlabelled_not_taught_as_o
     assert shielded.unlabelled == ((25, 31), (32, 33), (34, 37)) and shielded.spans == gold.spans
     assert shield_untouched([gold], [[]]) == [gold]
 
-    from include.labels import bio_tags
+    from include.core.labels import bio_tags
 
     tags = {t: i for i, t in enumerate(bio_tags())}
     tokenizer = AutoTokenizer.from_pretrained(base_encoder_dir())
@@ -89,14 +89,14 @@ def test_stretches_of_labels_no_sme_gold_has_are_left_unlabelled_not_taught_as_o
 
 
 def test_the_served_model_marks_units_where_an_untouched_label_is_plausible() -> None:
-    from include.ner.backends import OnnxRuntimeBackend
-    from include.ner.client import NerClient
-    from include.training.dataset import LabeledText
-    from include.training.rehearsal import untouched_ranges
+    from include.adapters.ner.backends import OnnxRuntimeBackend
+    from include.adapters.ner.client import NerClient
+    from include.workflows.training.dataset import LabeledText
+    from include.workflows.training.rehearsal import untouched_ranges
     from tests.helpers.bundle import tiny_bundle
 
     bundle = tiny_bundle()
-    from include.bundle.read import read_bundle
+    from include.core.bundle.read import read_bundle
 
     client = NerClient(
         bundle, OnnxRuntimeBackend(read_bundle(bundle).model_path, 1), max_length=64, stride=16

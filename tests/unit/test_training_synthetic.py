@@ -8,10 +8,10 @@ import re
 import pytest
 from faker import Faker
 
-from include.extract.rows import SEPARATOR
-from include.labels import DEFAULT_LABELS
-from include.training.synthetic import synthetic_gold
-from include.training.synthetic_rows import synthetic_row
+from include.adapters.extract.rows import SEPARATOR
+from include.core.labels import DEFAULT_LABELS
+from include.workflows.training.synthetic import synthetic_gold
+from include.workflows.training.synthetic_rows import synthetic_row
 
 HELDOUT_CONSTANTS = (
     "Northwind Holdings",

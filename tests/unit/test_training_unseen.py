@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from include.labels import DEFAULT_LABELS
-from include.settings import PROJECT_ROOT
-from include.training import unseen
-from include.training.unseen import HEADERS, LOCALES, TEMPLATES, unseen_gold
+from include.core.labels import DEFAULT_LABELS
+from include.core.settings import PROJECT_ROOT
+from include.workflows.training import unseen
+from include.workflows.training.unseen import HEADERS, LOCALES, TEMPLATES, unseen_gold
 
 TRAINING_GENERATORS = [
-    PROJECT_ROOT / "include" / "training" / name
+    PROJECT_ROOT / "include" / "workflows" / "training" / name
     for name in ("synthetic.py", "synthetic_rows.py", "synthetic_values.py")
 ]
 

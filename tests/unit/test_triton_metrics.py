@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from include.serving.triton_metrics import BatchStats, parse_batch_stats
+from include.adapters.serving.triton_metrics import BatchStats, parse_batch_stats
 
 METRICS = """\
 # HELP nv_inference_request_success Number of successful inference requests, all batch sizes

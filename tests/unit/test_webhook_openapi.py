@@ -11,7 +11,7 @@ from flask import Flask
 from openapi_spec_validator import validate
 from pydantic import BaseModel
 
-from include.label_studio.payloads import EVENT_MODELS, AnyEvent
+from include.adapters.label_studio.payloads import EVENT_MODELS, AnyEvent
 from ml_backend import openapi as ml_openapi
 from ml_backend.app import create_app as create_ml_app
 from webhook_shim import openapi as shim_openapi

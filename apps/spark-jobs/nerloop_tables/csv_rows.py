@@ -1,6 +1,6 @@
 """The Spark route for CSV: Spark's CSV reader parses, Spark column expressions build the row text.
 
-It mirrors `include.extract.rows.row_text` / `tables.extract_csv` exactly:
+It mirrors `include.adapters.extract.rows.row_text` / `tables.extract_csv` exactly:
 
 - cells are read as strings with the file's sniffed delimiter and quote (doubled quotes escape), every
   file in a group shares one schema `c0..cN` of the header's width;
@@ -29,8 +29,8 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from include.extract.rows import NAME_VALUE, SEPARATOR
-from include.extract.tables import row_record
+from include.adapters.extract.rows import NAME_VALUE, SEPARATOR
+from include.adapters.extract.tables import row_record
 from nerloop_tables.output import COLUMNS_TYPE
 from nerloop_tables.plan import CSV_FIELD_LIMIT, TablePlan, path_key_column
 

@@ -2,7 +2,7 @@
 
 XLSX workbooks (small by nature, and needing openpyxl's merged cells, dates and header search) and the
 CSV files Spark's reader cannot match exactly (see plan.py) are read with Spark's `binaryFile` source,
-and each file's bytes go through `include.extract.router.extract_document` in a Python task. Parity
+and each file's bytes go through `include.adapters.extract.router.extract_document` in a Python task. Parity
 with the pandas path is by construction here; the parallelism is per file.
 
 The Python step is an RDD `flatMap`: one call per file, no Arrow batches to build for whole documents.
@@ -17,8 +17,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from include.extract.parquet_records import record_to_row
-from include.extract.records import ExtractionError
+from include.adapters.extract.parquet_records import record_to_row
+from include.adapters.extract.records import ExtractionError
 from nerloop_tables.output import PARTITIONED_SCHEMA
 from nerloop_tables.plan import TablePlan, path_key_column
 
@@ -53,7 +53,7 @@ def _rows(plan: TablePlan, content: bytes) -> list[tuple[Any, ...]]:
 
 def document_rows(uri: str, document: str, doc_type: str, content: bytes) -> list[tuple[Any, ...]]:
     """The output rows of one document, extracted exactly as the prelabel flow's extract step does."""
-    from include.extract.router import extract_document
+    from include.adapters.extract.router import extract_document
 
     name = uri.rsplit("/", 1)[-1]
     try:

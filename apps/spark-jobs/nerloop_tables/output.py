@@ -1,6 +1,6 @@
 """The job's output schema and writer: records partitioned by document, then the documents manifest.
 
-The layout is what `include.extract.parquet_records.ParquetRecords` reads; it is written records
+The layout is what `include.adapters.extract.parquet_records.ParquetRecords` reads; it is written records
 first and manifest last, so a manifest with its `_SUCCESS` marker means a complete output.
 """
 
@@ -12,7 +12,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from include.extract.parquet_records import DOCUMENTS_DIR, RECORDS_DIR
+from include.adapters.extract.parquet_records import DOCUMENTS_DIR, RECORDS_DIR
 
 COLUMNS_TYPE = T.ArrayType(
     T.StructType(

@@ -16,9 +16,9 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import unquote
 
-from include.extract.parquet_records import canonical_uri, document_key
-from include.extract.rows import unique_names
-from include.extract.tables import SNIFF_CHARS, looks_like_header, sniff_dialect
+from include.adapters.extract.parquet_records import canonical_uri, document_key
+from include.adapters.extract.rows import unique_names
+from include.adapters.extract.tables import SNIFF_CHARS, looks_like_header, sniff_dialect
 
 CSV_SUFFIXES = frozenset({".csv", ".tsv", ".tab"})
 XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
