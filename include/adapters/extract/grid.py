@@ -4,9 +4,11 @@ A grid slot holds the text of the cell that starts there, or None where a spanni
 (`origin` says which). The rules, each independent of any one document:
 - a column where no cell has text is dropped;
 - leading rows holding one text across the table are titles (preamble), not column names;
-- the header is every leading row up to the first row that reads as data (see `is_data_row`; at
-  most MAX_HEADER_ROWS, at least one row): a column's name joins its header cells top to bottom, a
-  cell spanning columns naming each column it spans;
+- the header is every leading row up to the first row that reads as data (see `is_data_row`) or is
+  a section row, one cell across the whole table (see `is_section_row`; at most MAX_HEADER_ROWS, at
+  least one row): a column's name joins its header cells top to bottom, a cell spanning columns
+  naming each column it spans; a section row stays a body row of its own, its text in the first
+  column;
 - in the body a cell spanning rows gives its text to every row it spans (each record stands alone),
   a cell spanning columns gives it once; a body row equal to the header (repeated after a page or
   section break) is not a record.
@@ -211,17 +213,27 @@ def _is_title_row(grid: Grid, r: int) -> bool:
 
 
 def _header_count(grid: Grid, top: int) -> int:
-    """Header rows from `top`: up to the first row that reads as data (at least one), and then on
-    through every row a header cell spans down into."""
+    """Header rows from `top`: up to the first row that reads as data or is a section row (see
+    `is_section_row`; at least one row, at most MAX_HEADER_ROWS: the first data row may be row
+    top + MAX_HEADER_ROWS), and then on through every row a header cell spans down into."""
     n_rows = len(grid.cells)
     h = 1
-    for r in range(top, min(top + MAX_HEADER_ROWS, n_rows)):
-        if is_data_row(_row_texts(grid, r)):
+    for r in range(top, min(top + MAX_HEADER_ROWS + 1, n_rows)):
+        if is_data_row(_row_texts(grid, r)) or (r > top and is_section_row(grid, r)):
             h = max(1, r - top)
             break
     while top + h < n_rows - 1 and h < MAX_HEADER_ROWS and _spanned_into(grid, top, top + h):
         h += 1
     return h
+
+
+def is_section_row(grid: Grid, r: int) -> bool:
+    """True for a section row ("Region: North" between a table's rows): one cell, starting in row r,
+    spans every column of a table of two or more. Below the first header row it starts the body: a
+    header's group labels span some columns, not the whole table (above the header, such a row is a
+    title)."""
+    row = grid.origin[r]
+    return len(row) > 1 and row[0][0] == r and all(o == row[0] for o in row)
 
 
 def _spanned_into(grid: Grid, top: int, r: int) -> bool:

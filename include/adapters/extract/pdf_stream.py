@@ -6,7 +6,8 @@ amount in them), with the lines between them; its columns are the x bands that t
 leave empty (a band crossed by a few long labels still counts); header lines are the lines just above
 its first data line, up to a caption (one run of text across a column boundary); each run of header
 words (split at HEADER_SEGMENT_GAP) names the column whose data it overlaps most, else lies nearest,
-and a column's name joins its runs top to bottom.
+and a column's name joins its runs top to bottom. Columns stay in the order they stand on the page,
+left to right; each cell's text reads in logical order (right-to-left scripts: `logical_order`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from include.adapters.extract.grid import Grid, is_data_row, is_number_like
-from include.adapters.extract.pdf_tables import Char, char_lines, line_words
+from include.adapters.extract.pdf_tables import Char, char_lines, line_words, logical_order
 
 SEGMENT_GAP = 0.9  # font sizes between two words that start a new segment
 HEADER_SEGMENT_GAP = 0.5  # the same in header lines, whose cells sit closer together
@@ -202,7 +203,7 @@ def _build(lines: list[TextLine], start: int, stop: int) -> StreamTable | None:
                 range(columns),
                 key=lambda k: (-_overlap(x0, x1, extents[k]), _distance((x0 + x1) / 2, extents[k])),
             )
-            names[c] = f"{names[c]} {text}".strip()
+            names[c] = f"{names[c]} {logical_order(text)}".strip()
     lines_by_column = merge_continuations(
         [_by_column(line, edges) for line in body], [_is_data_line(x) for x in body]
     )
@@ -210,7 +211,9 @@ def _build(lines: list[TextLine], start: int, stop: int) -> StreamTable | None:
     rows += [list(row) for row in lines_by_column]
     top = lines[head].top
     bottom = body[-1].bottom
-    return StreamTable(Grid(rows), (edges[0], top, edges[-1], bottom), edges)
+    left = min([edges[0]] + [x0 for line in lines[head:start] for _, x0, _ in line.words])
+    right = max([edges[-1]] + [x1 for line in lines[head:start] for _, _, x1 in line.words])
+    return StreamTable(Grid(rows), (left, top, right, bottom), edges)
 
 
 def _edges_under_labels(
@@ -298,7 +301,7 @@ def _by_column(line: TextLine, edges: list[float]) -> list[str]:
     cells: list[list[str]] = [[] for _ in range(len(edges) - 1)]
     for text, x0, x1 in line.words:
         cells[_column((x0 + x1) / 2, edges)].append(text)
-    return [" ".join(words) for words in cells]
+    return [logical_order(" ".join(words)) for words in cells]
 
 
 def _inside(ch: Char, box: tuple[float, float, float, float]) -> bool:

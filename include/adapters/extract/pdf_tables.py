@@ -8,6 +8,7 @@ letters, so both come out as people read them. Vertical text is read in its own 
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from itertools import pairwise
 from statistics import median
@@ -19,9 +20,13 @@ WORD_GAP = 0.15  # of the font size, above the line's median letter gap
 _EDGE_TOLERANCE = 1.0
 COLUMN_GAP = 1.5
 CROWDED_SHARE = 0.25
+RAISED_SIZE = 0.8  # raised or lowered text is set at most this share of its line's font size
 SIDE_REACH = 36.0  # points: text this close beside a ruled table, on half its rows, is a column of it
 
 Char = dict[str, Any]
+_RTL_CLASSES = frozenset({"R", "AL"})
+_LTR_CLASSES = frozenset({"L", "EN", "AN"})
+_MIRRORED = dict(zip("()[]{}<>«»", ")(][}{><»«", strict=True))
 
 
 def cell_text(chars: Sequence[Char]) -> str:
@@ -45,7 +50,8 @@ def cell_text(chars: Sequence[Char]) -> str:
 
 def char_lines(chars: Sequence[Char], start: str, end: str) -> list[list[Char]]:
     """Characters grouped into lines: a character whose middle lies within the current line's extent
-    (on the axis `start`..`end`) joins it."""
+    (on the axis `start`..`end`) joins it; then small raised or lowered text on a baseline of its
+    own (a note marker "(1)", a superscript) joins the line it is set against (see `_raised_into`)."""
     lines: list[list[Char]] = []
     extent = (0.0, 0.0)
     for ch in sorted(chars, key=lambda ch: (ch[start] + ch[end]) / 2):
@@ -55,7 +61,40 @@ def char_lines(chars: Sequence[Char], start: str, end: str) -> list[list[Char]]:
         else:
             lines.append([ch])
             extent = (ch[start], ch[end])
+    i = 0
+    while i < len(lines):
+        j = _raised_into(lines, i, start, end)
+        if j is None:
+            i += 1
+            continue
+        raised = lines.pop(i)
+        j = j if j < i else j - 1
+        lines[j] += raised
+        i = max(j - 1, 0)
     return lines
+
+
+def _raised_into(lines: list[list[Char]], i: int, start: str, end: str) -> int | None:
+    """The neighbouring line that line i is raised (or lowered) text of: every character of line i is
+    at most RAISED_SIZE of that line's font size, and at least half of line i's extent lies within
+    that line's extent. None when neither neighbour is."""
+    small = lines[i]
+    size = max(_size(ch) for ch in small)
+    low, high = min(ch[start] for ch in small), max(ch[end] for ch in small)
+    for j in (i - 1, i + 1):
+        if not 0 <= j < len(lines):
+            continue
+        other = lines[j]
+        if size > RAISED_SIZE * median(_size(ch) for ch in other):
+            continue
+        overlap = min(high, max(ch[end] for ch in other)) - max(low, min(ch[start] for ch in other))
+        if overlap >= 0.5 * (high - low) > 0:
+            return j
+    return None
+
+
+def _size(ch: Char) -> float:
+    return float(ch.get("size", 0.0) or 0.0)
 
 
 def line_words(chars: Sequence[Char], start: str = "x0", end: str = "x1") -> list[tuple[str, float, float]]:
@@ -82,7 +121,59 @@ def line_words(chars: Sequence[Char], start: str = "x0", end: str = "x1") -> lis
 
 
 def _line_text(chars: Sequence[Char], start: str = "x0", end: str = "x1") -> str:
-    return " ".join(text for text, _, _ in line_words(chars, start, end))
+    return logical_order(" ".join(text for text, _, _ in line_words(chars, start, end)))
+
+
+def logical_order(visual: str) -> str:
+    """A line read left to right off the page (visual order) in the order it is written (logical
+    order), for right-to-left scripts: text with no Hebrew or Arabic letter is returned as it is. A
+    line with at least as many right-to-left letters as left-to-right ones reads from the right: its
+    runs come in reverse order, the characters of each right-to-left run reversed (a mark staying
+    after its letter, a bracket turned to face the other way), and each run of Latin letters or
+    figures ("120", "1,200.50", "PDF") kept as it is set. In a line of mostly left-to-right text, each
+    stretch from a right-to-left letter to the last one before a left-to-right letter is read so."""
+    classes = [unicodedata.bidirectional(ch) for ch in visual]
+    rtl = sum(c in _RTL_CLASSES for c in classes)
+    if not rtl:
+        return visual
+    if rtl >= sum(c == "L" for c in classes):
+        return _right_to_left(visual, classes)
+    out: list[str] = []
+    i = 0
+    while i < len(visual):
+        if classes[i] not in _RTL_CLASSES:
+            out.append(visual[i])
+            i += 1
+            continue
+        j = i
+        while j < len(visual) and classes[j] != "L":
+            j += 1
+        last = max(k for k in range(i, j) if classes[k] in _RTL_CLASSES) + 1
+        out.append(_right_to_left(visual[i:last], classes[i:last]))
+        i = last
+    return "".join(out)
+
+
+def _right_to_left(visual: str, classes: list[str]) -> str:
+    """A right-to-left run in visual order turned to logical order (see `logical_order`)."""
+    pieces: list[tuple[bool, str]] = []  # (kept as set, text)
+    i = 0
+    while i < len(visual):
+        if classes[i] in _LTR_CLASSES:
+            j = i + 1
+            while j < len(visual) and classes[j] not in _RTL_CLASSES:
+                j += 1
+            while classes[j - 1] not in _LTR_CLASSES:
+                j -= 1  # spaces and signs after the figures or Latin letters belong to the run around
+            pieces.append((True, visual[i:j]))
+        else:
+            j = i + 1
+            while j < len(visual) and classes[j] == "NSM":
+                j += 1  # a mark set with the letter before it
+            cluster = visual[i:j]
+            pieces.append((False, _MIRRORED.get(cluster, cluster)))
+        i = j
+    return "".join(text for _, text in reversed(pieces))
 
 
 def table_grid(table: Any, chars: Sequence[Char]) -> tuple[Grid, tuple[float, float, float, float]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 SEPARATOR = " | "
@@ -15,7 +15,8 @@ def normalize_value(value: object) -> str:
     """A cell value as one line of text: whitespace collapsed, ISO 8601 dates, integral floats as ints.
 
     Missing values (None, NaN, NaT, blank strings) give "". A datetime at exactly midnight without a
-    time zone renders as a date, which is how spreadsheets store dates.
+    time zone renders as a date, which is how spreadsheets store dates. A duration renders as a
+    spreadsheet's elapsed-time format `[h]:mm:ss` shows it (see `duration_text`).
     """
     if value is None or _is_missing(value):
         return ""
@@ -27,11 +28,26 @@ def normalize_value(value: object) -> str:
         return value.isoformat()
     if isinstance(value, date | time):
         return value.isoformat()
+    if isinstance(value, timedelta):
+        return duration_text(value)
     if isinstance(value, float):
         return _number_text(value)
     if isinstance(value, Decimal):
         return _number_text(value) if value.is_finite() else str(value)
     return " ".join(str(value).split())
+
+
+def duration_text(value: timedelta) -> str:
+    """A duration as total hours, minutes and seconds, `[-]H:MM:SS[.ffffff]`: what a spreadsheet cell
+    formatted `[h]:mm:ss` (elapsed time, hours not wrapped at 24) shows, with a fraction of a second
+    kept when there is one (trailing zeros dropped). 10 days 15:10:10 is "255:10:10", not Python's
+    "10 days, 15:10:10"."""
+    sign = "-" if value < timedelta(0) else ""
+    micros = abs(value) // timedelta(microseconds=1)
+    seconds, fraction = divmod(micros, 1_000_000)
+    hours, rest = divmod(seconds, 3600)
+    text = f"{sign}{hours}:{rest // 60:02d}:{rest % 60:02d}"
+    return f"{text}.{fraction:06d}".rstrip("0") if fraction else text
 
 
 def _is_missing(value: object) -> bool:
