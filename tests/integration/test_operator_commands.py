@@ -24,7 +24,7 @@ from include.core.settings import get_settings
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 GUIDE = PROJECT_ROOT / "docs" / "operator-guide.md"
 VENV = Path(sys.prefix)
-WRAPPED = re.compile(r'^(make airflow ARGS="[^"]+"|python -m include\.cli airflow .+)$')
+WRAPPED = re.compile(r'^(make airflow ARGS="[^"]+"|python -m devstack\.cli airflow .+)$')
 # An airflow subcommand without the wrapper: a bare `airflow`, `.venv/bin/airflow`, `AIRFLOW_HOME=… airflow`.
 BARE = re.compile(r"(^|[\s/])airflow (dags|tasks|db|users|connections|variables|pools|config|jobs)\b")
 
