@@ -20,13 +20,13 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from devstack.services.airflow import AirflowServer
-from devstack.services.airflow_users import PASSWORDS_FILE_ENV, USERS_ENV, parse_users, write_passwords_file
 from devstack.services.embedded_postgres import EmbeddedPostgres
 from devstack.services.label_studio import LabelStudioServer
 from devstack.services.ml_backend import MlBackendServer
 from devstack.services.process import ManagedProcess, ServiceError
 from devstack.services.shim import ShimServer
 from devstack.services.triton import TritonServer
+from include.adapters.airflow_users import PASSWORDS_FILE_ENV, USERS_ENV, parse_users, write_passwords_file
 from include.core.bundle.layout import BundleLayout
 from include.core.settings import PROJECT_ROOT, Settings, child_environment, get_settings
 

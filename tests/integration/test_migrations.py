@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -203,3 +206,23 @@ def test_a_failing_function_file_rolls_back_every_function_file(pg_server: str) 
     conn.close()
     assert err.value.filename == "functions/99_broken.sql"
     assert _routines(url) == before
+
+
+def test_the_production_migrate_command_applies_once_and_names_an_unreachable_server(pg_server: str) -> None:
+    """`python -m include.adapters.db.migrate` (compose's migrate step) on DATABASE_URL."""
+    url = _fresh_db(pg_server, "migrate_command")
+    env = {**os.environ, "DATABASE_URL": url}
+    command = [sys.executable, "-m", "include.adapters.db.migrate"]
+    first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    assert all(m.filename in first.stdout for m in discover())
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and "nothing (up to date)" in again.stdout
+    down = subprocess.run(
+        command,
+        env={**env, "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert down.returncode == 2 and "cannot reach the database" in down.stderr

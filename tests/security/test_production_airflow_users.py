@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from devstack.services.airflow_users import (
+from include.adapters.airflow_users import (
     ALL_ADMINS_ENV,
     PASSWORDS_ENV,
     PASSWORDS_FILE_ENV,
@@ -94,7 +94,7 @@ def test_the_compose_entry_point_exits_2_and_names_the_problem(tmp_path: Path) -
         ({**base, **_env(tmp_path)}, 0),
     ):
         res = subprocess.run(
-            [sys.executable, "-m", "devstack.services.airflow_users"],
+            [sys.executable, "-m", "include.adapters.airflow_users"],
             env=env,
             capture_output=True,
             text=True,

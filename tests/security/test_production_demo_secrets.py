@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from devstack.cli import _redact
-from devstack.services.airflow_users import ALL_ADMINS_ENV, PASSWORDS_FILE_ENV, USERS_ENV
 from devstack.stack import Stack, stack_secrets
+from include.adapters.airflow_users import ALL_ADMINS_ENV, PASSWORDS_FILE_ENV, USERS_ENV
 from include.core.settings import get_settings
 
 

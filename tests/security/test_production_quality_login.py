@@ -1,6 +1,6 @@
 """The quality pages in the real Airflow api-server configured as docker-compose configures it: airflow.cfg as
 shipped (no all-admins), users from AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS, passwords written from
-AIRFLOW_PASSWORDS_JSON by devstack.services.airflow_users. Without a valid login every page answers 401."""
+AIRFLOW_PASSWORDS_JSON by include.adapters.airflow_users. Without a valid login every page answers 401."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import jwt
 import pytest
 
-from devstack.services.airflow_users import ALL_ADMINS_ENV, PASSWORDS_ENV, PASSWORDS_FILE_ENV, USERS_ENV
+from include.adapters.airflow_users import ALL_ADMINS_ENV, PASSWORDS_ENV, PASSWORDS_FILE_ENV, USERS_ENV
 from include.core.settings import PROJECT_ROOT
 from tests.helpers.airflow_api import running_api_server
 
@@ -45,7 +45,7 @@ def api_server(airflow_env: dict[str, str], tmp_path_factory: pytest.TempPathFac
         }
     )
     prepared = subprocess.run(
-        [sys.executable, "-m", "devstack.services.airflow_users"],
+        [sys.executable, "-m", "include.adapters.airflow_users"],
         env=env,
         capture_output=True,
         text=True,

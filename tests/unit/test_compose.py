@@ -142,7 +142,7 @@ def test_airflow_needs_a_login_in_production() -> None:
     assert env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"].startswith("/home/nerloop/")
     # The passwords file is written (and the settings checked) before the api-server starts.
     script = api["command"][-1]
-    assert script.index("python -m devstack.services.airflow_users &&") < script.index(
+    assert script.index("python -m include.adapters.airflow_users &&") < script.index(
         "exec airflow api-server"
     )
     # In a container the api-server listens beyond its own loopback (the host port stays on 127.0.0.1).

@@ -21,7 +21,7 @@ ENV_ALLOWED = (
     "include/core/settings.py",  # the sections read it; child_environment hands it to child processes
     "webhook_shim/gunicorn.conf.py",  # gunicorn's own config file (workers, bind, the metrics folder)
     "ml_backend/gunicorn.conf.py",
-    "devstack/services/airflow_users.py",  # `python -m devstack.services.airflow_users` (compose api-server)
+    "include/adapters/airflow_users.py",  # `python -m include.adapters.airflow_users` (compose api-server)
 )
 CODE_DIRS = ("include", "devstack", "dags", "plugins", "webhook_shim", "ml_backend")
 

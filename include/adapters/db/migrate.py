@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,3 +132,29 @@ def _execute(
         except psycopg2.Error as exc:
             conn.rollback()
             raise MigrationError(migration.filename, str(exc).strip(), statement) from exc
+
+
+def main() -> int:
+    """`python -m include.adapters.db.migrate`: apply what is pending on the configured database (the
+    production image's migrate step; the demo's `db migrate` does the same on its embedded server)."""
+    from include.adapters.db.connection import connect
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        conn = connect(statement_timeout_ms=0)
+    except psycopg2.OperationalError as exc:
+        print(f"error: cannot reach the database: {str(exc).strip()}", file=sys.stderr)
+        return 2
+    try:
+        applied = apply_migrations(conn)
+    except MigrationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        conn.close()
+    print(f"applied: {applied or 'nothing (up to date)'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

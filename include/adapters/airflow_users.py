@@ -6,7 +6,7 @@ module writes that file (mode 600) from a JSON object of passwords and refuses w
 the quality pages open: every request as admin (`simple_auth_manager_all_admins`), no users, a user with no
 password or a short one, a role Airflow does not know.
 
-In docker-compose the api-server runs `python -m devstack.services.airflow_users` before `airflow api-server`:
+In docker-compose the api-server runs `python -m include.adapters.airflow_users` before `airflow api-server`:
 users from AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS, passwords from AIRFLOW_PASSWORDS_JSON (.env), the file
 at AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE. The one-machine demo writes its admin's password
 (kept in the demo's secrets file) the same way.
