@@ -28,7 +28,9 @@ the extracted column matched to its expected column.
   expected row is left out (row records carry only the columns they have values in).
 - **Shape assertions** (table counts, rows and columns per table) must hold exactly, with no window.
 
-Cell text is compared after `normalize_text` and nothing else.
+Cell text is compared after `normalize_text` and nothing else. Column names are compared after the same
+normalisation, with one addition: a blank header cell named by the expected output's tool (agate/csvkit:
+a, b, …) and by the extractor (`column_N`) at the same position counts as equal (`generated_pair`).
 """
 
 from __future__ import annotations
@@ -176,9 +178,21 @@ def header_matches(header: str, name: str) -> bool:
     return bool(h) and (n == h or n.endswith(" " + h))
 
 
+def generated_name(position: int) -> str:
+    """agate's (csvkit's) name for a blank header at 0-based `position`: a, b, ..., z, aa, bb, ..."""
+    return chr(ord("a") + position % 26) * (position // 26 + 1)
+
+
+def generated_pair(position: int, header: str, name: str) -> bool:
+    """Both sides named a blank header cell at `position` their own way: the expected output with
+    agate's letter name, the extractor with `column_N` (1-based). Documented normalisation."""
+    return normalize_text(header).lower() == generated_name(position) and name == f"column_{position + 1}"
+
+
 def map_columns_by_header(header: Sequence[str | None], columns: Sequence[str]) -> dict[int, str]:
-    """Expected column index -> extracted column name, one to one. Equal names are taken first, then
-    names ending with the header; ties go to the leftmost extracted column."""
+    """Expected column index -> extracted column name, one to one. Equal names are taken first (a blank
+    header's generated name counts as equal: `generated_pair`), then names ending with the header; ties
+    go to the leftmost extracted column."""
     mapping: dict[int, str] = {}
     used: set[str] = set()
     for exact in (True, False):
@@ -188,7 +202,9 @@ def map_columns_by_header(header: Sequence[str | None], columns: Sequence[str]) 
             for name in columns:
                 if name in used:
                     continue
-                equal = normalize_text(h).lower() == _DEDUP_SUFFIX.sub("", normalize_text(name)).lower()
+                equal = normalize_text(h).lower() == _DEDUP_SUFFIX.sub(
+                    "", normalize_text(name)
+                ).lower() or generated_pair(j, h, name)
                 if (equal if exact else header_matches(h, name)) and normalize_text(h):
                     mapping[j] = name
                     used.add(name)

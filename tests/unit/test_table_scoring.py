@@ -11,7 +11,9 @@ from bench.table_scoring import (
     ExpectedTable,
     ExtractedTable,
     ShapeExpectation,
+    generated_name,
     header_matches,
+    map_columns_by_header,
     normalize_text,
     passes,
     score_document,
@@ -270,3 +272,12 @@ def test_records_group_into_tables_by_key() -> None:
     tables = extracted_tables(records)
     assert [t.columns for t in tables] == [("a", "b"), ("c",)]
     assert tables[0].rows == ({"a": "1", "b": "2"}, {"b": "3"})
+
+
+def test_a_blank_headers_generated_names_match_by_position_only() -> None:
+    assert generated_name(0) == "a" and generated_name(7) == "h" and generated_name(27) == "bb"
+    columns = ["name", "column_2", "column_3"]
+    assert map_columns_by_header(["name", None, "c"], columns) == {0: "name", 2: "column_3"}
+    # "b" at position 2 is not the generated name of that position, and a real "column_2" header is not
+    # taken for agate's name.
+    assert map_columns_by_header(["name", "c", "b"], columns) == {0: "name"}
