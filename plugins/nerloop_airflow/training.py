@@ -56,8 +56,11 @@ def train_and_gate(run_id: int, params: dict[str, Any]) -> dict[str, Any]:
         num_layers=params.get("num_layers") or None,
         progress=False,
     )
-    ratio = params.get("rehearsal_ratio")
-    rehearsal = RehearsalPlan() if ratio is None else RehearsalPlan(ratio=float(ratio))
+    ratio, weight = params.get("rehearsal_ratio"), params.get("rehearsal_weight")
+    rehearsal = RehearsalPlan(
+        ratio=RehearsalPlan.ratio if ratio is None else float(ratio),
+        weight=RehearsalPlan.weight if weight is None else float(weight),
+    )
     layout = BundleLayout.from_state_dir()
     target = layout.new_run_dir()
     with hooks.db() as conn:
