@@ -200,6 +200,9 @@ def moto_s3(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch):
         "AWS_ENDPOINT_URL": moto_endpoint,
     }.items():
         monkeypatch.setenv(key, value)
+    from include.core.settings import get_settings
+
+    get_settings.cache_clear()  # another fixture of the test may have read settings before these variables
     return boto3.client("s3", endpoint_url=moto_endpoint)
 
 

@@ -140,6 +140,7 @@ def test_the_release_step_loads_through_the_restricted_api_with_the_key_and_fail
     import json
 
     from include.adapters.db.connection import transaction
+    from include.core.settings import get_settings
     from include.workflows.release import release_bundle
     from include.workflows.reload import ReloadError
     from include.workflows.training.gold import record_model_version
@@ -154,8 +155,10 @@ def test_the_release_step_loads_through_the_restricted_api_with_the_key_and_fail
         "triton_url": triton.url,
     }
     monkeypatch.delenv("TRITON_REPOSITORY_KEY", raising=False)
+    get_settings.cache_clear()
     with pytest.raises(ReloadError, match="403"):
         release_bundle(db, bundle, **release)
     monkeypatch.setenv("TRITON_REPOSITORY_KEY", KEY)
+    get_settings.cache_clear()  # settings are read once per process: a new key means a new process
     released = release_bundle(db, bundle, **release)
     assert released.model_version == "tiny-0" and released.served_by.startswith("triton ")
