@@ -62,7 +62,7 @@ def test_too_little_gold_is_a_skipped_run(db) -> None:
 def test_first_model_is_bundled_and_a_worse_one_is_rejected(db, tmp_path) -> None:
     torch.set_num_threads(1)
     seed_gold(db, 80)
-    first = train_run(db, start_run(db, min_train=20).run_id, tmp_path / "b1", config=TINY)
+    first = train_run(db, start_run(db, min_train=20).run_id, tmp_path / "b1", config=replace(TINY, epochs=8))
     assert first.promoted and "first model" in first.reason
     info = read_bundle(tmp_path / "b1")
     assert info.model_version == first.model_version and first.model_version.startswith("ner-")
@@ -75,14 +75,19 @@ def test_first_model_is_bundled_and_a_worse_one_is_rejected(db, tmp_path) -> Non
     assert info.int8["gate"]["records"] == first.metrics["new"]["examples"]
     assert info.int8["quantization"]["weights"] == "QInt8, per channel"
 
+    # A really worse candidate, gated with the default tolerance: one step from the base encoder (an
+    # untrained head) against the model in service.
+    from include.workflows.training.sources import base_model_dir
+
     second = train_run(
         db,
         start_run(db).run_id,
         tmp_path / "b2",
         current_bundle=info.root,
         config=replace(TINY, max_steps=1),
-        tolerance=-1.0,
+        init_model_dir=base_model_dir(),
     )
+    assert first.metrics["new"]["f1"] > second.metrics["new"]["f1"], second.metrics["new"]
     assert not second.promoted and second.bundle is None and not (tmp_path / "b2").exists()
     # Like with like: both scored through their exported ONNX by the serving client, so the model in
     # service scores tonight exactly what it scored as last night's candidate.
