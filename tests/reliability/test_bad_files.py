@@ -15,6 +15,7 @@ BAD = {
     "truncated.pdf": "corrupt or truncated PDF",
     "truncated.xlsx": "not a readable XLSX workbook",
     "corrupt.xlsx": "not a readable XLSX workbook",
+    "truncated.png": "cannot decode image",
     "empty.csv": "empty file",
     "random_bytes.txt": "cannot decode",
     "broken_utf16.txt": "invalid utf-16 after its BOM",
@@ -25,6 +26,7 @@ BAD = {
 def write_batch(inbox: Path) -> None:
     samples = {p.name: p for p in write_samples(inbox)}
     pdf, xlsx = samples["report.pdf"].read_bytes(), samples["ledger.xlsx"].read_bytes()
+    png = samples["scan.png"].read_bytes()
     for name in ("report.pdf", "scan.png", "ledger_1904.xlsx"):  # Docling/OCR files: slow, tested elsewhere
         samples[name].unlink()
     (inbox / "cp1252.txt").write_bytes(
@@ -33,6 +35,7 @@ def write_batch(inbox: Path) -> None:
     (inbox / "truncated.pdf").write_bytes(pdf[: len(pdf) // 3])
     (inbox / "truncated.xlsx").write_bytes(xlsx[: len(xlsx) // 2])
     (inbox / "corrupt.xlsx").write_bytes(b"PK\x03\x04" + os.urandom(3000))
+    (inbox / "truncated.png").write_bytes(png[: len(png) // 2])  # the image path (img2table behind it)
     (inbox / "empty.csv").write_bytes(b"")
     (inbox / "random_bytes.txt").write_bytes(bytes(range(256)) * 16)
     (inbox / "broken_utf16.txt").write_bytes(b"\xff\xfe" + "Alice".encode("utf-16-le") + b"\x00\xd8")
