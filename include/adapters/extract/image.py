@@ -10,7 +10,7 @@ from statistics import fmean
 from typing import TYPE_CHECKING, Any
 
 from include.adapters.extract.grid import ReadTable, read_table
-from include.adapters.extract.image_tables import ImageTable, find_table
+from include.adapters.extract.image_tables import ImageTable, find_table, rgb_on_white
 from include.adapters.extract.layout import Line, group_paragraphs, merge_into_lines, paragraph_text
 from include.adapters.extract.lib_img2table import find_tables
 from include.adapters.extract.limits import ExtractLimits, active_limits, check_pixels
@@ -37,7 +37,7 @@ def ocr_lines(image: Image) -> list[Line]:
 
 def ocr_boxes(image: Image) -> list[Line]:
     """The OCR engine's text boxes of an image, each with its recognition score."""
-    result = ocr_engine()(_as_rgb(image))
+    result = ocr_engine()(rgb_on_white(image))
     if result.boxes is None or result.txts is None:
         return []
     return [
@@ -95,17 +95,6 @@ def _paragraph_records(
             n, paragraph_text(paragraph), key_prefix, max_chars, kind="ocr", **meta, score=score
         )
     return records
-
-
-def _as_rgb(image: Image) -> Image:
-    from PIL import Image as PILImage
-
-    if image.mode in {"RGBA", "LA"} or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        background = PILImage.new("RGB", rgba.size, "white")
-        background.paste(rgba, mask=rgba.getchannel("A"))
-        return background
-    return image.convert("RGB")
 
 
 def extract_image(data: bytes, filename: str, max_chars: int = DEFAULT_MAX_CHARS) -> list[ExtractedRecord]:

@@ -157,3 +157,15 @@ def _aligned_table(boxes: Sequence[Line]) -> ImageTable | None:
         [_slot_text(slots.get((r, c), [])) for c in range(len(xs) - 1)] for r in range(grid_rows)
     ]
     return ImageTable(Grid(cells), (xs[0], ys[0], xs[-1], ys[-1]), list(boxes))
+
+
+def rgb_on_white(image: Image) -> Image:
+    """RGB, transparency laid on white (OCR and img2table both read three channels)."""
+    from PIL import Image as PILImage
+
+    if image.mode in {"RGBA", "LA"} or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = PILImage.new("RGB", rgba.size, "white")
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return image.convert("RGB")

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from include.adapters.extract.grid import Grid
-from include.adapters.extract.image_tables import ImageTable
+from include.adapters.extract.image_tables import ImageTable, rgb_on_white
 from include.adapters.extract.layout import Line
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ def find_tables(image: Image, boxes: Sequence[Line], borderless: bool = True) ->
     from img2table.document import Image as Img2TableImage
 
     png = io.BytesIO()
-    _flattened(image).save(png, format="PNG")
+    rgb_on_white(image).save(png, format="PNG")
     document = Img2TableImage(src=png.getvalue(), detect_rotation=False)
     found = document.extract_tables(
         ocr=_given_boxes(boxes),
@@ -102,15 +102,3 @@ def _given_boxes(boxes: Sequence[Line]) -> Any:
             return OCRData(records={0: records})
 
     return GivenBoxes()
-
-
-def _flattened(image: Image) -> Image:
-    """RGB, transparency laid on white (img2table decodes three channels)."""
-    from PIL import Image as PILImage
-
-    if image.mode in {"RGBA", "LA"} or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        background = PILImage.new("RGB", rgba.size, "white")
-        background.paste(rgba, mask=rgba.getchannel("A"))
-        return background
-    return image.convert("RGB")
