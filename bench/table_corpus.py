@@ -13,8 +13,9 @@ Expected tables come from, per document (`<stem>` its file name without extensio
   (CSV text, on `intended_sheet`); `rows` (a grid); `include_header_False.element1.rows` on its
   `page_name` sheet; `Inventory` defined tables (`columns`, `data`, `sheet`); `intended_table` ranges
   ("A9:D10: header row 9 ..."); `observed` blocks given by range ("A1:B3") as headerless tables;
-  python-calamine `to_python()` grids as headerless tables; `page_N.expected_file` grids and
-  `page_N.assert.n_tables`; `assert.n_tables`, `assert.tables[].n_rows/n_cols` and `assert.n_rows`.
+  python-calamine `to_python()` grids as headerless tables (a `timedelta` there is transcribed
+  "duration H:MM:SS[.ffffff]" and read as its elapsed time, `transcribed_value`); `page_N.expected_file`
+  grids and `page_N.assert.n_tables`; `assert.n_tables`, `assert.tables[].n_rows/n_cols` and `assert.n_rows`.
   Anything else in a JSON (notes, observations of other readers, settings-specific counts, crops,
   sparse cell assertions) is not scored.
 
@@ -65,6 +66,7 @@ _SUBFOLDER_KIND = {
 }
 _NUMBER_LIKE = re.compile(r"^[\s$€£(+\-]*\d[\d.,\s]*%?\)?$")
 _ROW_KEY = re.compile(r"(^|/)row=\d+$")
+_DURATION = re.compile(r"^duration -?\d+:\d{2}:\d{2}(\.\d+)?$")
 _RANGE = re.compile(r"^([A-Z]+)(\d+):([A-Z]+)(\d+)")
 
 
@@ -154,6 +156,14 @@ def _text(value: object) -> str:
     return str(value)
 
 
+def transcribed_value(value: object) -> object:
+    """A value of a transcribed python-calamine grid as the value it stands for: the JSON writes a
+    `timedelta` as "duration " and its elapsed time in hours ("duration 255:10:10")."""
+    if isinstance(value, str) and _DURATION.match(value):
+        return value.removeprefix("duration ")
+    return value
+
+
 def load(doc: Path, root: Path) -> Expectations | None:
     """The expectations of one document, or None when its sources give none that can be scored."""
     folder = root / "expected"
@@ -230,7 +240,8 @@ def _structured(entry: dict[str, Any], doc: Path, folder: Path, found: Expectati
                 found.tables.append(headerless_table(block, sheet=sheet))
     for sheet, spec in entry.items():
         if isinstance(spec, dict) and spec.get("to_python()"):
-            found.tables.append(headerless_table(spec["to_python()"], sheet=sheet))
+            grid = [[transcribed_value(value) for value in row] for row in spec["to_python()"]]
+            found.tables.append(headerless_table(grid, sheet=sheet))
     for key, spec in entry.items():
         if key.startswith("page_") and isinstance(spec, dict):
             page = int(key.split("_")[1])

@@ -50,6 +50,7 @@ _PLAIN_NUMBER = re.compile(r"^[+-]?((0|[1-9]\d*)(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _MIDNIGHT = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ]00:00(:00(\.0+)?)?$")
 _DATETIME = re.compile(r"^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}(:\d{2}(\.\d+)?)?)$")
+_SECOND_FRACTION = re.compile(r"^(.*\d:\d{2}:\d{2})\.(\d*?)0+$")
 
 
 def normalize_text(value: str) -> str:
@@ -62,9 +63,10 @@ def normalize_text(value: str) -> str:
       "1e3" = "1000"; a leading zero, as in the zip code "08123", keeps the text), and a number with
       comma thousands separators ("1,234.5") reads as the same number without them. Other forms,
       such as "1.393,4", percentages and currencies, stay text;
-    - dates and booleans: a date-time at midnight reads as its date ("2007-01-01T00:00:00" =
-      "2007-01-01"), a space between date and time reads as "T", and "True"/"TRUE" read as "true"
-      (and likewise for false).
+    - dates, times and booleans: a date-time at midnight reads as its date ("2007-01-01T00:00:00" =
+      "2007-01-01"), a space between date and time reads as "T", a fraction of a second drops its
+      trailing zeros, like any decimal ("10:10:10.100000" = "10:10:10.1", "10:10:10.000" =
+      "10:10:10"), and "True"/"TRUE" read as "true" (and likewise for false).
     """
     text = _BREAK_AFTER_JOINER.sub(r"\1", " ".join(value.split()))
     if _THOUSANDS.match(text):
@@ -80,7 +82,9 @@ def normalize_text(value: str) -> str:
     if (midnight := _MIDNIGHT.match(text)) is not None:
         return midnight.group(1)
     if (spaced := _DATETIME.match(text)) is not None:
-        return f"{spaced.group(1)}T{spaced.group(2)}"
+        text = f"{spaced.group(1)}T{spaced.group(2)}"
+    if (fraction := _SECOND_FRACTION.match(text)) is not None:
+        return f"{fraction.group(1)}.{fraction.group(2)}" if fraction.group(2) else fraction.group(1)
     if text.lower() in ("true", "false"):
         return text.lower()
     return text

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
@@ -193,6 +195,9 @@ def test_sheet_and_page_limit_the_rows_a_table_may_match() -> None:
         ("1,234.5", "1234.5"),
         ("2007-01-01T00:00:00", "2007-01-01"),
         ("2007-01-01 10:10:00", "2007-01-01T10:10:00"),
+        ("10:10:10.100000", "10:10:10.1"),
+        ("255:10:10.000", "255:10:10"),
+        ("2010-10-10 10:10:10.500", "2010-10-10T10:10:10.5"),
         ("TRUE", "true"),
     ],
 )
@@ -202,7 +207,15 @@ def test_documented_normalisation(left: str, right: str) -> None:
 
 @pytest.mark.parametrize(
     ("left", "right"),
-    [("08123", "8123.5"), ("1.393,4", "1393.4"), ("3%", "3"), ("Apple", "apple"), ("0.965 0.969", "0.965")],
+    [
+        ("08123", "8123.5"),
+        ("1.393,4", "1393.4"),
+        ("3%", "3"),
+        ("Apple", "apple"),
+        ("0.965 0.969", "0.965"),
+        ("10:10:10.1", "10:10:10.01"),
+        ("10 days, 15:10:10", "255:10:10"),
+    ],
 )
 def test_no_other_normalisation(left: str, right: str) -> None:
     assert normalize_text(left) != normalize_text(right)
@@ -238,8 +251,6 @@ def test_passes_needs_cells_rows_and_every_shape() -> None:
 
 
 def test_the_split_holds_out_a_third_of_each_kind_whatever_the_order() -> None:
-    from pathlib import Path
-
     from bench.table_corpus import split_parts
 
     docs = [Path(f"/c/pdf/doc{i}.pdf") for i in range(9)] + [Path(f"/c/csv/t{i}.csv") for i in range(6)]
@@ -281,3 +292,26 @@ def test_a_blank_headers_generated_names_match_by_position_only() -> None:
     # "b" at position 2 is not the generated name of that position, and a real "column_2" header is not
     # taken for agate's name.
     assert map_columns_by_header(["name", "c", "b"], columns) == {0: "name"}
+
+
+def test_a_transcribed_duration_reads_as_its_elapsed_time(tmp_path: Path) -> None:
+    """python-calamine gives a duration cell as a timedelta; the corpus's JSON writes it "duration
+    H:MM:SS[.ffffff]". It is read as the elapsed time, and only in such a transcribed grid."""
+    from bench.table_corpus import load, transcribed_value
+
+    (tmp_path / "expected").mkdir()
+    grid = [["String", 1, "duration 10:10:10.100000", "duration 255:10:10", "duration of the run"]]
+    (tmp_path / "expected" / "asserts.json").write_text(
+        json.dumps({"xlsx/book.xlsx": {"Sheet1": {"to_python()": grid}}}), encoding="utf-8"
+    )
+    found = load(tmp_path / "xlsx" / "book.xlsx", tmp_path)
+    assert found is not None
+    (table,) = found.tables
+    assert table.rows == (("String", "1", "10:10:10.100000", "255:10:10", "duration of the run"),)
+    assert table.sheet == "Sheet1"
+    extracted = _extracted(
+        [("String", "1", "10:10:10.1", "255:10:10", "duration of the run")], columns=("a", "b", "c", "d", "e")
+    )
+    assert score_table(table, [extracted]).ratios()["row"] == 1.0
+    assert transcribed_value("duration -1:00:00") == "-1:00:00"
+    assert transcribed_value(5) == 5
