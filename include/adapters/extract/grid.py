@@ -36,12 +36,17 @@ def is_number_like(text: str) -> bool:
     return bool(_NUMBER.match(text))
 
 
+def is_year(text: str) -> bool:
+    """True for a bare year ("2011"), which heads columns as often as it fills them."""
+    return bool(_YEAR.match(text.strip()))
+
+
 def is_data_row(texts: Sequence[str]) -> bool:
     """True when a row reads as data, not header: it holds an amount, count or percentage (a bare
     year such as 2011 heads columns as often as it fills them), or half its cells are number-like
     (dates, fractions like 11/12 head columns too)."""
     filled = [t for t in texts if t]
-    amounts = [t for t in filled if _AMOUNT.match(t) and not _YEAR.match(t.strip())]
+    amounts = [t for t in filled if _AMOUNT.match(t) and not is_year(t)]
     return bool(amounts) or (bool(filled) and 2 * sum(map(is_number_like, filled)) >= len(filled))
 
 

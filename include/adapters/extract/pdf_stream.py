@@ -3,11 +3,15 @@
 A line is split into segments where the gap between two words is wider than SEGMENT_GAP font sizes. A
 table is a run of at least MIN_DATA_LINES lines with MIN_COLUMNS or more segments that read as data (an
 amount in them), with the lines between them; its columns are the x bands that the data lines' segments
-leave empty (a band crossed by a few long labels still counts); header lines are the lines just above
-its first data line, up to a caption (one run of text across a column boundary); each run of header
+leave empty (a band crossed by a few long labels still counts); section labels (up to
+MAX_SECTION_LINES one-run lines stacked) between data lines stay inside it; header lines are the
+lines just above its first data line, up to a caption (one run of text across a column boundary), and
+a line of column labels (bare years included) set up to HEADER_GAP line heights above them; the last
+header lines holding text in the label column only are section rows of the body; each run of header
 words (split at HEADER_SEGMENT_GAP) names the column whose data it overlaps most, else lies nearest,
 and a column's name joins its runs top to bottom. Columns stay in the order they stand on the page,
-left to right; each cell's text reads in logical order (right-to-left scripts: `logical_order`).
+left to right; each cell's text reads in logical order (right-to-left scripts: `logical_order`), and
+the label column, the first in reading order, is the rightmost in a right-to-left table.
 """
 
 from __future__ import annotations
@@ -15,8 +19,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from include.adapters.extract.grid import Grid, is_data_row, is_number_like
-from include.adapters.extract.pdf_tables import Char, char_lines, line_words, logical_order
+from include.adapters.extract.grid import Grid, is_data_row, is_number_like, is_year
+from include.adapters.extract.pdf_tables import (
+    Char,
+    char_lines,
+    line_words,
+    logical_order,
+    reads_right_to_left,
+)
 
 SEGMENT_GAP = 0.9  # font sizes between two words that start a new segment
 HEADER_SEGMENT_GAP = 0.5  # the same in header lines, whose cells sit closer together
@@ -25,6 +35,8 @@ MIN_DATA_LINES = 3
 CROSSING_SHARE = 0.1  # a column gap may be crossed by this share of the data lines
 MAX_HEADER_LINES = 6
 LINE_GAP = 2.5  # line heights: a wider vertical gap ends a table
+HEADER_GAP = 4.0  # line heights: a line of column labels may stand this far above the table
+MAX_SECTION_LINES = 3  # label lines stacked between two data lines (section, subsection ...)
 
 Box = tuple[float, float, float, float]
 
@@ -140,11 +152,17 @@ def _data_run(lines: list[TextLine], i: int) -> tuple[int, int] | None:
 
 def _within_run(lines: list[TextLine], j: int) -> bool:
     """True when line j goes on a table: it has two or more segments, or it is one run of text (a
-    label wrapped over lines) with a data line just below it."""
+    label wrapped over lines, or a section label) with a data line below it, at most
+    MAX_SECTION_LINES such one-run lines down (a section's label over a subsection's), each close
+    to the next."""
     if len(lines[j].segments) >= 2:
         return True
-    below = lines[j + 1] if j + 1 < len(lines) else None
-    return below is not None and _close(lines[j], below) and _is_data_line(below)
+    for k in range(j + 1, min(j + MAX_SECTION_LINES + 1, len(lines))):
+        if not _close(lines[k - 1], lines[k]):
+            return False
+        if len(lines[k].segments) >= 2:
+            return _is_data_line(lines[k])
+    return False
 
 
 def _wraps_on(line: TextLine) -> bool:
@@ -185,16 +203,14 @@ def _build(lines: list[TextLine], start: int, stop: int) -> StreamTable | None:
     columns = len(edges) - 1
     if columns < MIN_COLUMNS:
         return None
-    head = start
-    while head > 0 and start - head < MAX_HEADER_LINES and _close(lines[head - 1], lines[head]):
-        above = lines[head - 1]
-        if _is_data_line(above) or _is_caption(above, edges):
-            break
-        head -= 1
     data = [line for line in body if _is_data_line(line)]
+    rtl = reads_right_to_left([text for line in body for text, _, _ in line.words])
+    head = _header_top(lines, start, edges, _extents(data, edges))
     if head < start:
         edges = _edges_under_labels(edges, _extents(data, edges), lines[start - 1])
         columns = len(edges) - 1
+    start = _sections_above_data(lines, head, start, edges, rtl)
+    body = lines[start:stop]
     extents = _extents(data, edges)
     names = [""] * columns
     for line in lines[head:start]:
@@ -205,7 +221,7 @@ def _build(lines: list[TextLine], start: int, stop: int) -> StreamTable | None:
             )
             names[c] = f"{names[c]} {logical_order(text)}".strip()
     lines_by_column = merge_continuations(
-        [_by_column(line, edges) for line in body], [_is_data_line(x) for x in body]
+        [_by_column(line, edges) for line in body], [_is_data_line(x) for x in body], rtl
     )
     rows: list[list[str | None]] = [list(names)] if head < start else []
     rows += [list(row) for row in lines_by_column]
@@ -214,6 +230,53 @@ def _build(lines: list[TextLine], start: int, stop: int) -> StreamTable | None:
     left = min([edges[0]] + [x0 for line in lines[head:start] for _, x0, _ in line.words])
     right = max([edges[-1]] + [x1 for line in lines[head:start] for _, _, x1 in line.words])
     return StreamTable(Grid(rows), (left, top, right, bottom), edges)
+
+
+def _header_top(
+    lines: list[TextLine], start: int, edges: list[float], extents: list[tuple[float, float]]
+) -> int:
+    """The first header line of the table whose first data line is `start`: the close lines above it
+    that are neither data nor a caption, up to MAX_HEADER_LINES; and then one line of column labels
+    (`_labels_columns`) set apart, up to HEADER_GAP line heights above (a header set off from the
+    body by space)."""
+    head = start
+    while head > 0 and start - head < MAX_HEADER_LINES and _close(lines[head - 1], lines[head]):
+        above = lines[head - 1]
+        if _is_data_line(above) or _is_caption(above, edges):
+            break
+        head -= 1
+    if head > 0 and start - head < MAX_HEADER_LINES and _labels_columns(lines[head - 1], extents):
+        above, below = lines[head - 1], lines[head]
+        if below.top - above.bottom <= HEADER_GAP * (below.bottom - below.top):
+            head -= 1
+    return head
+
+
+def _labels_columns(line: TextLine, extents: list[tuple[float, float]]) -> bool:
+    """True for a line of column labels: two or more runs, none an amount (a bare year heads a column),
+    each over the data of one column, no two over the same one."""
+    runs = _segments(line.words, HEADER_SEGMENT_GAP * line.size)
+    over = [[k for k, extent in enumerate(extents) if _overlap(x0, x1, extent) > 0] for _, x0, x1 in runs]
+    amounts = [text for text, _, _ in runs if is_number_like(text) and not is_year(text)]
+    columns = [cols[0] for cols in over if len(cols) == 1]
+    return len(runs) >= 2 and not amounts and len(columns) == len(runs) == len(set(columns))
+
+
+def _sections_above_data(lines: list[TextLine], head: int, start: int, edges: list[float], rtl: bool) -> int:
+    """Where the body starts: the header's last lines that hold text in the label column only (the
+    first column in reading order: the rightmost in a right-to-left table), under a header line
+    that labels other columns, are section labels starting the body, not part of the names."""
+    label = len(edges) - 2 if rtl else 0
+    first = start
+    while first > head + 1 and _only_in_column(lines[first - 1], edges, label):
+        first -= 1
+    if first < start and any(not _only_in_column(line, edges, label) for line in lines[head:first]):
+        return first
+    return start
+
+
+def _only_in_column(line: TextLine, edges: list[float], column: int) -> bool:
+    return all(_column((x0 + x1) / 2, edges) == column for _, x0, x1 in line.words)
 
 
 def _edges_under_labels(
@@ -234,13 +297,16 @@ def _edges_under_labels(
     return kept
 
 
-def merge_continuations(rows: list[list[str]], data: list[bool]) -> list[list[str]]:
+def merge_continuations(rows: list[list[str]], data: list[bool], rtl: bool = False) -> list[list[str]]:
     """Rows of a table set one line per row, with the lines of a wrapped row joined: a line that is
     not data (no amount in it) and fills none of the anchor columns (those holding a figure on every
     data line)
     continues the row above when its first column is empty or starts in lower case, and starts the
     row below when it fills only the first column and the row below's first column starts in lower
-    case (a label wrapped over two lines). Each cell joins its lines with a space."""
+    case (a label wrapped over two lines). Each cell joins its lines with a space. The first column
+    is the first in reading order: with `rtl` (a right-to-left table), the rightmost."""
+    if rtl:
+        return [row[::-1] for row in merge_continuations([row[::-1] for row in rows], data)]
     width = max((len(row) for row in rows), default=0)
     figures = [row for row, d in zip(rows, data, strict=True) if d]
     anchors = [c for c in range(1, width) if figures and all(is_number_like(row[c]) for row in figures)]

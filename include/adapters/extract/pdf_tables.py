@@ -154,6 +154,13 @@ def logical_order(visual: str) -> str:
     return "".join(out)
 
 
+def reads_right_to_left(texts: Sequence[str]) -> bool:
+    """True when the texts hold more right-to-left letters (Hebrew, Arabic) than left-to-right ones:
+    a table of them reads from its rightmost column."""
+    classes = [unicodedata.bidirectional(ch) for text in texts for ch in text]
+    return sum(c in _RTL_CLASSES for c in classes) > sum(c == "L" for c in classes)
+
+
 def _right_to_left(visual: str, classes: list[str]) -> str:
     """A right-to-left run in visual order turned to logical order (see `logical_order`)."""
     pieces: list[tuple[bool, str]] = []  # (kept as set, text)
