@@ -1,0 +1,23 @@
+"""bench/sme_loop.py scores the model in service on the labels the corpus annotates."""
+
+from __future__ import annotations
+
+from bench.sme_loop import corpus_scores, parse_label_map
+from include.core.spans import Span
+
+
+def _span(start: int, end: int, label: str) -> Span:
+    return Span(start=start, end=end, label=label, text="x" * (end - start))
+
+
+def test_predictions_of_labels_the_corpus_lacks_are_left_out_of_its_score() -> None:
+    gold = [[_span(0, 4, "PERSON")], [_span(3, 9, "LOCATION")]]
+    predicted = [[_span(0, 4, "PERSON"), _span(10, 20, "EMAIL")], [_span(3, 9, "ORG"), _span(12, 14, "DATE")]]
+    labels = set(parse_label_map("person=PERSON,location=LOCATION,corporation=ORG").values())
+
+    on_corpus, on_all = corpus_scores(gold, predicted, labels)
+
+    assert (on_corpus.precision, on_corpus.recall) == (0.5, 0.5)  # ORG is a corpus label: a real miss
+    assert (on_all.precision, on_all.recall) == (0.25, 0.5)
+    assert set(on_corpus.per_label) == {"PERSON", "LOCATION", "ORG"}
+    assert "EMAIL" in on_all.per_label
