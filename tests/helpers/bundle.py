@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from include.core.bundle.write import write_bundle
+from include.core.bundle.write import ExportedModel, VersionRecord, write_bundle
 from include.core.labels import DEFAULT_LABELS, bio_tags
 from include.core.settings import PROJECT_ROOT
 
@@ -67,17 +67,21 @@ def build_tiny_bundle(
         # Written by the one bundle writer, so test bundles are real, strictly readable bundles.
         write_bundle(
             Path(out_dir),
-            onnx_path=exported,
-            exporter_mode="legacy_fallback",
-            tokenizer_dir=base,
-            weights_dir=weights,
-            labels=labels,
-            model_version=model_version,
-            base_model="tiny-untrained",
-            manifest={"sha256": None, "counts": {}},
-            metrics={},
-            exporter={"fallback_reason": "test bundle: plain torch.onnx export"},
-            extra={"base": "tiny-untrained"},
+            ExportedModel(
+                onnx_path=exported,
+                exporter_mode="legacy_fallback",
+                tokenizer_dir=base,
+                weights_dir=weights,
+                exporter={"fallback_reason": "test bundle: plain torch.onnx export"},
+            ),
+            VersionRecord(
+                labels=labels,
+                model_version=model_version,
+                base_model="tiny-untrained",
+                manifest={"sha256": None, "counts": {}},
+                metrics={},
+                extra={"base": "tiny-untrained"},
+            ),
         )
     return Path(out_dir)
 
@@ -131,10 +135,17 @@ def tokenizer_only_bundle() -> Path:
 
 
 def placeholder_bundle(
-    out_dir: Path, model_version: str, model_bytes: bytes | None = None, **options: Any
+    out_dir: Path,
+    model_version: str,
+    model_bytes: bytes | None = None,
+    *,
+    weights_dir: Path | None = None,
+    int8_onnx_path: Path | None = None,
+    int8: dict[str, Any] | None = None,
+    **options: Any,
 ) -> Path:
     """A valid bundle whose model.onnx is `model_bytes` (default: a placeholder naming the version); nothing
-    runs it. `options` go to write_bundle (flavour, max_batch_size, ...)."""
+    runs it. `options` go to write_bundle (flavour, max_batch_size)."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     model = out_dir.parent / f".{out_dir.name}.onnx"
@@ -142,15 +153,21 @@ def placeholder_bundle(
     try:
         write_bundle(
             out_dir,
-            onnx_path=model,
-            exporter_mode="modern",
-            tokenizer_dir=base_encoder_dir(),
-            weights_dir=options.pop("weights_dir", None) or placeholder_weights(),
-            labels=DEFAULT_LABELS,
-            model_version=model_version,
-            base_model="placeholder",
-            manifest={"sha256": None, "counts": {}},
-            metrics={},
+            ExportedModel(
+                onnx_path=model,
+                exporter_mode="modern",
+                tokenizer_dir=base_encoder_dir(),
+                weights_dir=weights_dir or placeholder_weights(),
+                int8_onnx_path=int8_onnx_path,
+                int8=int8,
+            ),
+            VersionRecord(
+                labels=DEFAULT_LABELS,
+                model_version=model_version,
+                base_model="placeholder",
+                manifest={"sha256": None, "counts": {}},
+                metrics={},
+            ),
             **options,
         )
     finally:
@@ -186,16 +203,20 @@ def int8_bundle(
         gate = int8_gate(0.90, 0.895 if gate_passed else 0.85, 0.99 if gate_passed else 0.90, records=200)
         write_bundle(
             Path(out_dir),
-            onnx_path=bundle.model_path,
-            exporter_mode=bundle.exporter_mode,
-            tokenizer_dir=bundle.tokenizer_dir,
-            weights_dir=bundle.weights_dir,
-            labels=bundle.labels,
-            model_version=model_version or bundle.model_version,
-            base_model=str(bundle.version["base_model"]),
-            manifest=bundle.manifest,
-            metrics={},
-            int8_onnx_path=int8_path,
-            int8={"quantization": settings, "gate": gate.to_dict()},
+            ExportedModel(
+                onnx_path=bundle.model_path,
+                exporter_mode=bundle.exporter_mode,
+                tokenizer_dir=bundle.tokenizer_dir,
+                weights_dir=bundle.weights_dir,
+                int8_onnx_path=int8_path,
+                int8={"quantization": settings, "gate": gate.to_dict()},
+            ),
+            VersionRecord(
+                labels=bundle.labels,
+                model_version=model_version or bundle.model_version,
+                base_model=str(bundle.version["base_model"]),
+                manifest=bundle.manifest,
+                metrics={},
+            ),
         )
     return Path(out_dir)

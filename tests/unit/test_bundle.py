@@ -15,7 +15,7 @@ import pytest
 from include.core.bundle.format import REQUIRED_FILES, VERSION_KEYS, BundleError, new_model_version
 from include.core.bundle.layout import BundleLayout
 from include.core.bundle.read import read_bundle
-from include.core.bundle.write import write_bundle
+from include.core.bundle.write import ExportedModel, VersionRecord, write_bundle
 from include.core.hashing import sha256_file
 from include.core.labels import DEFAULT_LABELS, bio_tags
 from include.core.settings import PROJECT_ROOT
@@ -122,15 +122,15 @@ def test_writing_is_all_or_nothing_and_never_over_a_bundle(bundle: Path, tmp_pat
     with pytest.raises(BundleError, match=r"tokenizer\.json: missing"):
         write_bundle(
             tmp_path / "never",
-            onnx_path=bundle / "onnx" / "model.onnx",
-            exporter_mode="modern",
-            tokenizer_dir=empty_tokenizer,
-            weights_dir=placeholder_weights(),
-            labels=DEFAULT_LABELS,
-            model_version="m-3",
-            base_model="x",
-            manifest={},
-            metrics={},
+            ExportedModel(
+                onnx_path=bundle / "onnx" / "model.onnx",
+                exporter_mode="modern",
+                tokenizer_dir=empty_tokenizer,
+                weights_dir=placeholder_weights(),
+            ),
+            VersionRecord(
+                labels=DEFAULT_LABELS, model_version="m-3", base_model="x", manifest={}, metrics={}
+            ),
         )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b", "no-tokenizer"], "no staging left behind"
 
@@ -139,15 +139,13 @@ def test_an_unknown_exporter_mode_is_refused(tmp_path: Path) -> None:
     with pytest.raises(BundleError, match="exporter_mode 'magic'"):
         write_bundle(
             tmp_path / "b",
-            onnx_path=base_encoder_dir() / "vocab.txt",
-            exporter_mode="magic",
-            tokenizer_dir=base_encoder_dir(),
-            weights_dir=placeholder_weights(),
-            labels=DEFAULT_LABELS,
-            model_version="m",
-            base_model="x",
-            manifest={},
-            metrics={},
+            ExportedModel(
+                onnx_path=base_encoder_dir() / "vocab.txt",
+                exporter_mode="magic",
+                tokenizer_dir=base_encoder_dir(),
+                weights_dir=placeholder_weights(),
+            ),
+            VersionRecord(labels=DEFAULT_LABELS, model_version="m", base_model="x", manifest={}, metrics={}),
         )
 
 

@@ -16,7 +16,7 @@ import torch
 
 from include.adapters.ner.backends import OnnxRuntimeBackend
 from include.core.bundle.format import REQUIRED_FILES, VERSION_KEYS, Bundle, new_model_version
-from include.core.bundle.write import write_bundle
+from include.core.bundle.write import ExportedModel, VersionRecord, write_bundle
 from include.core.labels import DEFAULT_LABELS, bio_tags
 from include.workflows.training import export as export_module
 from include.workflows.training.evaluate import evaluate
@@ -110,15 +110,19 @@ def test_both_exporters_failing_raises_with_both_reasons(trained, tmp_path: Path
 def bundle(trained, modern, tmp_path_factory: pytest.TempPathFactory) -> Bundle:
     return write_bundle(
         tmp_path_factory.mktemp("bundle") / "b",
-        onnx_path=modern.path,
-        exporter_mode=modern.mode,
-        tokenizer_dir=trained.model_dir,
-        weights_dir=trained.model_dir,
-        labels=list(DEFAULT_LABELS),
-        model_version=new_model_version("ab" * 32),
-        base_model="test-base",
-        manifest={"sha256": "ab" * 32, "counts": {"train": 48}},
-        metrics={"test": {"f1": 0.5}},
+        ExportedModel(
+            onnx_path=modern.path,
+            exporter_mode=modern.mode,
+            tokenizer_dir=trained.model_dir,
+            weights_dir=trained.model_dir,
+        ),
+        VersionRecord(
+            labels=list(DEFAULT_LABELS),
+            model_version=new_model_version("ab" * 32),
+            base_model="test-base",
+            manifest={"sha256": "ab" * 32, "counts": {"train": 48}},
+            metrics={"test": {"f1": 0.5}},
+        ),
     )
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from include.core.bundle.format import Bundle, BundleError
-from include.core.bundle.write import write_bundle
+from include.core.bundle.write import ExportedModel, VersionRecord, write_bundle
 from include.core.labels import bio_tags
 from include.workflows.training.dataset import LabeledText
 from include.workflows.training.evaluate import onnx_client, predict_spans
@@ -39,23 +39,24 @@ def bundle_from_export(
 ) -> Bundle:
     """Write the bundle for an export already made (and scored) from `model_dir`, with its int8 flavour
     and gate record when given (include/workflows/training/quantize.py)."""
-    return write_bundle(
-        out_dir,
+    model = ExportedModel(
         onnx_path=export.path,
         exporter_mode=export.mode,
         tokenizer_dir=model_dir,
         weights_dir=model_dir,
+        exporter={"max_abs_diff": export.max_abs_diff, "fallback_reason": export.fallback_reason},
+        int8_onnx_path=int8_onnx_path,
+        int8=int8,
+    )
+    record = VersionRecord(
         labels=labels,
         model_version=model_version,
         base_model=base_model,
         manifest=manifest,
         metrics=metrics,
-        exporter={"max_abs_diff": export.max_abs_diff, "fallback_reason": export.fallback_reason},
-        extra=extra,
-        flavour=flavour,
-        int8_onnx_path=int8_onnx_path,
-        int8=int8,
+        extra=extra or {},
     )
+    return write_bundle(out_dir, model, record, flavour=flavour)
 
 
 def build_bundle(
