@@ -2,8 +2,9 @@
 
 Everything that reads or writes "a local path or an s3:// URI" goes through here: ingest (list, open),
 rendered source pages (exists, write), Label Studio source and target storage (the location LS is pointed
-at, the S3 settings it is given, reading the target copy back), storage-task intake (open) and the Triton
-model repository on S3 (list, read, write, upload, copy, delete, download). `s3_client` is the one place an
+at, the S3 settings it is given, reading the target copy back), storage-task intake (open), the Triton
+model repository on S3 (list, read, write, upload, copy, delete, download) and the Spark tables job's Parquet
+output (list, read, exists). `s3_client` is the one place an
 S3 client is built; `ObjectStore.from_settings` is the one place the store is configured.
 
 Why boto3 and not fsspec/universal-pathlib: both are installed (Airflow's ObjectStoragePath is built on

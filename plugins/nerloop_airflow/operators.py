@@ -109,14 +109,15 @@ class DoclingExtractOperator(BaseOperator):
         return dataclasses.asdict(outcome)
 
     def _spark_records(self, run_id: str) -> Any:
-        from include.adapters.extract.parquet_records import ParquetRecords
+        from include.adapters.extract.parquet_records import ParquetRecords, output_location
         from nerloop_airflow.spark import run_output_uri
 
         output = run_output_uri(self.spark_output_root, run_id)
-        if not ParquetRecords.exists(output):
+        store = hooks.object_store(output_location(output).uri)
+        if not ParquetRecords.exists(output, store):
             return None
         self.log.info("tables from the Spark job's output %s", output)
-        return ParquetRecords(output)
+        return ParquetRecords(output, store)
 
 
 class BatchedNerInferOperator(BaseOperator):

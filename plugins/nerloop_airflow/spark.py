@@ -47,7 +47,8 @@ class SparkTablesOperator(SparkSubmitOperator):
 
     # The base returns None; this one also returns the job's counts, which Airflow pushes to XCom.
     def execute(self, context: Any) -> dict[str, Any]:  # type: ignore[override]
-        from include.adapters.extract.parquet_records import ParquetRecords
+        from include.adapters.extract.parquet_records import ParquetRecords, output_location
+        from nerloop_airflow import hooks
 
         output = run_output_uri(self.output_root, context["run_id"])
         self.application_args = ["--input", self.source, "--output", output]
@@ -60,7 +61,7 @@ class SparkTablesOperator(SparkSubmitOperator):
             }
         self.log.info("spark-submit tables job: %s → %s (connection %s)", self.source, output, self._conn_id)
         super().execute(context)
-        records = ParquetRecords(output)
+        records = ParquetRecords(output, hooks.object_store(output_location(output).uri))
         failed = [d["document_uri"] for d in records.documents.values() if d["error"]]
         total = sum(d["records"] for d in records.documents.values())
         self.log.info(

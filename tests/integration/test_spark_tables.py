@@ -20,6 +20,7 @@ import pytest
 from include.adapters.extract.parquet_records import ParquetRecords, canonical_uri
 from include.adapters.extract.records import ExtractedRecord, ExtractionError
 from include.adapters.extract.router import extract_document
+from include.adapters.objectstore import ObjectStore
 from tests.integration.spark_corpus import ROUTES, write_corpus
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,7 +64,7 @@ def job_output(spark: Any, corpus: tuple[Path, dict[str, bytes]], tmp_path_facto
     out = tmp_path_factory.mktemp("spark-out") / "run"
     summary = run(spark, [str(corpus[0])], str(out))
     assert summary.documents == len(ROUTES)
-    return ParquetRecords(str(out))
+    return ParquetRecords(str(out), ObjectStore())
 
 
 def pandas_records(folder: Path, name: str, data: bytes) -> list[ExtractedRecord] | str:
@@ -165,7 +166,7 @@ def test_job_runs_end_to_end_under_spark_submit(corpus, tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     assert "tables_to_parquet: 2 documents" in result.stdout
-    output = ParquetRecords(str(out))
+    output = ParquetRecords(str(out), ObjectStore())
     for name in ("quirks.csv", "ledger.xlsx"):
         assert spark_records(output, folder, name) == pandas_records(folder, name, files[name])
 

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from include.adapters.extract.records import ExtractedRecord, ExtractionError
+from include.core.locations import Location, Store
 
 RECORDS_DIR = "records"
 DOCUMENTS_DIR = "documents"
@@ -77,31 +78,36 @@ def record_to_row(document_uri: str, position: int, record: ExtractedRecord) -> 
     }
 
 
+def output_location(output_uri: str) -> Location:
+    """The job's output as a store location: Hadoop's s3a:// and s3n:// name the same objects as s3://."""
+    return Location.parse(canonical_uri(output_uri))
+
+
 class ParquetRecords:
-    """Records of one job output, per document: `records_for(uri)` reads that document's partition only."""
+    """Records of one job output, per document: `records_for(uri)` reads that document's partition only.
 
-    def __init__(self, output_uri: str, filesystem: Any = None) -> None:
-        import pyarrow.parquet as pq
+    The output is read through the caller's `store` (the object store, local folder or S3, built from the
+    project's settings or the task's AWS connection), one Parquet file at a time.
+    """
 
-        self._fs, self._root = _filesystem(output_uri, filesystem)
-        manifest = pq.read_table(f"{self._root}/{DOCUMENTS_DIR}", filesystem=self._fs).to_pylist()
-        self.documents: dict[str, dict[str, Any]] = {canonical_uri(d["document_uri"]): d for d in manifest}
+    def __init__(self, output_uri: str, store: Store) -> None:
+        self._store = store
+        self._root = output_location(output_uri)
+        manifest = self._table(self._root.child(DOCUMENTS_DIR))
+        if manifest is None:
+            raise FileNotFoundError(f"{self._root.child(DOCUMENTS_DIR)}: no Parquet files")
+        self.documents: dict[str, dict[str, Any]] = {
+            canonical_uri(d["document_uri"]): d for d in manifest.to_pylist()
+        }
 
     @staticmethod
-    def exists(output_uri: str, filesystem: Any = None) -> bool:
+    def exists(output_uri: str, store: Store) -> bool:
         """True when the job finished writing this output (its manifest's success marker is there)."""
-        import pyarrow.fs as pafs
-
-        fs, root = _filesystem(output_uri, filesystem)
-        info = fs.get_file_info(f"{root}/{DOCUMENTS_DIR}/{SUCCESS_MARKER}")
-        return info.type == pafs.FileType.File
+        return store.exists(output_location(output_uri).child(f"{DOCUMENTS_DIR}/{SUCCESS_MARKER}"))
 
     def records_for(self, uri: str, doc_type: str | None = None) -> list[ExtractedRecord] | None:
         """The document's records in document order; None when the job did not cover it (not a table,
         or not in its input). A document the job could not read raises its ExtractionError."""
-        import pyarrow.fs as pafs
-        import pyarrow.parquet as pq
-
         if doc_type is not None and doc_type not in TABLE_DOC_TYPES:
             return None
         entry = self.documents.get(canonical_uri(uri))
@@ -110,11 +116,10 @@ class ParquetRecords:
         if entry["error"]:
             name, _, reason = entry["error"].partition(": ")
             raise ExtractionError(name, reason)
-        path = f"{self._root}/{RECORDS_DIR}/document={entry['document']}"
-        if self._fs.get_file_info(path).type != pafs.FileType.Directory:
+        table = self._table(self._root.child(f"{RECORDS_DIR}/document={entry['document']}"))
+        if table is None:
             return []
-        table = pq.read_table(path, filesystem=self._fs, partitioning=None).sort_by("position")
-        return [record_from_row(row) for row in table.to_pylist()]
+        return [record_from_row(row) for row in table.sort_by("position").to_pylist()]
 
     def all_records(self) -> Iterable[tuple[str, list[ExtractedRecord]]]:
         """(canonical URI, records) of every document the job read without error, in URI order."""
@@ -122,18 +127,19 @@ class ParquetRecords:
             if not self.documents[uri]["error"]:
                 yield uri, self.records_for(uri) or []
 
+    def _table(self, folder: Location) -> Any:
+        """The Parquet files under `folder` as one table, None when there are none. Like Spark and pyarrow,
+        files named `_*` (the `_SUCCESS` marker) or `.*` (checksums) are not data; no partition columns."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
 
-def _filesystem(output_uri: str, filesystem: Any) -> tuple[Any, str]:
-    """A pyarrow filesystem and the root path inside it; s3/s3a URIs use AWS_ENDPOINT_URL if set."""
-    import pyarrow.fs as pafs
-
-    parsed = urlparse(output_uri)
-    if filesystem is not None:
-        return filesystem, (parsed.netloc + parsed.path if parsed.scheme else output_uri).rstrip("/")
-    if parsed.scheme in ("s3", "s3a", "s3n"):
-        from include.core.settings import get_settings
-
-        endpoint = get_settings().store.aws_endpoint_url
-        fs = pafs.S3FileSystem(endpoint_override=endpoint) if endpoint else pafs.S3FileSystem()
-        return fs, f"{parsed.netloc}{parsed.path}".rstrip("/")
-    return pafs.LocalFileSystem(), str(Path(unquote(parsed.path) if parsed.scheme else output_uri))
+        try:
+            found = self._store.list(folder)
+        except FileNotFoundError:
+            return None
+        tables = [
+            pq.read_table(pa.BufferReader(self._store.read(f.location)))
+            for f in found
+            if not f.name.startswith("_")
+        ]
+        return pa.concat_tables(tables) if tables else None
