@@ -3,7 +3,8 @@
 Each runs through a shell in the project root, as an operator types it, against a demo state folder of its
 own: `make airflow ARGS="..."` and `python -m devstack.cli airflow ...` give the airflow CLI the environment
 the demo starts Airflow with. Here DATABASE_URL names the test database, so Airflow's metadata is the SQLite
-file the demo keeps under the state folder then.
+file the demo keeps under the state folder then. The demo's other lines run too: `make status` and `make down`
+(on a stand-in process under the webhook shim's PID file) and `make lineage ID=...` (on the test database).
 """
 
 from __future__ import annotations
@@ -116,3 +117,69 @@ def test_without_the_demos_database_the_command_says_what_to_run(demo_state: Pat
     res = run('make airflow ARGS="dags list"', operator_env(demo_state, None), timeout=120)
     assert res.returncode != 0
     assert "the demo's PostgreSQL (which holds Airflow's metadata) is not running: `make demo`" in res.stderr
+
+
+def test_status_and_down_run_as_printed(demo_state: Path) -> None:
+    texts = printed_texts()
+    assert "`make status`" in texts["make demo"] and "`make down`" in texts["make demo"]
+    stack = Stack.from_env()
+    shim = stack.processes()["webhook-shim"]
+    pid = shim.start([sys.executable, "-c", "import time; time.sleep(300)"])
+    env = operator_env(demo_state, None)
+    try:
+        status = run("make status", env, timeout=120)
+        assert status.returncode == 0, status.stderr[-3000:]
+        lines = {line.split()[0]: line for line in status.stdout.splitlines() if line and line[0] != " "}
+        assert f"running pid {pid}" in lines["webhook-shim"]
+        assert {name for name in stack.processes() if "stopped" in lines[name]} == set(stack.processes()) - {
+            "webhook-shim"
+        }
+        assert "stopped" in lines["database"]
+
+        down = run("make down", env, timeout=120)
+        assert down.returncode == 0, down.stderr[-3000:]
+        assert "webhook-shim: stopped" in down.stdout and "database: was not running" in down.stdout
+        assert shim.pid() is None
+    finally:
+        shim.stop(timeout_s=5)
+
+
+def test_lineage_runs_as_printed(demo_state: Path, db, database_url: str) -> None:
+    from include.adapters.db import repository as repo
+    from include.adapters.db.connection import transaction
+    from include.core.spans import Span
+
+    text = "Ann Lee joined Initech."
+    with transaction(db):
+        document = repo.add_document(
+            db, sha256="ab" * 32, uri="file:///inbox/a.txt", doc_type="text", size_bytes=1
+        )
+        (record,) = repo.add_records(db, document.id, [repo.NewRecord(record_key="a#p=0", text=text)])
+        version = repo.append_record_version(
+            db,
+            record.id,
+            repo.NewRecordVersion(
+                source="annotation",
+                spans=[Span(start=0, end=7, label="PERSON", text="Ann Lee")],
+                ls_project_id=1,
+                ls_task_id=7,
+                ls_annotation_id=9,
+            ),
+        )
+    assert version is not None
+    assert "`make lineage ID=<record_version_id>`" in printed_texts()["make demo"]
+    env = operator_env(demo_state, database_url)
+
+    res = run(f"make -s lineage ID={version.id}", env, timeout=120)
+    assert res.returncode == 0, res.stderr[-3000:]
+    lineage = json.loads(res.stdout[res.stdout.index("{") :])
+    assert (lineage["record_version_id"], lineage["record_key"], lineage["ls_annotation_id"]) == (
+        version.id,
+        "a#p=0",
+        9,
+    )
+    assert lineage["document_uri"] == "file:///inbox/a.txt"
+
+    missing = run(f"make -s lineage ID={version.id + 1000}", env, timeout=120)
+    assert missing.returncode != 0
+    assert f"no record version {version.id + 1000}" in missing.stderr
