@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import torch
 
+from include.workflows.training.dataset import OPEN
 from include.workflows.training.evaluate import LabelScore, Metrics
 from include.workflows.training.nightly import forgetting_gate
 from include.workflows.training.rehearsal import RehearsalPlan, rebuild_sources, rehearsal_examples
@@ -62,11 +63,11 @@ def test_the_forgetting_check_blocks_a_candidate_that_lost_a_label_without_sme_g
     assert not ok and "DATE 0.9000 -> 0.0000" in reason, "a label the candidate never predicts is lost"
 
 
-def test_stretches_of_labels_no_sme_gold_has_are_left_unlabelled_not_taught_as_o() -> None:
+def test_stretches_of_labels_no_sme_gold_has_are_left_open_not_taught_as_o() -> None:
     from transformers import AutoTokenizer
 
     from include.core.spans import Span
-    from include.workflows.training.dataset import IGNORE, LabeledText, encode
+    from include.workflows.training.dataset import LabeledText, encode
     from include.workflows.training.rehearsal import shield_untouched
     from tests.helpers.bundle import base_encoder_dir
 
@@ -83,7 +84,7 @@ def test_stretches_of_labels_no_sme_gold_has_are_left_unlabelled_not_taught_as_o
     tokenizer = AutoTokenizer.from_pretrained(base_encoder_dir())
     plain, masked = encode(tokenizer, gold, tags, 64), encode(tokenizer, shielded, tags, 64)
     changed = [i for i, (a, b) in enumerate(zip(plain.labels, masked.labels, strict=True)) if a != b]
-    assert changed and all(plain.labels[i] == tags["O"] and masked.labels[i] == IGNORE for i in changed)
+    assert changed and all(plain.labels[i] == tags["O"] and masked.labels[i] == OPEN for i in changed)
     assert len(changed) == 3, "Friday, 3, May: the first token of each unit"
     assert masked.labels[1] == tags["B-PERSON"], "the SME's own spans are still taught"
 
@@ -107,3 +108,25 @@ def test_the_served_model_marks_units_where_an_untouched_label_is_plausible() ->
     assert everything[1] == []
     assert untouched_ranges(client, gold, {"DATE"}, threshold=1.01) == [[], []]
     assert untouched_ranges(client, gold, set()) == [[], []]
+
+
+def test_an_open_token_asks_only_that_it_is_none_of_the_other_labels() -> None:
+    # tags O, B-PERSON, B-DATE; DATE is left open: an OPEN token may be O or DATE, not PERSON
+    logits = torch.tensor([[[2.0, 0.0, 1.0], [0.0, 3.0, 0.0]]])
+    labels = torch.tensor([[OPEN, 1]])
+    class_weight = torch.ones(3)
+    open_tags = torch.tensor([True, False, True])
+    loss = weighted_loss(logits, labels, torch.ones(1), class_weight, open_tags)
+    open_part = torch.logsumexp(logits[0, 0], 0) - torch.logsumexp(logits[0, 0, [0, 2]], 0)
+    gold_part = torch.nn.functional.cross_entropy(logits[0, 1:], labels[0, 1:])
+    assert torch.allclose(loss, (open_part + gold_part) / 2)
+    # without open tags the token is ignored, as an IGNORE token is
+    assert torch.allclose(weighted_loss(logits, labels, torch.ones(1), class_weight), gold_part)
+    # moving probability from O to DATE costs nothing; moving it to PERSON does
+    to_date = weighted_loss(
+        torch.tensor([[[1.0, 0.0, 2.0], [0.0, 3.0, 0.0]]]), labels, torch.ones(1), class_weight, open_tags
+    )
+    to_person = weighted_loss(
+        torch.tensor([[[1.0, 2.0, 0.0], [0.0, 3.0, 0.0]]]), labels, torch.ones(1), class_weight, open_tags
+    )
+    assert torch.allclose(to_date, loss) and to_person > loss

@@ -23,6 +23,9 @@ from include.core.spans import Span
 from include.workflows.training.sources import wnut17_dir
 
 IGNORE = -100
+OPEN = -2
+"""A unit inside an `unlabelled` range: its O may stand for O or a label no SME gold holds (see
+include/workflows/training/rehearsal.py); the loss asks only that it is none of the other labels."""
 
 WNUT17_LABELS: tuple[str, ...] = ("person", "location", "corporation", "group", "product", "creative-work")
 # creative-work (song, film, book titles) has no project label: O rather than a wrong ORG/PRODUCT.
@@ -41,8 +44,9 @@ WNUT17_FILES = {"train": "wnut17train.conll", "dev": "emerging.dev.conll", "test
 class LabeledText:
     """One piece of gold from any source: a text, its spans, and (when the source has them) its own
     token ranges; `source` says where it came from, `weight` how much its loss counts in training
-    (SME gold 1.0, rehearsal of older training data less); `unlabelled` character ranges teach nothing
-    (their units' O counts neither way: see include/workflows/training/rehearsal.py)."""
+    (SME gold 1.0, rehearsal of older training data less); in `unlabelled` character ranges a unit's O
+    may also be one of the labels the training run leaves open (`OPEN`; see
+    include/workflows/training/rehearsal.py)."""
 
     text: str
     spans: tuple[Span, ...]
@@ -130,7 +134,7 @@ def encode(
             labels[token] = tag_index[tag]
     for (start, end), token, tag in zip(ranges, first, tags, strict=True):
         if token >= 0 and tag == "O" and any(a < end and start < b for a, b in example.unlabelled):
-            labels[token] = IGNORE
+            labels[token] = OPEN
     offsets = [
         (ranges[w][0] + a, ranges[w][0] + b) if w is not None else (0, 0)
         for (a, b), w in zip(enc["offset_mapping"], word_ids, strict=True)

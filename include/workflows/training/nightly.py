@@ -215,6 +215,7 @@ def train_run(
                 config,
                 dev_examples=dev or None,
                 init_model_dir=start_from,
+                open_labels=untouched if served is not None else (),
             )
             unseen = unseen_gold(unseen_count)
             held_spans = [e.spans for e in held_out]

@@ -7,7 +7,7 @@ import logging
 import math
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from transformers import (
 
 from include.core.labels import bio_tags
 from include.workflows.training import casing
-from include.workflows.training.dataset import IGNORE, Encoded, LabeledText, encode
+from include.workflows.training.dataset import IGNORE, OPEN, Encoded, LabeledText, encode
 from include.workflows.training.evaluate import Metrics, score_client, torch_client
 from include.workflows.training.sources import base_model_dir
 
@@ -143,14 +143,30 @@ def _collate(batch: list[Encoded], pad_id: int, device: torch.device) -> dict[st
 
 
 def weighted_loss(
-    logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor, class_weight: torch.Tensor
+    logits: torch.Tensor,
+    labels: torch.Tensor,
+    weights: torch.Tensor,
+    class_weight: torch.Tensor,
+    open_tags: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Token cross-entropy, each token weighted by its class and its text's weight, normalised by the
-    weights: with every text weighing 1 it equals `cross_entropy(weight=class_weight)`."""
-    per_token = torch.nn.functional.cross_entropy(
-        logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=IGNORE, reduction="none"
-    ).reshape(labels.shape)
-    valid = labels != IGNORE
+    weights: with every text weighing 1 it equals `cross_entropy(weight=class_weight)`.
+
+    An `OPEN` token counts only with `open_tags` (a bool per tag: O and the tags of the labels left open):
+    its loss is -log of the probability of any open tag, and it weighs as an O. Without it, it is ignored.
+    """
+    flat = logits.reshape(-1, logits.shape[-1]).float()
+    target = labels.reshape(-1)
+    log_z = torch.logsumexp(flat, dim=-1)
+    per_token = log_z - flat.gather(1, target.clamp(min=0)[:, None]).squeeze(1)
+    valid = target >= 0
+    if open_tags is not None:
+        is_open = target == OPEN
+        open_z = torch.logsumexp(flat.masked_fill(~open_tags[None, :], float("-inf")), dim=-1)
+        per_token = torch.where(is_open, log_z - open_z, per_token)
+        valid = valid | is_open
+    per_token = per_token.reshape(labels.shape)
+    valid = valid.reshape(labels.shape)
     token_weight = class_weight[labels.clamp(min=0)] * valid * weights[:, None]
     return (per_token * token_weight).sum() / token_weight.sum().clamp(min=1e-12)
 
@@ -186,9 +202,11 @@ def train(
     config: TrainConfig | None = None,
     dev_examples: Sequence[LabeledText] | None = None,
     init_model_dir: Path | None = None,
+    open_labels: Collection[str] = (),
 ) -> TrainResult:
     """Fine-tune from the base encoder, or continue from `init_model_dir` (a bundle's `model/` folder: the
-    model in service), and save model + tokenizer to out_dir. Each text's loss counts by its weight."""
+    model in service), and save model + tokenizer to out_dir. Each text's loss counts by its weight; in a
+    text's `unlabelled` ranges an O may also be one of `open_labels` (see `weighted_loss`)."""
     config = config or TrainConfig()
     if not train_examples:
         raise ValueError("no training examples")
@@ -229,6 +247,11 @@ def train(
     trainable = [p for p in model.parameters() if p.requires_grad]
     class_weight = torch.ones(len(tags), device=device)
     class_weight[tag_index["O"]] = config.o_weight
+    open_tags = (
+        torch.tensor([t == "O" or t.split("-", 1)[1] in open_labels for t in tags], device=device)
+        if open_labels
+        else None
+    )
     rng = random.Random(config.seed)
     pad_id = tokenizer.pad_token_id or 0
     history: list[dict] = []
@@ -252,7 +275,7 @@ def train(
             labels_t = inputs.pop("labels")
             weights_t = inputs.pop("weights")
             logits = model(**inputs).logits
-            loss = weighted_loss(logits, labels_t, weights_t, class_weight)
+            loss = weighted_loss(logits, labels_t, weights_t, class_weight, open_tags)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(trainable, 1.0)
             optimizer.step()
