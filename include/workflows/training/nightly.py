@@ -189,7 +189,7 @@ def train_run(
             train_set = shield_untouched(train_set, plausible)
             log.info(
                 "training run %d: %d gold texts hold stretches the served model reads as labels no SME "
-                "gold has (%s): left unlabelled there",
+                "gold has (%s): left open there (O or one of those labels)",
                 run_id,
                 sum(1 for e in train_set if e.unlabelled),
                 ", ".join(sorted(untouched)),
