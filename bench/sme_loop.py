@@ -292,7 +292,7 @@ def loop(
         "rehearsal_weight": args.rehearsal_weight,
     }
     corpus_labels = set(parse_label_map(args.label_map).values())
-    served_before, served_before_all = corpus_scores(
+    served_before, served_before_all = score_in_service(
         load_client(layout.current_link), test_sample, corpus_labels
     )
     print(
