@@ -15,9 +15,11 @@ the extracted column matched to its expected column.
   agrees with it on the most matched rows. If an expected column has a header that no extracted column
   carries, its cells are not found.
 - **Header repeated in the body.** Two tables written back to back show the second table's header as a
-  body row of the expected grid. Each extracted table's column names may therefore stand in for one
-  expected row, once (`HEADER_ROW`). Such a row can at most be found in full, so it never adds hits
-  beyond the expected total. From that row on, the expected rows stand under it as their header (the
+  body row of the expected grid, and a table continued over pages repeats its header there. Each
+  extracted table's column names may therefore stand in for an expected row (`HEADER_ROW`): once by
+  partial content, and for every row that repeats them in full (the extractor drops a repeated header
+  rather than emit it as a record). Each expected row counts once and such a row can at most be found
+  in full, so it never adds hits beyond the expected total. From that row on, the expected rows stand under it as their header (the
   columns are matched again by its cells).
 - **Exact row**: every cell of the expected row equals the value in its matched column. This includes
   the empty cells: an unmatched column or a missing value reads as "". One tolerance: where the
@@ -254,7 +256,8 @@ def match_rows(
     for e, counter in enumerate(want):
         bucket = by_key.get(tuple(sorted(counter.elements())))
         if counter and bucket:
-            result[e] = bucket.pop(0)
+            # column names stand in for every expected row that repeats them in full
+            result[e] = bucket[0] if candidates[bucket[0]][1] == HEADER_ROW else bucket.pop(0)
             used.add(result[e])
     index: dict[str, list[int]] = {}
     for i in free:

@@ -315,3 +315,13 @@ def test_a_transcribed_duration_reads_as_its_elapsed_time(tmp_path: Path) -> Non
     assert score_table(table, [extracted]).ratios()["row"] == 1.0
     assert transcribed_value("duration -1:00:00") == "-1:00:00"
     assert transcribed_value(5) == 5
+
+
+def test_a_header_a_continued_table_repeats_in_full_is_found_at_each_repeat() -> None:
+    # A table over three pages: the expected grid repeats the header at each page; the extractor drops the
+    # repeats and gives one table. Each full repeat is found; the partial one is not.
+    expected = _expected(rows=(ROWS[0], HEADER, ROWS[1], HEADER, ROWS[2], ("Name", "Qty", "Cost")))
+    score = score_table(expected, [_extracted(list(ROWS))])
+    assert (score.cells_total, score.rows_total) == (18, 6)
+    assert (score.cells_found, score.rows_exact) == (15, 5)
+    assert sum(1 for _, _, r in score.matches if r == HEADER_ROW) == 2
