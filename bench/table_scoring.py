@@ -19,8 +19,8 @@ the extracted column matched to its expected column.
   extracted table's column names may therefore stand in for an expected row (`HEADER_ROW`): once by
   partial content, and for every row that repeats them in full (the extractor drops a repeated header
   rather than emit it as a record). Each expected row counts once and such a row can at most be found
-  in full, so it never adds hits beyond the expected total. From that row on, the expected rows stand under it as their header (the
-  columns are matched again by its cells).
+  in full, so it never adds hits beyond the expected total. From that row on, the expected rows stand
+  under it as their header (the columns are matched again by its cells).
 - **Exact row**: every cell of the expected row equals the value in its matched column. This includes
   the empty cells: an unmatched column or a missing value reads as "". One tolerance: where the
   expected cell is empty, the nearest value above it in the same column is accepted (the sources leave
