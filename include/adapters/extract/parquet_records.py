@@ -129,7 +129,8 @@ class ParquetRecords:
 
     def _table(self, folder: Location) -> Any:
         """The Parquet files under `folder` as one table, None when there are none. Like Spark and pyarrow,
-        files named `_*` (the `_SUCCESS` marker) or `.*` (checksums) are not data; no partition columns."""
+        files named `_*` (the `_SUCCESS` marker) are not data, and the store's listing already leaves out
+        `.*` (checksums); no partition columns."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
