@@ -197,7 +197,10 @@ def _apply(conn: Any, event: BaseModel, payload: dict[str, Any], body_bytes: int
     conn.autocommit = False
     try:
         with conn.cursor() as cur:
-            cur.execute("SET LOCAL statement_timeout = %s", (budget_ms,))
+            # A bulk event's locks wait as long as its statement may run, not the small event's budget.
+            cur.execute(
+                "SET LOCAL statement_timeout = %s; SET LOCAL lock_timeout = %s", (budget_ms, budget_ms)
+            )
         outcome = apply_event(conn, event, payload, cfg)
         conn.commit()
         return outcome

@@ -67,8 +67,13 @@ def test_an_import_of_n_tasks_links_every_record_and_a_redelivery_is_all_duplica
         == 0
     )
 
+    locks = "SELECT md5(string_agg(xmax::text, ',' ORDER BY id)) FROM records"
+    locked_before = scalar(db, locks)
     resp, seconds, _ = post(shim_server, payload)
-    assert resp.status_code == 200 and resp.json()["counts"] == {"duplicate": n}
+    assert resp.status_code == 200, resp.text[:500]
+    assert resp.json()["counts"] == {"duplicate": n}
+    # A redelivery reads: no record row is locked (locking writes every tuple and its WAL again).
+    assert scalar(db, locks) == locked_before
     print(f"  redelivered: 200 in {seconds * 1000:.0f} ms")
     assert scalar(db, "SELECT count(*) FROM ls_task_links") == n
 
