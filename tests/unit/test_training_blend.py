@@ -61,11 +61,29 @@ def test_the_largest_alpha_that_loses_no_label_is_kept_and_written(tmp_path: Pat
         w = float(load_file(path / WEIGHTS_FILE)["w"][0, 0])
         return metrics(PERSON=0.80 - 0.05 * w)
 
-    choice = choose_blend(trained, served, score, in_service, tolerance=0.03, alphas=(1.0, 0.75, 0.5, 0.25))
-    assert choice.alpha == 0.5
-    assert list(choice.drops) == [1.0, 0.75, 0.5]
+    coarse = choose_blend(
+        trained, served, score, in_service, tolerance=0.03, alphas=(1.0, 0.75, 0.5, 0.25), refine=0
+    )
+    assert coarse.alpha == 0.5
+    assert list(coarse.drops) == [1.0, 0.75, 0.5]
     assert torch.equal(load_file(trained / WEIGHTS_FILE)["w"], torch.full((2, 2), 0.5))
     assert not (tmp_path / "trained.blend").exists()
+
+
+def test_between_a_failed_and_a_kept_alpha_the_interval_is_halved(tmp_path: Path) -> None:
+    trained, served = folder(tmp_path / "trained", 1.0), folder(tmp_path / "served", 0.0)
+
+    def score(path: Path) -> Metrics:  # PERSON stays within 0.03 up to alpha 0.6
+        return metrics(PERSON=0.80 - 0.05 * float(load_file(path / WEIGHTS_FILE)["w"][0, 0]))
+
+    choice = choose_blend(
+        trained, served, score, metrics(PERSON=0.80), tolerance=0.03, alphas=(1.0, 0.75, 0.5)
+    )
+    # 0.625 loses 0.031, 0.5625 keeps PERSON: the largest alpha found within the tolerance.
+    assert list(choice.drops) == [1.0, 0.75, 0.5, 0.625, 0.5625]
+    assert choice.alpha == 0.5625
+    assert torch.allclose(load_file(trained / WEIGHTS_FILE)["w"], torch.full((2, 2), 0.5625))
+    assert {p.name for p in tmp_path.iterdir()} == {"served", "trained"}
 
 
 def test_trained_weights_stay_when_they_lose_nothing_or_when_no_blend_helps(tmp_path: Path) -> None:
