@@ -7,8 +7,11 @@ DECLARE
     v_out records;
 BEGIN
     IF p_sha256 IS NOT NULL AND p_record_key IS NOT NULL THEN
-        SELECT r.* INTO v_out FROM records r JOIN documents d ON d.id = r.document_id
-        WHERE d.sha256 = p_sha256 AND r.record_key = p_record_key;
+        -- Both key columns bound, so the record is one index probe whatever the statistics say; the cast
+        -- lets the documents' sha256 index serve (char(64) = text compares as text, by a scan).
+        SELECT r.* INTO v_out FROM records r
+        WHERE r.document_id = (SELECT d.id FROM documents d WHERE d.sha256 = p_sha256::bpchar)
+          AND r.record_key = p_record_key;
         IF FOUND THEN
             RETURN v_out;
         END IF;
