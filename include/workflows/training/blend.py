@@ -167,15 +167,15 @@ def choose_blend(
                 if folder is trained_dir:
                     return BlendChoice(alpha, drops, kept, required_drops)
                 shutil.copyfile(folder / WEIGHTS_FILE, best)
-                # Between the largest alpha that lost a label and this one, halve the interval.
-                for _ in range(refine if failed is not None else 0):
-                    middle = (alpha + failed) / 2 if failed is not None else alpha
-                    folder = try_alpha(middle)
-                    if drops[middle] <= tolerance:
-                        alpha = middle
-                        shutil.copyfile(folder / WEIGHTS_FILE, best)
-                    else:
-                        failed = middle
+                if failed is not None:  # halve the interval up to the largest alpha that lost a label
+                    for _ in range(refine):
+                        middle = (alpha + failed) / 2
+                        folder = try_alpha(middle)
+                        if drops[middle] <= tolerance:
+                            alpha = middle
+                            shutil.copyfile(folder / WEIGHTS_FILE, best)
+                        else:
+                            failed = middle
                 shutil.copyfile(best, trained_dir / WEIGHTS_FILE)
                 return BlendChoice(alpha, drops, kept, required_drops)
             failed = alpha
