@@ -136,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--with-wnut17", action="store_true", help="bootstrap with WNUT-17 (not for WNUT-17)")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--learning-rate", type=float, default=None, help="the DAG's learning_rate param")
+    parser.add_argument("--rehearsal-ratio", type=float, default=None, help="DAG param rehearsal_ratio")
     parser.add_argument("--rehearsal-weight", type=float, default=None, help="DAG param rehearsal_weight")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--pool", type=int, default=1500, help="texts scored per step for --order uncertain")
@@ -287,7 +288,7 @@ def loop(
         "max_steps": 2000,
         "num_layers": None,
         "tolerance": 0.01,
-        "rehearsal_ratio": 2.0,
+        "rehearsal_ratio": args.rehearsal_ratio,
         "learning_rate": args.learning_rate,
         "rehearsal_weight": args.rehearsal_weight,
     }

@@ -37,7 +37,7 @@ log = logging.getLogger("airflow.task")
         "epochs": Param(3, type="integer", minimum=1),
         "learning_rate": Param(1e-4, type="number", exclusiveMinimum=0),
         "max_steps": Param(2000, type=["null", "integer"], description="cap on optimizer steps"),
-        "rehearsal_ratio": Param(2.0, type="number", minimum=0, description="rehearsal texts per gold text"),
+        "rehearsal_ratio": Param(0.5, type="number", minimum=0, description="rehearsal texts per gold text"),
         "rehearsal_weight": Param(
             0.5, type="number", minimum=0, description="loss weight of a rehearsal text (SME gold: 1)"
         ),
