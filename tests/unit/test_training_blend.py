@@ -92,8 +92,24 @@ def test_trained_weights_stay_when_they_lose_nothing_or_when_no_blend_helps(tmp_
         choose_blend(trained, served, lambda _: metrics(PERSON=0.9), metrics(PERSON=0.8), 0.02).alpha == 1.0
     )
     hopeless = choose_blend(trained, served, lambda _: metrics(PERSON=0.1), metrics(PERSON=0.8), 0.02)
-    assert hopeless.alpha == 1.0 and len(hopeless.drops) == 4
+    assert hopeless.alpha == 1.0 and list(hopeless.drops) == [1.0, 0.75, 0.5, 0.25, 0.125, 0.0625]
     assert torch.equal(load_file(trained / WEIGHTS_FILE)["w"], torch.ones(2, 2))
+
+
+def test_when_no_alpha_of_the_list_passes_the_interval_down_to_the_served_weights_is_halved(
+    tmp_path: Path,
+) -> None:
+    trained, served = folder(tmp_path / "trained", 1.0), folder(tmp_path / "served", 0.0)
+
+    def score(path: Path) -> Metrics:  # EMAIL stays within 0.02 up to alpha 0.16
+        return metrics(EMAIL=0.96 - 0.125 * float(load_file(path / WEIGHTS_FILE)["w"][0, 0]))
+
+    choice = choose_blend(trained, served, score, metrics(EMAIL=0.96), tolerance=0.02)
+    # 0.25 loses 0.031; 0.125 keeps EMAIL (0.016), 0.1875 loses 0.023: 0.125 is kept and written.
+    assert list(choice.drops) == [1.0, 0.75, 0.5, 0.25, 0.125, 0.1875]
+    assert choice.alpha == 0.125
+    assert torch.allclose(load_file(trained / WEIGHTS_FILE)["w"], torch.full((2, 2), 0.125))
+    assert {p.name for p in tmp_path.iterdir()} == {"served", "trained"}
 
 
 def test_only_labels_the_smes_retaught_may_move_on_the_bootstrap_set() -> None:

@@ -124,7 +124,9 @@ def choose_blend(
     """Keep the largest alpha whose blend loses no label of `guarded` (all when None; per `score` of a
     model folder, against `in_service`); when none does, the largest that loses none of `required` (the
     labels the gate itself guards); else alpha 1.0 (unchanged). Below a failed alpha the interval to the
-    next passing one is halved `refine` times. The kept blend's weights are written into `trained_dir`.
+    next passing one is halved `refine` times, and when no alpha of the list passes, the interval between
+    the smallest and 0 (the served weights, which lose nothing). The kept blend's weights are written into
+    `trained_dir`.
 
     `trained_dir` and `served_dir` are transformers folders with the same architecture and labels.
     """
@@ -183,6 +185,21 @@ def choose_blend(
                 fallback_alpha = alpha
                 if folder is not trained_dir:
                     shutil.copyfile(folder / WEIGHTS_FILE, fallback)
+        # No alpha of the list kept every guarded label: the served weights themselves (alpha 0) lose
+        # none, so the interval below the smallest alpha tried is halved the same way.
+        kept_alpha: float | None = None
+        if failed is not None:
+            for _ in range(refine):
+                middle = ((kept_alpha or 0.0) + failed) / 2
+                folder = try_alpha(middle)
+                if drops[middle] <= tolerance:
+                    kept_alpha = middle
+                    shutil.copyfile(folder / WEIGHTS_FILE, best)
+                else:
+                    failed = middle
+        if kept_alpha is not None:
+            shutil.copyfile(best, trained_dir / WEIGHTS_FILE)
+            return BlendChoice(kept_alpha, drops, kept, required_drops)
         if fallback_alpha is not None and fallback_alpha != 1.0:
             shutil.copyfile(fallback, trained_dir / WEIGHTS_FILE)
     finally:
