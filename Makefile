@@ -23,9 +23,9 @@ ls-venv:
 demo: venv ls-venv
 	$(PY) -m devstack.cli demo
 
-# The suite runs in file order; `make test PYTEST_ARGS="-p randomly"` shuffles it (pytest-randomly, seed
-# printed). Random order is not yet the default: the whole suite has not passed shuffled end to end.
-PYTEST_ARGS ?= -p no:randomly
+# The suite runs in random order (pytest-randomly; the seed is printed in the header): replay one with
+# `make test PYTEST_ARGS="-p randomly --randomly-seed=N"`, keep file order with PYTEST_ARGS="-p no:randomly".
+PYTEST_ARGS ?= -p randomly
 test: venv
 	$(PY) -m ruff check .
 	$(PY) -m mypy
