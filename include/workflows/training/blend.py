@@ -163,6 +163,19 @@ def choose_blend(
         )
         return folder
 
+    def halve(passing: float | None, failed: float) -> float | None:
+        """Halve the interval from `passing` (None: the served weights, alpha 0) up to `failed` `refine`
+        times; the largest alpha that kept every guarded label (its weights copied to `best`)."""
+        for _ in range(refine):
+            middle = ((passing or 0.0) + failed) / 2
+            folder = try_alpha(middle)
+            if drops[middle] <= tolerance:
+                passing = middle
+                shutil.copyfile(folder / WEIGHTS_FILE, best)
+            else:
+                failed = middle
+        return passing
+
     try:
         failed: float | None = None
         for alpha in alphas:
@@ -171,15 +184,8 @@ def choose_blend(
                 if folder is trained_dir:
                     return BlendChoice(alpha, drops, kept, required_drops)
                 shutil.copyfile(folder / WEIGHTS_FILE, best)
-                if failed is not None:  # halve the interval up to the largest alpha that lost a label
-                    for _ in range(refine):
-                        middle = (alpha + failed) / 2
-                        folder = try_alpha(middle)
-                        if drops[middle] <= tolerance:
-                            alpha = middle
-                            shutil.copyfile(folder / WEIGHTS_FILE, best)
-                        else:
-                            failed = middle
+                if failed is not None:  # up to the largest alpha that lost a label
+                    alpha = halve(alpha, failed) or alpha
                 shutil.copyfile(best, trained_dir / WEIGHTS_FILE)
                 return BlendChoice(alpha, drops, kept, required_drops)
             failed = alpha
@@ -189,16 +195,7 @@ def choose_blend(
                     shutil.copyfile(folder / WEIGHTS_FILE, fallback)
         # No alpha of the list kept every guarded label: the served weights themselves (alpha 0) lose
         # none, so the interval below the smallest alpha tried is halved the same way.
-        kept_alpha: float | None = None
-        if failed is not None:
-            for _ in range(refine):
-                middle = ((kept_alpha or 0.0) + failed) / 2
-                folder = try_alpha(middle)
-                if drops[middle] <= tolerance:
-                    kept_alpha = middle
-                    shutil.copyfile(folder / WEIGHTS_FILE, best)
-                else:
-                    failed = middle
+        kept_alpha = halve(None, failed) if failed is not None else None
         if kept_alpha is not None:
             shutil.copyfile(best, trained_dir / WEIGHTS_FILE)
             return BlendChoice(kept_alpha, drops, kept, required_drops)
