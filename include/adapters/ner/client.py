@@ -17,6 +17,7 @@ import numpy as np
 from include.adapters.ner import metrics
 from include.adapters.ner.backends import InferenceBackend, OnnxRuntimeBackend, triton_backend
 from include.adapters.ner.precision import Precision, choose_precision, triton_model_name
+from include.adapters.ner.shapes import plausible
 from include.adapters.ner.tags import constrained_tag_ids, tags_to_spans
 from include.adapters.ner.tokenizer import BundleTokenizer, Tokens, pad_rows
 from include.adapters.ner.windows import batches, split_windows
@@ -239,7 +240,8 @@ class NerClient:
     def predict(
         self, texts: list[str], units: Sequence[tuple[Unit, ...] | None] | None = None
     ) -> list[list[Span]]:
-        """Spans per record, in the order of `texts`; text[start:end] == span.text for every span.
+        """Spans per record, in the order of `texts`; text[start:end] == span.text for every span, and
+        every span fits its label's shape rule (include/adapters/ner/shapes.py).
 
         `units` gives each text's word units (a corpus's own tokens); by default `word_units(text)`.
         """
@@ -254,9 +256,8 @@ class NerClient:
                 tag_ids = constrained_tag_ids(probs, encoding.word_ids, self.tags)
             else:
                 tag_ids = probs.argmax(axis=-1)
-            results.append(
-                tags_to_spans(text, encoding.offsets, tag_ids, probs, self.tags, encoding.word_ids)
-            )
+            spans = tags_to_spans(text, encoding.offsets, tag_ids, probs, self.tags, encoding.word_ids)
+            results.append(plausible(spans))
         return results
 
     def close(self) -> None:

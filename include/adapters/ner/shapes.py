@@ -1,0 +1,26 @@
+"""Shape rules: a predicted span whose text cannot be its label is dropped before anyone sees it.
+
+An email address holds an `@`. The model reads text without case, and an address begins with a name
+(`sheehy.cheryl@…`), so an unfamiliar word on its own (`Sheehy, Cheryl`, a product called `Tussock`, a
+column header) sometimes comes out as EMAIL; no SME should have to delete those, and the nightly gate
+should not count them as the model forgetting EMAIL. Labels without a rule pass unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from include.core.spans import Span
+
+RULES: dict[str, Callable[[str], bool]] = {
+    "EMAIL": lambda text: "@" in text,
+}
+
+
+def plausible(spans: Sequence[Span]) -> list[Span]:
+    """The spans whose text fits their label's shape rule."""
+    return [s for s in spans if RULES.get(s.label, _any)(s.text)]
+
+
+def _any(text: str) -> bool:
+    return True

@@ -1,0 +1,60 @@
+"""Shape rules on the client's output: an EMAIL without an `@` never leaves NerClient.predict."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from include.adapters.ner.client import NerClient
+from include.adapters.ner.shapes import plausible
+from include.core.spans import Span
+from tests.helpers.bundle import tokenizer_only_bundle
+
+
+class OneLabelBackend:
+    """Every token is `I-<label>`, `B-<label>` next: the constrained decoder makes each record one span."""
+
+    name = "fake"
+
+    def __init__(self, tags: tuple[str, ...], label: str) -> None:
+        self.inside, self.begin = tags.index(f"I-{label}"), tags.index(f"B-{label}")
+
+    def infer(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        logits = np.zeros((*input_ids.shape, 17), dtype=np.float32)
+        logits[..., self.inside] = 5.0
+        logits[..., self.begin] = 4.0
+        return logits
+
+
+def predict(label: str, texts: list[str]) -> list[list[Span]]:
+    bundle = tokenizer_only_bundle()
+    probe = NerClient(bundle, _Zero(), warmup=False)
+    ner = NerClient(bundle, OneLabelBackend(probe.tags, label), warmup=False)
+    return ner.predict(texts)
+
+
+class _Zero:
+    name = "fake"
+
+    def infer(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        return np.zeros((*input_ids.shape, 17), dtype=np.float32)
+
+
+def test_an_email_span_without_an_at_sign_is_dropped_and_one_with_it_kept():
+    spans = predict("EMAIL", ["Sheehy, Cheryl", "cheryl.sheehy@example.ie", "Tussock"])
+    assert spans[0] == [] and spans[2] == []
+    assert [(s.label, s.text) for s in spans[1]] == [("EMAIL", "cheryl.sheehy@example.ie")]
+
+
+def test_labels_without_a_rule_pass_unchanged():
+    spans = predict("PERSON", ["Sheehy, Cheryl"])
+    assert [(s.label, s.text) for s in spans[0]] == [("PERSON", "Sheehy, Cheryl")]
+
+
+def test_plausible_keeps_order_and_drops_only_what_breaks_a_rule():
+    text = "Tussock or ann@x.io"
+    spans = [
+        Span(start=0, end=7, label="EMAIL", text="Tussock"),
+        Span(start=0, end=7, label="PRODUCT", text="Tussock"),
+        Span(start=11, end=19, label="EMAIL", text=text[11:19]),
+    ]
+    assert plausible(spans) == spans[1:]
