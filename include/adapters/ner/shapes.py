@@ -1,19 +1,23 @@
 """Shape rules: a predicted span whose text cannot be its label is dropped before anyone sees it.
 
-An email address holds an `@`. The model reads text without case, and an address begins with a name
-(`sheehy.cheryl@…`), so an unfamiliar word on its own (`Sheehy, Cheryl`, a product called `Tussock`, a
-column header) sometimes comes out as EMAIL; no SME should have to delete those, and the nightly gate
-should not count them as the model forgetting EMAIL. Labels without a rule pass unchanged.
+An email address is `local@domain.tld`. The model reads text without case, and an address begins with a
+name (`sheehy.cheryl@…`), so an unfamiliar word on its own (`Sheehy, Cheryl`, a product called `Tussock`,
+a column header) sometimes comes out as EMAIL, and so does a social-media handle (`@jsmith`); no SME
+should have to delete those, and the nightly gate should not count them as the model forgetting EMAIL.
+Labels without a rule pass unchanged.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 from include.core.spans import Span
 
+_ADDRESS = re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]+")
+
 RULES: dict[str, Callable[[str], bool]] = {
-    "EMAIL": lambda text: "@" in text,
+    "EMAIL": lambda text: _ADDRESS.search(text) is not None,
 }
 
 
