@@ -1,10 +1,10 @@
 """Shape rules: a predicted span whose text cannot be its label is dropped before anyone sees it.
 
-An email address is `local@domain.tld`. The model reads text without case, and an address begins with a
-name (`sheehy.cheryl@…`), so an unfamiliar word on its own (`Sheehy, Cheryl`, a product called `Tussock`,
-a column header) sometimes comes out as EMAIL, and so does a social-media handle (`@jsmith`); no SME
-should have to delete those, and the nightly gate should not count them as the model forgetting EMAIL.
-Labels without a rule pass unchanged.
+An email address is `local@domain.tld`. An address begins with a name (`sheehy.cheryl@…`) and the
+encoder's vocabulary is lower-case, so an unfamiliar word on its own (`Sheehy, Cheryl`, a product called
+`Tussock`, a column header) sometimes comes out as EMAIL, and so does a social-media handle (`@jsmith`);
+no SME should have to delete those, and the nightly gate should not count them as the model forgetting
+EMAIL. Labels without a rule pass unchanged.
 """
 
 from __future__ import annotations
