@@ -11,32 +11,28 @@ from tests.helpers.bundle import tokenizer_only_bundle
 
 
 class OneLabelBackend:
-    """Every token is `I-<label>`, `B-<label>` next: the constrained decoder makes each record one span."""
+    """Every token is `I-<label>`, `B-<label>` next (or all zero without a label): the constrained decoder
+    makes each record one span of the label."""
 
     name = "fake"
 
-    def __init__(self, tags: tuple[str, ...], label: str) -> None:
-        self.inside, self.begin = tags.index(f"I-{label}"), tags.index(f"B-{label}")
+    def __init__(self, tags: tuple[str, ...] = (), label: str | None = None) -> None:
+        self.width = len(tags) or 17
+        self.inside = tags.index(f"I-{label}") if label else None
+        self.begin = tags.index(f"B-{label}") if label else None
 
     def infer(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        logits = np.zeros((*input_ids.shape, 17), dtype=np.float32)
-        logits[..., self.inside] = 5.0
-        logits[..., self.begin] = 4.0
+        logits = np.zeros((*input_ids.shape, self.width), dtype=np.float32)
+        if self.inside is not None:
+            logits[..., self.inside] = 5.0
+            logits[..., self.begin] = 4.0
         return logits
 
 
 def predict(label: str, texts: list[str]) -> list[list[Span]]:
     bundle = tokenizer_only_bundle()
-    probe = NerClient(bundle, _Zero(), warmup=False)
-    ner = NerClient(bundle, OneLabelBackend(probe.tags, label), warmup=False)
-    return ner.predict(texts)
-
-
-class _Zero:
-    name = "fake"
-
-    def infer(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        return np.zeros((*input_ids.shape, 17), dtype=np.float32)
+    tags = NerClient(bundle, OneLabelBackend(), warmup=False).tags
+    return NerClient(bundle, OneLabelBackend(tags, label), warmup=False).predict(texts)
 
 
 def test_an_email_span_that_is_no_address_is_dropped_and_an_address_kept():
