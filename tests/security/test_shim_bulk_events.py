@@ -201,5 +201,7 @@ def test_each_task_and_annotation_reads_its_record_by_key_whatever_the_statistic
         f"  {n} annotations: {read} index tuples read, {scanned} scans of documents, {seconds * 1000:.0f} ms"
     )
     assert n <= read <= 5 * n  # each annotation's record is read a few times, each by its key
-    # A document is found by its sha256 index, never by reading every document (20,000 scans before).
-    assert scanned == 0
+    # A document is found by its sha256 index, never by reading every document: 2 scans per annotation
+    # (20,000) before. A plan may still read the one-row table whole (plpgsql plans a statement's first
+    # calls for their own values: CI's shuffled suite saw 15), a count that does not grow with the event.
+    assert scanned <= 100, f"{scanned} scans of documents for {n} annotations"
