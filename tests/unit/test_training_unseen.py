@@ -8,7 +8,7 @@ from pathlib import Path
 from include.core.labels import DEFAULT_LABELS
 from include.core.settings import PROJECT_ROOT
 from include.workflows.training import unseen
-from include.workflows.training.unseen import HEADERS, LOCALES, TEMPLATES, unseen_gold
+from include.workflows.training.unseen import DATE_FORMATS, HEADERS, LOCALES, TEMPLATES, unseen_gold
 
 TRAINING_GENERATORS = [
     PROJECT_ROOT / "include" / "workflows" / "training" / name
@@ -36,6 +36,13 @@ def test_no_held_out_template_occurs_in_the_training_generators() -> None:
             fragment = fragment.strip(" .,;:()-").lower()
             if len(fragment) >= 12:
                 assert fragment not in source, (template, fragment)
+
+
+def test_no_held_out_date_format_is_a_training_date_format() -> None:
+    """The held-out writers' date formats stay out of training, so DATE on the held-out set measures
+    dates written in shapes the bootstrap never saw."""
+    source = training_source()
+    assert [f for f in DATE_FORMATS if f'"{f.lower()}"' in source] == []
 
 
 def test_the_writers_use_other_locales_and_import_no_training_generator() -> None:

@@ -26,6 +26,7 @@ from include.workflows.training.dataset import LabeledText
 LOCALES = ("en_AU", "en_IE", "en_NZ", "en_CA")
 UNSEEN_SEED = 8101
 UNSEEN_COUNT = 400
+DATE_FORMATS = ("%d-%b-%Y", "%A %d %B %Y", "%d %b. %Y", "%Y/%m/%d")
 
 Value = Callable[[Faker, random.Random], str]
 
@@ -48,7 +49,7 @@ def _place(fake: Faker, rng: random.Random) -> str:
 
 def _day(fake: Faker, rng: random.Random) -> str:
     when = fake.date_between(start_date="-6y", end_date="+1y")
-    return when.strftime(rng.choice(("%d-%b-%Y", "%A %d %B %Y", "%d %b. %Y", "%Y/%m/%d")))
+    return when.strftime(rng.choice(DATE_FORMATS))
 
 
 def _amount(fake: Faker, rng: random.Random) -> str:
