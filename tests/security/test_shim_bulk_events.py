@@ -202,6 +202,6 @@ def test_each_task_and_annotation_reads_its_record_by_key_whatever_the_statistic
     )
     assert n <= read <= 5 * n  # each annotation's record is read a few times, each by its key
     # A document is found by its sha256 index, never by reading every document: 2 scans per annotation
-    # (20,000) before. A plan may still read the one-row table whole (plpgsql plans a statement's first
-    # calls for their own values: CI's shuffled suite saw 15), a count that does not grow with the event.
+    # (20,000) before. CI's shuffled suite once saw 15 (which statement, not found): a planner may read a
+    # one-row table whole, a count that does not grow with the event.
     assert scanned <= 100, f"{scanned} scans of documents for {n} annotations"
