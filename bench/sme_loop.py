@@ -34,6 +34,7 @@ import shutil
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,50 @@ def parse_label_map(text: str) -> dict[str, str]:
     if any(len(p) != 2 or not p[0].strip() or not p[1].strip() for p in pairs):
         raise SystemExit(f"--label-map: expected TAG=LABEL,TAG=LABEL, got {text!r}")
     return {a.strip(): b.strip() for a, b in pairs}
+
+
+def tag_types(path: Path) -> Counter[str]:
+    """Entity types a CoNLL file tags, with how many tokens carry each (`B-PER`, `I-PER` → PER)."""
+    return Counter(
+        tag.partition("-")[2]
+        for document in read_conll_documents(path)
+        for sentence in document
+        for _, tag in sentence
+        if tag.partition("-")[2]
+    )
+
+
+def check_label_map(
+    label_map: dict[str, str], corpus_types: Counter[str], model_labels: Sequence[str]
+) -> None:
+    """Refuse a map that would silently teach nothing: a tag the corpus never uses (a typo, or `B-PER` for
+    `PER`) leaves its entities O, and a label the model does not have makes the gold invalid (the run
+    drops every text holding one)."""
+    problems = []
+    missing = sorted(tag for tag in label_map if tag not in corpus_types)
+    if missing:
+        problems.append(f"tags the corpus never uses: {', '.join(missing)}")
+    unknown = sorted({label for label in label_map.values() if label not in model_labels})
+    if unknown:
+        problems.append(f"labels the model does not have: {', '.join(unknown)}")
+    if problems:
+        raise SystemExit(
+            "--label-map: "
+            + "; ".join(problems)
+            + f". The corpus tags {', '.join(f'{t} ({n})' for t, n in corpus_types.most_common())};"
+            + f" the model's labels are {', '.join(model_labels)}; a tag left out becomes O."
+        )
+
+
+def model_labels(bootstrap: Path | None) -> list[str]:
+    """The labels of the model the run starts from: the given bundle's, else a built bootstrap's."""
+    if bootstrap is None:
+        from include.core.labels import DEFAULT_LABELS
+
+        return list(DEFAULT_LABELS)
+    from include.core.bundle.read import read_bundle
+
+    return list(read_bundle(bootstrap).version["labels"])
 
 
 def load_corpus(path: Path, label_map: dict[str, str]) -> list[list[LabeledText]]:
@@ -153,6 +198,11 @@ def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     label_map = parse_label_map(args.label_map)
+    corpus_types = tag_types(args.corpus / "train.txt")
+    check_label_map(label_map, corpus_types, model_labels(args.bootstrap))
+    unmapped = sorted(t for t in corpus_types if t not in label_map)
+    if unmapped:
+        print(f"tags left out (→ O): {', '.join(unmapped)}", file=sys.stderr)
     train_docs = load_corpus(args.corpus / "train.txt", label_map)
     test_docs = load_corpus(args.corpus / "test.txt", label_map)
     test_all = [s for d in test_docs for s in d]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bench.sme_loop import corpus_scores, parse_label_map
+import pytest
+
+from bench.sme_loop import check_label_map, corpus_scores, parse_label_map, tag_types
 from include.core.spans import Span
 
 
@@ -21,3 +23,19 @@ def test_predictions_of_labels_the_corpus_lacks_are_left_out_of_its_score() -> N
     assert (on_all.precision, on_all.recall) == (0.25, 0.5)
     assert set(on_corpus.per_label) == {"PERSON", "LOCATION", "ORG"}
     assert "EMAIL" in on_all.per_label
+
+
+def test_a_label_map_that_would_teach_nothing_is_refused_before_any_training(tmp_path) -> None:
+    corpus = tmp_path / "train.txt"
+    corpus.write_text("-DOCSTART- -X- O O\n\nEU NNP B-NP B-ORG\nrejects VBZ B-VP O\nJohn NNP B-NP B-PER\n")
+    types = tag_types(corpus)
+    assert types == {"ORG": 1, "PER": 1}
+    labels = ["PERSON", "ORG", "LOCATION"]
+
+    check_label_map(parse_label_map("PER=PERSON,ORG=ORG"), types, labels)  # fits: no error
+    with pytest.raises(
+        SystemExit, match=r"tags the corpus never uses: B-PER.*The corpus tags ORG \(1\), PER \(1\)"
+    ):
+        check_label_map(parse_label_map("B-PER=PERSON"), types, labels)
+    with pytest.raises(SystemExit, match="labels the model does not have: MISC"):
+        check_label_map(parse_label_map("PER=PERSON,ORG=MISC"), types, labels)
