@@ -18,9 +18,9 @@ from typing import Any
 
 from include.core.bundle.write import ExportedModel, VersionRecord, write_bundle
 from include.core.labels import DEFAULT_LABELS, bio_tags
-from include.core.settings import PROJECT_ROOT
+from tests.helpers.cache import cache_dir
 
-CACHE_DIR = PROJECT_ROOT / ".state" / "test-cache" / "bundles"
+CACHE_DIR = cache_dir("bundles")
 
 
 def base_encoder_dir() -> Path:
@@ -94,8 +94,8 @@ def _scratch_dir(prefix: str) -> Path:
 
 @functools.cache
 def tiny_bundle(model_version: str = "tiny-0", seed: int = 0) -> Path:
-    """A tiny bundle, cached under .state/test-cache keyed by this file and the library versions, so only
-    the first run pays for importing torch and exporting (~10 s). Treat it as read-only."""
+    """A tiny bundle, kept in the test cache (tests/helpers/cache.py) keyed by this file and the library
+    versions, so only the first run pays for importing torch and exporting (~10 s). Treat it as read-only."""
     import importlib.metadata as md
 
     versions = [md.version("torch"), md.version("transformers")]

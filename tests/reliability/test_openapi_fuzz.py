@@ -16,12 +16,17 @@ from __future__ import annotations
 import base64
 import contextlib
 import functools
+import hashlib
 import json
 import multiprocessing
 import os
+import pickle
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from importlib import metadata as md
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -46,6 +51,7 @@ from ml_backend.app import create_app as create_ml_app
 from ml_backend.openapi import openapi_document as ml_openapi_document
 from tests.conftest import _TABLES
 from tests.helpers.bundle import tiny_bundle
+from tests.helpers.cache import cache_dir
 from tests.integration.ls_payloads import make_record
 from tests.reliability.conftest import print_figures
 from webhook_shim.app import create_app
@@ -221,6 +227,50 @@ def fuzz_apps(db, database_url):
     return {"shim": shim, "ml": ml}
 
 
+def cached_cases(task: tuple[int, int, int]) -> Path:
+    """Where one generation task's requests are kept: keyed by the document fuzzed, the run, the task and
+    this file (the generator) with the generating libraries' versions, so a changed input is generated anew.
+    Generation is seeded, so a kept task holds exactly the requests it would generate again."""
+    index, n, task_seed = task
+    run = RUNS[index]
+    key = hashlib.sha256(
+        json.dumps(
+            [
+                fuzz_document(run.app),
+                repr(run),
+                n,
+                task_seed,
+                schemathesis.__version__,
+                md.version("hypothesis"),
+                Path(__file__).read_text(),
+            ],
+            sort_keys=True,
+        ).encode()
+    ).hexdigest()[:24]
+    return cache_dir("openapi-fuzz") / f"{key}.pickle"
+
+
+def generated(
+    pool: Any, tasks: list[tuple[int, int, int]]
+) -> Iterator[tuple[int, list[dict[str, Any]], float]]:
+    """Each task's requests: from the cache where it holds them (0 CPU seconds of generation), the rest
+    generated in the pool and kept."""
+    missing = []
+    for task in tasks:
+        path = cached_cases(task)
+        if path.is_file():
+            yield task[0], pickle.loads(path.read_bytes()), 0.0
+        else:
+            missing.append(task)
+    for task, (index, requests, cpu_s) in zip(missing, pool.imap(generate, missing), strict=True):
+        path = cached_cases(task)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging = path.with_suffix(f".{os.getpid()}.tmp")
+        staging.write_bytes(pickle.dumps(requests))
+        staging.replace(path)
+        yield index, requests, cpu_s
+
+
 def generation_tasks() -> list[tuple[int, int, int]]:
     tasks = []
     for index, run in enumerate(RUNS):
@@ -243,7 +293,7 @@ def test_schemathesis_finds_no_500_and_rejected_requests_write_nothing(fuzz_apps
     started = time.perf_counter()
     rows = domain_rows(db)
     with multiprocessing.get_context("spawn").Pool(FUZZ_WORKERS) as pool:
-        for index, requests, cpu_s in pool.imap_unordered(generate, generation_tasks()):
+        for index, requests, cpu_s in generated(pool, generation_tasks()):
             run, began = RUNS[index], time.perf_counter()
             for request in requests:
                 rows = send(schemas[run.app], run, request, db, rows, tally)
