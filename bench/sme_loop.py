@@ -15,7 +15,9 @@ folder); then `start_training_run` → `train_and_gate` → `publish_and_reload`
 they do in Airflow; then the model in service is scored on a fixed sample of test.txt. Each step prints
 one JSON line: gold, the candidate's F1 on the SME held-out gold, in-service F1 on the test sample before
 and after, promoted, the gate's reason, per-label F1 and training seconds. `--order uncertain` feeds the
-texts the model in service is least sure of first (scored again at each step).
+texts the model in service is least sure of first (scored again at each step). The last line, `{"bars":
+...}`, says which of issue 22's bars the run met: every step from 100 gold on promoted and rising, +0.10
+over the bootstrap at 100 gold, +0.15 at 400, and the 400-gold nightly run under 5 minutes.
 
 The model in service is scored on the labels the corpus annotates (the label map's targets): a
 prediction of another project label (an EMAIL or DATE in a tweet of WNUT-17, which never marks either) is
@@ -110,6 +112,47 @@ def load_corpus(path: Path, label_map: dict[str, str]) -> list[list[LabeledText]
         [conll_to_labeled_text(s, mapping, source=f"{path.name}#{d}.{i}") for i, s in enumerate(document)]
         for d, document in enumerate(read_conll_documents(path))
     ]
+
+
+BARS = {100: 0.10, 400: 0.15}
+"""Issue 22's bars: the model in service this far above the bootstrap at this many gold texts."""
+RUN_SECONDS_BAR = 300.0
+"""A nightly run on 400 gold texts takes less than this (on 2 cores)."""
+BARS_FROM = 100
+"""From this many gold texts on, every step must be promoted and raise the in-service F1."""
+
+
+def bars(bootstrap_f1: float, steps: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Whether a run met the bars: each step from `BARS_FROM` gold on promoted and above the step before,
+    and the gain over the bootstrap at each of `BARS`' gold counts (None where the run has no such step)."""
+    scored = [s for s in steps if s["gold"] >= BARS_FROM]
+    failing = [s["gold"] for s in scored if not s["promoted"]]
+    flat = [s["gold"] for s in scored if s["in_service_f1_after"] <= s["in_service_f1_before"]]
+    gains = {}
+    for gold, bar in BARS.items():
+        step = next((s for s in steps if s["gold"] == gold), None)
+        gain = None if step is None else round(step["in_service_f1_after"] - bootstrap_f1, 4)
+        gains[str(gold)] = {"gain": gain, "bar": bar, "met": None if gain is None else gain >= bar}
+    met = [g["met"] for g in gains.values() if g["met"] is not None]
+    at_400 = next((s for s in steps if s["gold"] == 400), None)
+    run_400 = None if at_400 is None else at_400["run_seconds"]
+    return {
+        "bootstrap_f1": round(bootstrap_f1, 4),
+        "promoted_from_100": not failing,
+        "refused_at": failing,
+        "rising_from_100": not flat,
+        "not_rising_at": flat,
+        "gain_over_bootstrap": gains,
+        "run_seconds_at_400": run_400,
+        "run_at_400_under_5_min": None if run_400 is None else run_400 < RUN_SECONDS_BAR,
+        "all_met": bool(scored)
+        and not failing
+        and not flat
+        and all(met)
+        and len(met) == len(BARS)
+        and run_400 is not None
+        and run_400 < RUN_SECONDS_BAR,
+    }
 
 
 def corpus_scores(
@@ -346,6 +389,8 @@ def loop(
     served_before, served_before_all = score_in_service(
         load_client(layout.current_link), test_sample, corpus_labels
     )
+    bootstrap_f1 = served_before.f1
+    records: list[dict[str, Any]] = []
     print(
         json.dumps(
             {
@@ -404,33 +449,29 @@ def loop(
             (detail,) = cur.fetchone()
         conn.commit()
         metrics = _metrics(conn, outcome["model_version"]) if outcome else {}
-        print(
-            json.dumps(
-                {
-                    "gold": len(fed),
-                    "order": args.order,
-                    "candidate_f1": (metrics.get("new") or {}).get("f1"),
-                    "sme_heldout_in_service_f1": (metrics.get("current") or {}).get("f1"),
-                    "in_service_f1_before": round(served_before.f1, 4),
-                    "in_service_f1_after": round(after.f1, 4),
-                    "in_service_f1_all_labels": round(after_all.f1, 4),
-                    "promoted": bool(outcome and outcome["promoted"]),
-                    "gate": outcome["reason"] if outcome else run["reason"],
-                    "per_label": {
-                        k: round(v.f1, 4) for k, v in after.per_label.items() if k in corpus_labels
-                    },
-                    "forgetting": detail.get("scores", {}).get("bootstrap_heldout"),
-                    "training_seconds": (metrics.get("training") or {}).get("seconds"),
-                    "blend": (metrics.get("training") or {}).get("blend"),
-                    "run_seconds": round(seconds, 1),
-                    "served": released["model_version"] if released else None,
-                    "load": [round(x, 2) for x in os.getloadavg()],
-                }
-            ),
-            flush=True,
-        )
+        record = {
+            "gold": len(fed),
+            "order": args.order,
+            "candidate_f1": (metrics.get("new") or {}).get("f1"),
+            "sme_heldout_in_service_f1": (metrics.get("current") or {}).get("f1"),
+            "in_service_f1_before": round(served_before.f1, 4),
+            "in_service_f1_after": round(after.f1, 4),
+            "in_service_f1_all_labels": round(after_all.f1, 4),
+            "promoted": bool(outcome and outcome["promoted"]),
+            "gate": outcome["reason"] if outcome else run["reason"],
+            "per_label": {k: round(v.f1, 4) for k, v in after.per_label.items() if k in corpus_labels},
+            "forgetting": detail.get("scores", {}).get("bootstrap_heldout"),
+            "training_seconds": (metrics.get("training") or {}).get("seconds"),
+            "blend": (metrics.get("training") or {}).get("blend"),
+            "run_seconds": round(seconds, 1),
+            "served": released["model_version"] if released else None,
+            "load": [round(x, 2) for x in os.getloadavg()],
+        }
+        records.append(record)
+        print(json.dumps(record), flush=True)
         served_before = after
     conn.close()
+    print(json.dumps({"bars": bars(bootstrap_f1, records)}), flush=True)
     return 0
 
 

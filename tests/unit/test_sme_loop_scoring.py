@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.sme_loop import check_label_map, corpus_scores, parse_label_map, tag_types
+from bench.sme_loop import bars, check_label_map, corpus_scores, parse_label_map, tag_types
 from include.core.spans import Span
 
 
@@ -39,3 +39,31 @@ def test_a_label_map_that_would_teach_nothing_is_refused_before_any_training(tmp
         check_label_map(parse_label_map("B-PER=PERSON"), types, labels)
     with pytest.raises(SystemExit, match="labels the model does not have: MISC"):
         check_label_map(parse_label_map("PER=PERSON,ORG=MISC"), types, labels)
+
+
+def _step(gold: int, before: float, after: float, promoted: bool = True, seconds: float = 60.0) -> dict:
+    return {
+        "gold": gold,
+        "in_service_f1_before": before,
+        "in_service_f1_after": after,
+        "promoted": promoted,
+        "run_seconds": seconds,
+    }
+
+
+def test_the_bars_summary_names_each_bar_a_run_missed() -> None:
+    run = [_step(50, 0.20, 0.25), _step(100, 0.25, 0.31), _step(200, 0.31, 0.33), _step(400, 0.33, 0.36)]
+    met = bars(0.20, run)
+    assert met["all_met"] is True
+    assert met["gain_over_bootstrap"]["100"] == {"gain": 0.11, "bar": 0.10, "met": True}
+
+    dip = [*run[:2], _step(200, 0.31, 0.30), _step(400, 0.30, 0.34, seconds=320.0)]
+    missed = bars(0.20, dip)
+    assert missed["all_met"] is False
+    assert missed["not_rising_at"] == [200]
+    assert missed["gain_over_bootstrap"]["400"]["met"] is False  # +0.14
+    assert missed["run_at_400_under_5_min"] is False
+
+    refused = [run[0], _step(100, 0.25, 0.25, promoted=False), *run[2:]]
+    assert bars(0.20, refused)["refused_at"] == [100]
+    assert bars(0.20, run[:2])["all_met"] is False  # no 400-gold step: that bar is not shown met
