@@ -86,11 +86,11 @@ def check_label_map(
     if unknown:
         problems.append(f"labels the model does not have: {', '.join(unknown)}")
     if problems:
+        found = ", ".join(f"{t} ({n})" for t, n in corpus_types.most_common())
+        tagged = f"The corpus tags {found}" if found else "The corpus has no B-/I-/S-/E- tags"
         raise SystemExit(
-            "--label-map: "
-            + "; ".join(problems)
-            + f". The corpus tags {', '.join(f'{t} ({n})' for t, n in corpus_types.most_common())};"
-            + f" the model's labels are {', '.join(model_labels)}; a tag left out becomes O."
+            f"--label-map: {'; '.join(problems)}. {tagged}; the model's labels are"
+            f" {', '.join(model_labels)}; a tag left out becomes O."
         )
 
 

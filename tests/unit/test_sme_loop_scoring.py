@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
 from bench.sme_loop import bars, check_label_map, corpus_scores, parse_label_map, tag_types
@@ -39,6 +41,8 @@ def test_a_label_map_that_would_teach_nothing_is_refused_before_any_training(tmp
         check_label_map(parse_label_map("B-PER=PERSON"), types, labels)
     with pytest.raises(SystemExit, match="labels the model does not have: MISC"):
         check_label_map(parse_label_map("PER=PERSON,ORG=MISC"), types, labels)
+    with pytest.raises(SystemExit, match="The corpus has no B-/I-/S-/E- tags"):  # an IO-scheme file
+        check_label_map(parse_label_map("PER=PERSON"), Counter(), labels)
 
 
 def _step(gold: int, before: float, after: float, promoted: bool = True, seconds: float = 60.0) -> dict:
