@@ -4,8 +4,8 @@ DAG's own task functions train, gate and publish, and the model in service is sc
     PYTHONPATH=. python bench/sme_loop.py --corpus DIR --label-map PER=PERSON,ORG=ORG,LOC=LOCATION \\
         [--steps 50 100 200 400 800] [--order random|uncertain] [--test-sample 800] [--work DIR]
 
-DIR holds CoNLL-format `train.txt` and `test.txt` (token first, tag last, any tag set; IOB1, IOB2 or
-BIOES; `-DOCSTART-` lines group sentences into documents, else each sentence is one). Tags the label map
+DIR holds CoNLL-format `train.txt` and `test.txt` (token first, tag last, any tag set; IOB1, IOB2,
+BIOES or bare IO tags; `-DOCSTART-` lines group sentences into documents, else each sentence is one). Tags the label map
 does not name become O. The bootstrap it starts from is built without WNUT-17 (`--with-wnut17` adds it
 back for a corpus that is not WNUT-17), so it has never seen the corpus; it is cached in the work folder.
 

@@ -19,6 +19,7 @@ from include.workflows.training.dataset import (
     encode,
     load_wnut17,
     read_conll,
+    read_conll_documents,
 )
 from include.workflows.training.sources import base_model_dir, wnut17_dir
 from include.workflows.training.synthetic import synthetic_gold
@@ -164,6 +165,33 @@ def test_read_conll_treats_whitespace_lines_as_breaks(tmp_path: Path) -> None:
     path = tmp_path / "x.conll"
     path.write_text("a\tO\nb\tB-person\n\t\nc\tO\n\nd\tO\n")
     assert read_conll(path) == [[("a", "O"), ("b", "B-person")], [("c", "O")], [("d", "O")]]
+
+
+@pytest.mark.parametrize(
+    ("scheme", "tags"),
+    [
+        ("IOB2", ["B-PER", "I-PER", "O", "B-LOC", "B-LOC"]),
+        ("IOB1", ["I-PER", "I-PER", "O", "I-LOC", "B-LOC"]),
+        ("BIOES", ["B-PER", "E-PER", "O", "S-LOC", "S-LOC"]),
+        ("IO", ["PER", "PER", "O", "LOC", "LOC"]),
+    ],
+)
+def test_every_tag_scheme_gives_the_same_spans(tmp_path: Path, scheme: str, tags: list[str]) -> None:
+    path = tmp_path / f"{scheme}.txt"
+    tokens = ["Ada", "Lovelace", "in", "Paris", "London"]
+    rows = [f"{token} NNP B-NP {tag}" for token, tag in zip(tokens, tags, strict=True)]
+    path.write_text("-DOCSTART- -X- -X- O\n\n" + "\n".join(rows) + "\n\n-DOCSTART- -X- -X- O\n\nhi UH O O\n")
+    documents = read_conll_documents(path)
+    assert [len(d) for d in documents] == [1, 1]
+    spans = [
+        (s.text, s.label)
+        for s in conll_to_labeled_text(documents[0][0], {"PER": "PERSON", "LOC": "LOCATION"}).spans
+    ]
+    # IO cannot tell two adjacent names of one type apart: they are one span there
+    expected = [("Ada Lovelace", "PERSON"), ("Paris", "LOCATION"), ("London", "LOCATION")]
+    assert spans == (
+        [("Ada Lovelace", "PERSON"), ("Paris London", "LOCATION")] if scheme == "IO" else expected
+    )
 
 
 def test_wnut17_slice_loads_with_spans_matching_text(tokenizer) -> None:

@@ -205,7 +205,8 @@ def read_conll(path: Path) -> list[list[tuple[str, str]]]:
 def read_conll_documents(path: Path) -> list[list[list[tuple[str, str]]]]:
     """Documents of sentences of (token, tag) from any CoNLL-style file: columns split on whitespace, the
     token first and the tag last; `-DOCSTART-` lines start a document (a file without them is one
-    sentence per document); BIOES/IOBES tags become IOB2 (S- → B-, E- → I-)."""
+    sentence per document); BIOES/IOBES tags become IOB2 (S- → B-, E- → I-), and a bare tag of the IO
+    scheme (`PER`) an I- tag (IOB1 then: a run of one type is one span)."""
     documents: list[list[list[tuple[str, str]]]] = []
     sentences: list[list[tuple[str, str]]] = []
     current: list[tuple[str, str]] = []
@@ -234,6 +235,8 @@ def read_conll_documents(path: Path) -> list[list[list[tuple[str, str]]]]:
         prefix, dash, label = tag.partition("-")
         if dash and prefix in ("S", "E"):
             tag = f"{'B' if prefix == 'S' else 'I'}-{label}"
+        elif not dash and tag != "O":
+            tag = f"I-{tag}"
         current.append((columns[0], tag))
     end_sentence()
     if sentences:
