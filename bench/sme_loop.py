@@ -5,9 +5,10 @@ DAG's own task functions train, gate and publish, and the model in service is sc
         [--steps 50 100 200 400 800] [--order random|uncertain] [--test-sample 800] [--work DIR]
 
 DIR holds CoNLL-format `train.txt` and `test.txt` (token first, tag last, any tag set; IOB1, IOB2,
-BIOES or bare IO tags; `-DOCSTART-` lines group sentences into documents, else each sentence is one). Tags the label map
-does not name become O. The bootstrap it starts from is built without WNUT-17 (`--with-wnut17` adds it
-back for a corpus that is not WNUT-17), so it has never seen the corpus; it is cached in the work folder.
+BIOES or bare IO tags; `-DOCSTART-` lines group sentences into documents, else each sentence is one).
+Tags the label map does not name become O. The bootstrap it starts from is built without WNUT-17
+(`--with-wnut17` adds it back for a corpus that is not WNUT-17), so it has never seen the corpus; it is
+cached in the work folder.
 
 Per step, the new gold texts go in as Label Studio ANNOTATION_CREATED payloads through `parse_event` +
 `apply_event` (what the shim runs) into Postgres (DATABASE_URL, or an embedded server in the work
