@@ -88,7 +88,7 @@ def check_label_map(
         problems.append(f"labels the model does not have: {', '.join(unknown)}")
     if problems:
         found = ", ".join(f"{t} ({n})" for t, n in corpus_types.most_common())
-        tagged = f"The corpus tags {found}" if found else "The corpus has no B-/I-/S-/E- tags"
+        tagged = f"The corpus tags (tokens each) {found}" if found else "The corpus has no B-/I-/S-/E- tags"
         raise SystemExit(
             f"--label-map: {'; '.join(problems)}. {tagged}; the model's labels are"
             f" {', '.join(model_labels)}; a tag left out becomes O."

@@ -36,7 +36,7 @@ def test_a_label_map_that_would_teach_nothing_is_refused_before_any_training(tmp
 
     check_label_map(parse_label_map("PER=PERSON,ORG=ORG"), types, labels)  # fits: no error
     with pytest.raises(
-        SystemExit, match=r"tags the corpus never uses: B-PER.*The corpus tags ORG \(1\), PER \(1\)"
+        SystemExit, match=r"never uses: B-PER.*The corpus tags \(tokens each\) ORG \(1\), PER \(1\)"
     ):
         check_label_map(parse_label_map("B-PER=PERSON"), types, labels)
     with pytest.raises(SystemExit, match="labels the model does not have: MISC"):
