@@ -62,11 +62,15 @@ def parse_label_map(text: str) -> dict[str, str]:
     return {a.strip(): b.strip() for a, b in pairs}
 
 
-def tag_types(path: Path) -> Counter[str]:
+Documents = list[list[list[tuple[str, str]]]]
+"""A CoNLL file as `read_conll_documents` gives it: documents of sentences of (token, tag)."""
+
+
+def tag_types(documents: Documents) -> Counter[str]:
     """Entity types a CoNLL file tags, with how many tokens carry each (`B-PER`, `I-PER` → PER)."""
     return Counter(
         tag.partition("-")[2]
-        for document in read_conll_documents(path)
+        for document in documents
         for sentence in document
         for _, tag in sentence
         if tag.partition("-")[2]
@@ -106,12 +110,12 @@ def model_labels(bootstrap: Path | None) -> list[str]:
     return list(read_bundle(bootstrap).version["labels"])
 
 
-def load_corpus(path: Path, label_map: dict[str, str]) -> list[list[LabeledText]]:
+def load_corpus(name: str, documents: Documents, label_map: dict[str, str]) -> list[list[LabeledText]]:
     """Documents of labelled sentences, labels mapped (unmapped → O)."""
     mapping: dict[str, str | None] = dict(label_map)  # a tag it does not name gets None: O
     return [
-        [conll_to_labeled_text(s, mapping, source=f"{path.name}#{d}.{i}") for i, s in enumerate(document)]
-        for d, document in enumerate(read_conll_documents(path))
+        [conll_to_labeled_text(s, mapping, source=f"{name}#{d}.{i}") for i, s in enumerate(document)]
+        for d, document in enumerate(documents)
     ]
 
 
@@ -242,13 +246,14 @@ def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     label_map = parse_label_map(args.label_map)
-    corpus_types = tag_types(args.corpus / "train.txt")
+    train_raw = read_conll_documents(args.corpus / "train.txt")
+    corpus_types = tag_types(train_raw)
     check_label_map(label_map, corpus_types, model_labels(args.bootstrap))
     unmapped = sorted(t for t in corpus_types if t not in label_map)
     if unmapped:
         print(f"tags left out (→ O): {', '.join(unmapped)}", file=sys.stderr)
-    train_docs = load_corpus(args.corpus / "train.txt", label_map)
-    test_docs = load_corpus(args.corpus / "test.txt", label_map)
+    train_docs = load_corpus("train.txt", train_raw, label_map)
+    test_docs = load_corpus("test.txt", read_conll_documents(args.corpus / "test.txt"), label_map)
     test_all = [s for d in test_docs for s in d]
     test_sample = random.Random(args.seed).sample(test_all, min(args.test_sample, len(test_all)))
     work = args.work.resolve()

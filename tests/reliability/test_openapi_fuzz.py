@@ -250,25 +250,24 @@ def cached_cases(task: tuple[int, int, int]) -> Path:
     return cache_dir("openapi-fuzz") / f"{key}.pickle"
 
 
-def generated(
-    pool: Any, tasks: list[tuple[int, int, int]]
-) -> Iterator[tuple[int, list[dict[str, Any]], float]]:
+def generated(tasks: list[tuple[int, int, int]]) -> Iterator[tuple[int, list[dict[str, Any]], float]]:
     """Each task's requests: from the cache where it holds them (0 CPU seconds of generation), the rest
-    generated in the pool and kept."""
-    missing = []
-    for task in tasks:
-        path = cached_cases(task)
-        if path.is_file():
+    generated in FUZZ_WORKERS processes (started only when something is missing) and kept."""
+    paths = {task: cached_cases(task) for task in tasks}
+    missing = [task for task, path in paths.items() if not path.is_file()]
+    for task, path in paths.items():
+        if task not in missing:
             yield task[0], pickle.loads(path.read_bytes()), 0.0
-        else:
-            missing.append(task)
-    for task, (index, requests, cpu_s) in zip(missing, pool.imap(generate, missing), strict=True):
-        path = cached_cases(task)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        staging = path.with_suffix(f".{os.getpid()}.tmp")
-        staging.write_bytes(pickle.dumps(requests))
-        staging.replace(path)
-        yield index, requests, cpu_s
+    if not missing:
+        return
+    with multiprocessing.get_context("spawn").Pool(FUZZ_WORKERS) as pool:
+        for task, (index, requests, cpu_s) in zip(missing, pool.imap(generate, missing), strict=True):
+            path = paths[task]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            staging = path.with_suffix(f".{os.getpid()}.tmp")
+            staging.write_bytes(pickle.dumps(requests))
+            staging.replace(path)
+            yield index, requests, cpu_s
 
 
 def generation_tasks() -> list[tuple[int, int, int]]:
@@ -292,13 +291,12 @@ def test_schemathesis_finds_no_500_and_rejected_requests_write_nothing(fuzz_apps
     tally = Tally()
     started = time.perf_counter()
     rows = domain_rows(db)
-    with multiprocessing.get_context("spawn").Pool(FUZZ_WORKERS) as pool:
-        for index, requests, cpu_s in generated(pool, generation_tasks()):
-            run, began = RUNS[index], time.perf_counter()
-            for request in requests:
-                rows = send(schemas[run.app], run, request, db, rows, tally)
-            tally.generation_cpu_s[run.name] += cpu_s
-            tally.send_s[run.name] += time.perf_counter() - began
+    for index, requests, cpu_s in generated(generation_tasks()):
+        run, began = RUNS[index], time.perf_counter()
+        for request in requests:
+            rows = send(schemas[run.app], run, request, db, rows, tally)
+        tally.generation_cpu_s[run.name] += cpu_s
+        tally.send_s[run.name] += time.perf_counter() - began
     seconds = time.perf_counter() - started
 
     figures = {

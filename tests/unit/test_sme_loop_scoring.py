@@ -8,6 +8,7 @@ import pytest
 
 from bench.sme_loop import bars, check_label_map, corpus_scores, parse_label_map, tag_types
 from include.core.spans import Span
+from include.workflows.training.dataset import read_conll_documents
 
 
 def _span(start: int, end: int, label: str) -> Span:
@@ -30,7 +31,7 @@ def test_predictions_of_labels_the_corpus_lacks_are_left_out_of_its_score() -> N
 def test_a_label_map_that_would_teach_nothing_is_refused_before_any_training(tmp_path) -> None:
     corpus = tmp_path / "train.txt"
     corpus.write_text("-DOCSTART- -X- O O\n\nEU NNP B-NP B-ORG\nrejects VBZ B-VP O\nJohn NNP B-NP B-PER\n")
-    types = tag_types(corpus)
+    types = tag_types(read_conll_documents(corpus))
     assert types == {"ORG": 1, "PER": 1}
     labels = ["PERSON", "ORG", "LOCATION"]
 
