@@ -4,8 +4,9 @@ DAG's own task functions train, gate and publish, and the model in service is sc
     PYTHONPATH=. python bench/sme_loop.py --corpus DIR --label-map PER=PERSON,ORG=ORG,LOC=LOCATION \\
         [--steps 50 100 200 400 800] [--order random|uncertain] [--test-sample 800] [--work DIR]
 
-DIR holds CoNLL-format `train.txt` and `test.txt` (token first, tag last, any tag set; IOB1, IOB2,
-BIOES or bare IO tags; `-DOCSTART-` lines group sentences into documents, else each sentence is one).
+DIR holds CoNLL-format `train.txt` and `test.txt` (token first, tag last, any tag set; UTF-8 or Latin-1;
+IOB1, IOB2, BIOES, BILOU, BMES or bare IO tags; `-DOCSTART-` lines group sentences into documents, else
+each sentence is one).
 Tags the label map does not name become O. The bootstrap it starts from is built without WNUT-17
 (`--with-wnut17` adds it back for a corpus that is not WNUT-17), so it has never seen the corpus; it is
 cached in the work folder.
@@ -92,11 +93,25 @@ def check_label_map(
         problems.append(f"labels the model does not have: {', '.join(unknown)}")
     if problems:
         found = ", ".join(f"{t} ({n})" for t, n in corpus_types.most_common())
-        tagged = f"The corpus tags (tokens each) {found}" if found else "The corpus has no B-/I-/S-/E- tags"
+        tagged = f"The corpus tags (tokens each) {found}" if found else "Every tag of the corpus is O"
         raise SystemExit(
             f"--label-map: {'; '.join(problems)}. {tagged}; the model's labels are"
             f" {', '.join(model_labels)}; a tag left out becomes O."
         )
+
+
+def corpus_files(folder: Path) -> tuple[Path, Path]:
+    """The corpus's train.txt and test.txt; a folder without them is refused, naming what it holds."""
+    paths = (folder / "train.txt", folder / "test.txt")
+    missing = [p.name for p in paths if not p.is_file()]
+    if missing:
+        held = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+        where = "no such folder" if not folder.is_dir() else f"it holds {', '.join(held) or 'nothing'}"
+        raise SystemExit(
+            f"--corpus {folder}: no {' or '.join(missing)} ({where}); "
+            "name the CoNLL files train.txt and test.txt"
+        )
+    return paths
 
 
 def model_labels(bootstrap: Path | None) -> list[str]:
@@ -246,14 +261,15 @@ def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     label_map = parse_label_map(args.label_map)
-    train_raw = read_conll_documents(args.corpus / "train.txt")
+    train_path, test_path = corpus_files(args.corpus)
+    train_raw = read_conll_documents(train_path)
     corpus_types = tag_types(train_raw)
     check_label_map(label_map, corpus_types, model_labels(args.bootstrap))
     unmapped = sorted(t for t in corpus_types if t not in label_map)
     if unmapped:
         print(f"tags left out (→ O): {', '.join(unmapped)}", file=sys.stderr)
     train_docs = load_corpus("train.txt", train_raw, label_map)
-    test_docs = load_corpus("test.txt", read_conll_documents(args.corpus / "test.txt"), label_map)
+    test_docs = load_corpus("test.txt", read_conll_documents(test_path), label_map)
     test_all = [s for d in test_docs for s in d]
     test_sample = random.Random(args.seed).sample(test_all, min(args.test_sample, len(test_all)))
     work = args.work.resolve()

@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from bench.sme_loop import bars, check_label_map, corpus_scores, parse_label_map, tag_types
+from bench.sme_loop import bars, check_label_map, corpus_files, corpus_scores, parse_label_map, tag_types
 from include.core.spans import Span
 from include.workflows.training.dataset import read_conll_documents
 
@@ -42,8 +42,19 @@ def test_a_label_map_that_would_teach_nothing_is_refused_before_any_training(tmp
         check_label_map(parse_label_map("B-PER=PERSON"), types, labels)
     with pytest.raises(SystemExit, match="labels the model does not have: MISC"):
         check_label_map(parse_label_map("PER=PERSON,ORG=MISC"), types, labels)
-    with pytest.raises(SystemExit, match="The corpus has no B-/I-/S-/E- tags"):  # an IO-scheme file
+    with pytest.raises(SystemExit, match="Every tag of the corpus is O"):  # an IO-scheme file
         check_label_map(parse_label_map("PER=PERSON"), Counter(), labels)
+
+
+def test_a_corpus_folder_without_train_and_test_files_is_refused_naming_what_it_holds(tmp_path) -> None:
+    for name in ("eng.train", "eng.testb", "train.txt"):
+        (tmp_path / name).write_text("EU B-ORG\n")
+    with pytest.raises(SystemExit, match=r"no test.txt \(it holds eng.testb, eng.train, train.txt\)"):
+        corpus_files(tmp_path)
+    with pytest.raises(SystemExit, match=r"no train.txt or test.txt \(no such folder"):
+        corpus_files(tmp_path / "absent")
+    (tmp_path / "test.txt").write_text("EU B-ORG\n")
+    assert corpus_files(tmp_path) == (tmp_path / "train.txt", tmp_path / "test.txt")
 
 
 def _step(gold: int, before: float, after: float, promoted: bool = True, seconds: float = 60.0) -> dict:

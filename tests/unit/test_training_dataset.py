@@ -174,6 +174,7 @@ def test_read_conll_treats_whitespace_lines_as_breaks(tmp_path: Path) -> None:
         ("IOB1", ["I-PER", "I-PER", "O", "I-LOC", "B-LOC"]),
         ("BIOES", ["B-PER", "E-PER", "O", "S-LOC", "S-LOC"]),
         ("IO", ["PER", "PER", "O", "LOC", "LOC"]),
+        ("BILOU", ["B-PER", "L-PER", "O", "U-LOC", "U-LOC"]),
     ],
 )
 def test_every_tag_scheme_gives_the_same_spans(tmp_path: Path, scheme: str, tags: list[str]) -> None:
@@ -192,6 +193,27 @@ def test_every_tag_scheme_gives_the_same_spans(tmp_path: Path, scheme: str, tags
     assert spans == (
         [("Ada Lovelace", "PERSON"), ("Paris London", "LOCATION")] if scheme == "IO" else expected
     )
+
+
+def test_bmes_middles_and_dashed_bare_tags_keep_their_whole_span(tmp_path: Path) -> None:
+    path = tmp_path / "bmes.txt"
+    path.write_text("New B-LOC\nSouth M-LOC\nWales E-LOC\nsang O\nHey creative-work\nJude creative-work\n")
+    (sentence,) = (s for d in read_conll_documents(path) for s in d)
+    spans = [(s.text, s.label) for s in conll_to_labeled_text(sentence, None).spans]
+    assert spans == [("New South Wales", "LOC"), ("Hey Jude", "creative-work")]
+
+
+def test_a_latin1_file_and_a_byte_order_mark_read_as_text(tmp_path: Path) -> None:
+    latin = tmp_path / "esp.train"
+    latin.write_bytes("-DOCSTART- O\n\nS\u00e3o B-LOC\nPaulo I-LOC\n".encode("latin-1"))
+    bom = tmp_path / "bom.txt"
+    text = "-DOCSTART- O\n\nS\u00e3o B-LOC\nPaulo I-LOC\n\n-DOCSTART- O\n\nhi O\n"
+    bom.write_bytes(text.encode("utf-8-sig"))
+    for path in (latin, bom):
+        documents = read_conll_documents(path)
+        assert documents[0] == [[("S\u00e3o", "B-LOC"), ("Paulo", "I-LOC")]]
+        assert conll_to_labeled_text(documents[0][0], None).spans[0].text == "S\u00e3o Paulo"
+    assert len(read_conll_documents(bom)) == 2  # the marked -DOCSTART- still starts a document
 
 
 def test_wnut17_slice_loads_with_spans_matching_text(tokenizer) -> None:

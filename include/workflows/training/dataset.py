@@ -8,6 +8,7 @@ units (include/adapters/ner/client.py), so what is trained is what is served.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,8 @@ from include.adapters.ner.words import Unit, span_cuts, token_ranges, word_units
 from include.core.labels import bio_tags
 from include.core.spans import Span
 from include.workflows.training.sources import wnut17_dir
+
+log = logging.getLogger(__name__)
 
 IGNORE = -100
 OPEN = -2
@@ -202,11 +205,28 @@ def read_conll(path: Path) -> list[list[tuple[str, str]]]:
     return sentences
 
 
+SCHEME_PREFIXES = {"B": "B", "I": "I", "S": "B", "U": "B", "E": "I", "L": "I", "M": "I"}
+"""Span-position prefixes of the BIOES (single, end), BILOU (unit, last) and BMES (middle) schemes, as IOB2:
+a prefix read as none of these used to drop the entity without a word (`U-LOC` → O)."""
+
+
+def corpus_text(path: Path) -> str:
+    """A corpus file's text: UTF-8 (with or without a byte-order mark), else Latin-1, which every byte
+    decodes (logged: a file in another 8-bit encoding then reads with some letters wrong)."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        log.warning("%s is not UTF-8 (byte %d): read as Latin-1", path, error.start)
+        return raw.decode("latin-1")
+
+
 def read_conll_documents(path: Path) -> list[list[list[tuple[str, str]]]]:
     """Documents of sentences of (token, tag) from any CoNLL-style file: columns split on whitespace, the
     token first and the tag last; `-DOCSTART-` lines start a document (a file without them is one
-    sentence per document); BIOES/IOBES tags become IOB2 (S- → B-, E- → I-), and a bare tag of the IO
-    scheme (`PER`) an I- tag (IOB1 then: a run of one type is one span)."""
+    sentence per document). BIOES/IOBES, BILOU and BMES tags become IOB2 (`SCHEME_PREFIXES`), and a bare
+    tag of the IO scheme (`PER`) an I- tag (IOB1 then: a run of one type is one span). The file is read as
+    UTF-8 (a byte-order mark dropped), else as Latin-1, as the CoNLL-2002 files are."""
     documents: list[list[list[tuple[str, str]]]] = []
     sentences: list[list[tuple[str, str]]] = []
     current: list[tuple[str, str]] = []
@@ -218,7 +238,7 @@ def read_conll_documents(path: Path) -> list[list[list[tuple[str, str]]]]:
             sentences.append(current)
             current = []
 
-    for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for line_no, line in enumerate(corpus_text(path).splitlines(), 1):
         columns = line.split()
         if not columns:
             end_sentence()
@@ -233,9 +253,9 @@ def read_conll_documents(path: Path) -> list[list[list[tuple[str, str]]]]:
             raise ValueError(f"{path.name}:{line_no}: expected a token and a tag, got {line!r}")
         tag = columns[-1]
         prefix, dash, label = tag.partition("-")
-        if dash and prefix in ("S", "E"):
-            tag = f"{'B' if prefix == 'S' else 'I'}-{label}"
-        elif not dash and tag != "O":
+        if dash and prefix in SCHEME_PREFIXES:
+            tag = f"{SCHEME_PREFIXES[prefix]}-{label}"
+        elif tag != "O":  # a bare tag, its name may hold a dash (IO's `creative-work`)
             tag = f"I-{tag}"
         current.append((columns[0], tag))
     end_sentence()
