@@ -190,8 +190,11 @@ def score_in_service(
     return corpus_scores([e.spans for e in test_sample], predict_spans(client, test_sample), corpus_labels)
 
 
-def document_sha256(corpus: Path, index: int, texts: Sequence[str]) -> str:
-    return hashlib.sha256(f"{corpus.resolve()}#{index}\n{chr(10).join(texts)}".encode()).hexdigest()
+def document_sha256(index: int, texts: Sequence[str]) -> str:
+    """A stand-in for the document's file hash, from its place in train.txt and its sentences: the gold's
+    held-out split hangs on it, so it must not depend on where the corpus lies (it held the folder's path,
+    and one corpus in two folders gave two splits and two sets of figures)."""
+    return hashlib.sha256(f"train.txt#{index}\n{chr(10).join(texts)}".encode()).hexdigest()
 
 
 def annotation_payload(task_id: int, sha256: str, record_key: str, example: LabeledText) -> dict[str, Any]:
@@ -442,7 +445,7 @@ def loop(
             for d, i, sentence in chosen:
                 if d not in known_docs:
                     texts = [s.text for s in train_docs[d]]
-                    sha = document_sha256(args.corpus, d, texts)
+                    sha = document_sha256(d, texts)
                     doc = repo.add_document(
                         conn,
                         sha256=sha,

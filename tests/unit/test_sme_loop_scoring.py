@@ -6,7 +6,15 @@ from collections import Counter
 
 import pytest
 
-from bench.sme_loop import bars, check_label_map, corpus_files, corpus_scores, parse_label_map, tag_types
+from bench.sme_loop import (
+    bars,
+    check_label_map,
+    corpus_files,
+    corpus_scores,
+    document_sha256,
+    parse_label_map,
+    tag_types,
+)
 from include.core.spans import Span
 from include.workflows.training.dataset import read_conll_documents
 
@@ -55,6 +63,13 @@ def test_a_corpus_folder_without_train_and_test_files_is_refused_naming_what_it_
         corpus_files(tmp_path / "absent")
     (tmp_path / "test.txt").write_text("EU B-ORG\n")
     assert corpus_files(tmp_path) == (tmp_path / "train.txt", tmp_path / "test.txt")
+
+
+def test_a_documents_stand_in_hash_tells_documents_apart_by_place_and_text() -> None:
+    texts = ["EU rejects German call", "Peter Blackburn"]
+    assert document_sha256(3, texts) == document_sha256(3, list(texts))
+    assert document_sha256(3, texts) != document_sha256(4, texts)
+    assert document_sha256(3, texts) != document_sha256(3, texts[:1])
 
 
 def _step(gold: int, before: float, after: float, promoted: bool = True, seconds: float = 60.0) -> dict:
