@@ -190,6 +190,17 @@ def score_in_service(
     return corpus_scores([e.spans for e in test_sample], predict_spans(client, test_sample), corpus_labels)
 
 
+def runnable_steps(steps: Sequence[int], available: int) -> list[int]:
+    """The steps a corpus of `available` training sentences can feed: a step past it is cut to all of them
+    (once), and the ones after it dropped; a later step would otherwise retrain on the same gold."""
+    kept: list[int] = []
+    for step in sorted(set(steps)):
+        kept.append(min(step, available))
+        if step >= available:
+            break
+    return kept
+
+
 def document_sha256(index: int, texts: Sequence[str]) -> str:
     """A stand-in for the document's file hash, from its place in train.txt and its sentences: the gold's
     held-out split hangs on it, so it must not depend on where the corpus lies (it held the folder's path,
@@ -272,6 +283,11 @@ def run(args: argparse.Namespace) -> int:
     if unmapped:
         print(f"tags left out (→ O): {', '.join(unmapped)}", file=sys.stderr)
     train_docs = load_corpus("train.txt", train_raw, label_map)
+    available = sum(len(d) for d in train_docs)
+    steps = runnable_steps(args.steps, available)
+    if steps != sorted(set(args.steps)):
+        print(f"train.txt holds {available} sentences: steps {' '.join(map(str, steps))}", file=sys.stderr)
+    args.steps = steps
     test_docs = load_corpus("test.txt", read_conll_documents(test_path), label_map)
     test_all = [s for d in test_docs for s in d]
     test_sample = random.Random(args.seed).sample(test_all, min(args.test_sample, len(test_all)))

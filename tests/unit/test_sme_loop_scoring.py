@@ -13,6 +13,7 @@ from bench.sme_loop import (
     corpus_scores,
     document_sha256,
     parse_label_map,
+    runnable_steps,
     tag_types,
 )
 from include.core.spans import Span
@@ -70,6 +71,13 @@ def test_a_documents_stand_in_hash_tells_documents_apart_by_place_and_text() -> 
     assert document_sha256(3, texts) == document_sha256(3, list(texts))
     assert document_sha256(3, texts) != document_sha256(4, texts)
     assert document_sha256(3, texts) != document_sha256(3, texts[:1])
+
+
+def test_steps_past_a_small_corpus_are_cut_to_all_of_it_once() -> None:
+    assert runnable_steps([50, 100, 200, 400, 800], 5000) == [50, 100, 200, 400, 800]
+    assert runnable_steps([50, 100, 200, 400, 800], 350) == [50, 100, 200, 350]
+    assert runnable_steps([400, 100, 100], 400) == [100, 400]
+    assert runnable_steps([50, 100], 30) == [30]
 
 
 def _step(gold: int, before: float, after: float, promoted: bool = True, seconds: float = 60.0) -> dict:
