@@ -153,9 +153,9 @@ def bars(bootstrap_f1: float, steps: Sequence[dict[str, Any]]) -> dict[str, Any]
         step = next((s for s in steps if s["gold"] == gold), None)
         gain = None if step is None else round(step["in_service_f1_after"] - bootstrap_f1, 4)
         gains[str(gold)] = {"gain": gain, "bar": bar, "met": None if gain is None else gain >= bar}
-    met = [g["met"] for g in gains.values() if g["met"] is not None]
     at_400 = next((s for s in steps if s["gold"] == 400), None)
     run_400 = None if at_400 is None else at_400["run_seconds"]
+    fast = None if run_400 is None else run_400 < RUN_SECONDS_BAR
     return {
         "bootstrap_f1": round(bootstrap_f1, 4),
         "promoted_from_100": not failing,
@@ -164,14 +164,13 @@ def bars(bootstrap_f1: float, steps: Sequence[dict[str, Any]]) -> dict[str, Any]
         "not_rising_at": flat,
         "gain_over_bootstrap": gains,
         "run_seconds_at_400": run_400,
-        "run_at_400_under_5_min": None if run_400 is None else run_400 < RUN_SECONDS_BAR,
+        "run_at_400_under_5_min": fast,
+        # a bar the run has no step for (None) is not met
         "all_met": bool(scored)
         and not failing
         and not flat
-        and all(met)
-        and len(met) == len(BARS)
-        and run_400 is not None
-        and run_400 < RUN_SECONDS_BAR,
+        and all(g["met"] is True for g in gains.values())
+        and fast is True,
     }
 
 
