@@ -299,3 +299,18 @@ def test_trailing_punctuation_is_its_own_unit(tokenizer) -> None:
     out = encode(tokenizer, gold, TAG_INDEX, max_length=64)
     assert out.forced_splits == 0 and out.problems == []
     assert [text[a:b] for a, b in out.words.ranges][2:4] == ["Moore", ","]
+
+
+def test_comment_lines_before_a_sentence_are_skipped_and_a_hash_token_is_kept(tmp_path: Path) -> None:
+    path = tmp_path / "multiconer.txt"
+    path.write_text(
+        "# id 4e5f0b domain=en\nAda _ _ B-PER\nsang _ _ O\n\n"
+        "# text = # rocks\n# _ _ O\nrocks _ _ O\n\n"
+        "# id 77aa domain=en\n#Paris _ _ B-LOC\n"
+    )
+    sentences = [s for d in read_conll_documents(path) for s in d]
+    assert sentences == [
+        [("Ada", "B-PER"), ("sang", "O")],
+        [("#", "O"), ("rocks", "O")],
+        [("#Paris", "B-LOC")],
+    ]

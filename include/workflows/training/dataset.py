@@ -221,16 +221,40 @@ def corpus_text(path: Path) -> str:
         return raw.decode("latin-1")
 
 
+def iob2_tag(tag: str) -> str:
+    """A tag of any scheme as IOB2 (`SCHEME_PREFIXES`); a bare tag of the IO scheme (`PER`, or the dashed
+    `creative-work`) becomes an I- tag."""
+    prefix, dash, label = tag.partition("-")
+    if dash and prefix in SCHEME_PREFIXES:
+        return f"{SCHEME_PREFIXES[prefix]}-{label}"
+    return tag if tag == "O" else f"I-{tag}"
+
+
+def _is_comment(columns: list[str], tags: set[str]) -> bool:
+    """A line of a lone `#` before a sentence's first token, whose last column is no tag the file's other
+    lines use: MultiCoNER's `# id 4e5f… domain=en`, CoNLL-U's `# text = …`. A `#` tagged O or with a tag the
+    file uses is a token, and so is a hashtag (`#Paris`)."""
+    return columns[0] == "#" and (len(columns) < 2 or iob2_tag(columns[-1]) not in tags)
+
+
 def read_conll_documents(path: Path) -> list[list[list[tuple[str, str]]]]:
     """Documents of sentences of (token, tag) from any CoNLL-style file: columns split on whitespace, the
     token first and the tag last; `-DOCSTART-` lines start a document (a file without them is one
-    sentence per document). BIOES/IOBES, BILOU and BMES tags become IOB2 (`SCHEME_PREFIXES`), and a bare
-    tag of the IO scheme (`PER`) an I- tag (IOB1 then: a run of one type is one span). The file is read as
-    UTF-8 (a byte-order mark dropped), else as Latin-1, as the CoNLL-2002 files are."""
+    sentence per document), and comment lines before a sentence are skipped (`_is_comment`). BIOES/IOBES,
+    BILOU and BMES tags become IOB2 (`iob2_tag`), and a bare tag of the IO scheme (`PER`) an I- tag (IOB1
+    then: a run of one type is one span). The file is read as UTF-8 (a byte-order mark dropped), else as
+    Latin-1, as the CoNLL-2002 files are."""
+    lines = [(n, line.split()) for n, line in enumerate(corpus_text(path).splitlines(), 1)]
+    tags = {"O"} | {
+        iob2_tag(columns[-1])
+        for _, columns in lines
+        if len(columns) >= 2 and columns[0] not in ("#", "-DOCSTART-")
+    }
     documents: list[list[list[tuple[str, str]]]] = []
     sentences: list[list[tuple[str, str]]] = []
     current: list[tuple[str, str]] = []
     marked = False
+    comments = 0
 
     def end_sentence() -> None:
         nonlocal current
@@ -238,8 +262,7 @@ def read_conll_documents(path: Path) -> list[list[list[tuple[str, str]]]]:
             sentences.append(current)
             current = []
 
-    for line_no, line in enumerate(corpus_text(path).splitlines(), 1):
-        columns = line.split()
+    for line_no, columns in lines:
         if not columns:
             end_sentence()
             continue
@@ -249,20 +272,19 @@ def read_conll_documents(path: Path) -> list[list[list[tuple[str, str]]]]:
                 documents.append(sentences)
             sentences, marked = [], True
             continue
+        if not current and _is_comment(columns, tags):
+            comments += 1
+            continue
         if len(columns) < 2:
-            raise ValueError(f"{path.name}:{line_no}: expected a token and a tag, got {line!r}")
-        tag = columns[-1]
-        prefix, dash, label = tag.partition("-")
-        if dash and prefix in SCHEME_PREFIXES:
-            tag = f"{SCHEME_PREFIXES[prefix]}-{label}"
-        elif tag != "O":  # a bare tag, its name may hold a dash (IO's `creative-work`)
-            tag = f"I-{tag}"
-        current.append((columns[0], tag))
+            raise ValueError(f"{path.name}:{line_no}: expected a token and a tag, got {' '.join(columns)!r}")
+        current.append((columns[0], iob2_tag(columns[-1])))
     end_sentence()
     if sentences:
         documents.append(sentences)
     if not marked:
         documents = [[sentence] for document in documents for sentence in document]
+    if comments:
+        log.info("%s: %d comment lines skipped (# lines before a sentence, ending in no tag)", path, comments)
     return documents
 
 
