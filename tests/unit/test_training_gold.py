@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from include.workflows.training.gold import (
-    DEV_MIN_GOLD,
+    DEV_MIN_SPANS,
     GoldExample,
     GoldSet,
     document_splits,
@@ -47,8 +47,19 @@ def test_small_gold_has_no_dev_split_and_still_a_held_out_document() -> None:
     splits = document_splits(small)
     assert "dev" not in splits.values() and "test" in splits.values()
     assert all(splits[sha] == ("test" if split_for(sha) == "test" else "train") for sha in small)
-    large = {sha: DEV_MIN_GOLD for sha in SHAS[:40]}
+    large = {sha: DEV_MIN_SPANS for sha in SHAS[:40]}
     assert document_splits(large) == {sha: split_for(sha) for sha in large}
+
+
+def test_a_dev_split_needs_its_own_documents_to_hold_enough_spans() -> None:
+    devs = [sha for sha in SHAS if split_for(sha) == "dev"][:4]
+    others = [sha for sha in SHAS if split_for(sha) != "dev"][:36]
+    many_elsewhere = {**{sha: 1_000 for sha in others}, **{sha: 10 for sha in devs}}
+    assert "dev" not in document_splits(many_elsewhere).values(), "spans outside dev make no dev split"
+    just_enough = {**{sha: 0 for sha in others}, **{sha: DEV_MIN_SPANS // 4 for sha in devs}}
+    assert {s for s in document_splits(just_enough).values()} >= {"dev", "test"}
+    one_short = {**just_enough, devs[0]: DEV_MIN_SPANS // 4 - 1}
+    assert "dev" not in document_splits(one_short).values()
 
 
 def test_with_no_document_hashing_into_test_the_nearest_one_is_held_out_and_stays_so() -> None:
