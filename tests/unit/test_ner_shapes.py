@@ -54,3 +54,20 @@ def test_plausible_keeps_order_and_drops_only_what_breaks_a_rule():
         Span(start=11, end=19, label="EMAIL", text=text[11:19]),
     ]
     assert plausible(spans) == spans[1:]
+
+
+def test_a_money_span_with_words_that_are_no_currency_is_dropped_and_amounts_kept():
+    amounts = ["NZ$36,729", "1.234,56 EUR", "12k dollars", "CHF 1 234,56", "Rs. 500", "2643,97", "ten euros"]
+    spans = predict("MONEY", ["Tussock Kiln 300", "300 units", *amounts])
+    assert spans[:2] == [[], []]
+    assert [[s.text for s in found] for found in spans[2:]] == [[a] for a in amounts]
+
+
+def test_every_amount_the_generators_write_passes_the_money_rule():
+    from include.workflows.training.synthetic import synthetic_gold
+    from include.workflows.training.unseen import unseen_gold
+
+    texts = [*synthetic_gold(400, seed=3), *unseen_gold(400)]
+    money = [s for e in texts for s in e.spans if s.label == "MONEY"]
+    assert len(money) > 100
+    assert plausible(money) == money
