@@ -29,6 +29,7 @@ _CURRENCY_WORDS = frozenset(
     {"dollar", "dollars", "euro", "euros", "eur", "pound", "pounds", "sterling", "yen", "yuan", "renminbi"}
     | {"rupee", "rupees", "franc", "francs", "krona", "kronor", "krone", "kroner", "kr", "peso", "pesos"}
     | {"rand", "real", "reais", "rs", "rp", "fr", "cent", "cents", "pence", "penny", "buck", "bucks", "grand"}
+    | {"usd", "gbp", "chf", "cad", "aud", "nzd", "jpy", "cny", "inr", "sek", "nok", "dkk"}
 )
 
 
