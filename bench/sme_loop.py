@@ -48,9 +48,16 @@ sys.path[:0] = [str(PROJECT_ROOT), str(PROJECT_ROOT / "plugins")]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+import numpy as np  # noqa: E402
+
 from include.core.spans import Span  # noqa: E402
 from include.workflows.training.dataset import LabeledText, conll_to_labeled_text, read_conll_documents  # noqa: E402
-from include.workflows.training.evaluate import Metrics, predict_spans, score_spans  # noqa: E402
+from include.workflows.training.evaluate import (  # noqa: E402
+    Metrics,
+    paired_f1_resamples,
+    predict_spans,
+    score_spans,
+)
 
 PROJECT = {"id": 1, "title": "sme-loop"}
 
@@ -153,6 +160,12 @@ def bars(bootstrap_f1: float, steps: Sequence[dict[str, Any]]) -> dict[str, Any]
         step = next((s for s in steps if s["gold"] == gold), None)
         gain = None if step is None else round(step["in_service_f1_after"] - bootstrap_f1, 4)
         gains[str(gold)] = {"gain": gain, "bar": bar, "met": None if gain is None else gain >= bar}
+        if step is not None and "gain_resampled" in step:
+            interval = step["gain_resampled"]
+            gains[str(gold)] |= {
+                "ci95": interval["ci95"],
+                "p_at_least_bar": interval["p_at_least"].get(str(bar)),
+            }
     at_400 = next((s for s in steps if s["gold"] == 400), None)
     run_400 = None if at_400 is None else at_400["run_seconds"]
     fast = None if run_400 is None else run_400 < RUN_SECONDS_BAR
@@ -184,9 +197,33 @@ def corpus_scores(
 
 def score_in_service(
     client: Any, test_sample: Sequence[LabeledText], corpus_labels: set[str]
-) -> tuple[Metrics, Metrics]:
-    """The model in service on the test sample: `corpus_scores` of its predictions."""
-    return corpus_scores([e.spans for e in test_sample], predict_spans(client, test_sample), corpus_labels)
+) -> tuple[Metrics, Metrics, list[list[Span]]]:
+    """The model in service on the test sample: `corpus_scores` of its predictions, and the predictions."""
+    predicted = predict_spans(client, test_sample)
+    return (*corpus_scores([e.spans for e in test_sample], predicted, corpus_labels), predicted)
+
+
+def resampled_gain(
+    gold: Sequence[Sequence[Span]],
+    before: Sequence[Sequence[Span]],
+    after: Sequence[Sequence[Span]],
+    corpus_labels: set[str],
+    thresholds: Sequence[float] = tuple(BARS.values()),
+) -> dict[str, Any]:
+    """The gain `after` − `before` (corpus labels) on bootstrap resamples of the test sentences: its 95 %
+    interval, and the share of resamples where it is at least each threshold. A bar missed or met by less
+    than the interval's half-width is a draw of the test sample, not a difference between the models."""
+
+    def on_corpus(predicted: Sequence[Sequence[Span]]) -> list[list[Span]]:
+        return [[s for s in spans if s.label in corpus_labels] for spans in predicted]
+
+    new, old = paired_f1_resamples(gold, on_corpus(after), on_corpus(before))
+    gain = new - old
+    low, high = np.percentile(gain, [2.5, 97.5])
+    return {
+        "ci95": [round(float(low), 4), round(float(high), 4)],
+        "p_at_least": {str(t): round(float(np.mean(gain >= t)), 3) for t in thresholds},
+    }
 
 
 def runnable_steps(steps: Sequence[int], available: int) -> list[int]:
@@ -426,9 +463,10 @@ def loop(
         "rehearsal_weight": args.rehearsal_weight,
     }
     corpus_labels = set(parse_label_map(args.label_map).values())
-    served_before, served_before_all = score_in_service(
+    served_before, served_before_all, bootstrap_predicted = score_in_service(
         load_client(layout.current_link), test_sample, corpus_labels
     )
+    test_gold = [e.spans for e in test_sample]
     bootstrap_f1 = served_before.f1
     records: list[dict[str, Any]] = []
     print(
@@ -483,7 +521,9 @@ def loop(
         outcome = train_and_gate(run["run_id"], params) if run["status"] == "running" else None
         released = publish_and_reload(outcome) if outcome and outcome["promoted"] else None
         seconds = time.monotonic() - started
-        after, after_all = score_in_service(load_client(layout.current_link), test_sample, corpus_labels)
+        after, after_all, predicted = score_in_service(
+            load_client(layout.current_link), test_sample, corpus_labels
+        )
         with conn.cursor() as cur:
             cur.execute("SELECT detail FROM training_runs WHERE id = %s", (run["run_id"],))
             (detail,) = cur.fetchone()
@@ -497,6 +537,7 @@ def loop(
             "in_service_f1_before": round(served_before.f1, 4),
             "in_service_f1_after": round(after.f1, 4),
             "in_service_f1_all_labels": round(after_all.f1, 4),
+            "gain_resampled": resampled_gain(test_gold, bootstrap_predicted, predicted, corpus_labels),
             "promoted": bool(outcome and outcome["promoted"]),
             "gate": outcome["reason"] if outcome else run["reason"],
             "per_label": {k: round(v.f1, 4) for k, v in after.per_label.items() if k in corpus_labels},

@@ -13,6 +13,7 @@ from bench.sme_loop import (
     corpus_scores,
     document_sha256,
     parse_label_map,
+    resampled_gain,
     runnable_steps,
     tag_types,
 )
@@ -106,3 +107,34 @@ def test_the_bars_summary_names_each_bar_a_run_missed() -> None:
     refused = [run[0], _step(100, 0.25, 0.25, promoted=False), *run[2:]]
     assert bars(0.20, refused)["refused_at"] == [100]
     assert bars(0.20, run[:2])["all_met"] is False  # no 400-gold step: that bar is not shown met
+
+
+def test_the_resampled_gain_brackets_the_gain_and_says_how_sure_the_sample_is_of_a_bar() -> None:
+    gold = [[_span(0, 4, "PERSON")] for _ in range(200)]
+    before: list[list[Span]] = [[] for _ in range(200)]
+    # the model after finds 30 of the 200 entities (F1 0.261 over 0), and tags one text EMAIL (not scored)
+    after = [[_span(0, 4, "PERSON")] if i < 30 else [] for i in range(200)]
+    after[199] = [_span(5, 9, "EMAIL")]
+    gain = 2 * 30 / (30 + 200)
+
+    resampled = resampled_gain(gold, before, after, {"PERSON"}, thresholds=(0.10, gain, 0.40))
+
+    low, high = resampled["ci95"]
+    assert low < gain < high and high - low < 0.15
+    assert resampled["p_at_least"]["0.1"] == 1.0 and resampled["p_at_least"]["0.4"] == 0.0
+    assert 0.3 < resampled["p_at_least"][str(gain)] < 0.7  # a bar at the gain itself: a coin toss
+    assert resampled_gain(gold, after, after, {"PERSON"})["ci95"] == [0.0, 0.0]
+
+
+def test_the_bars_summary_carries_the_resampled_interval_of_a_bar_step() -> None:
+    run = [_step(100, 0.25, 0.31), _step(400, 0.31, 0.36)]
+    run[0]["gain_resampled"] = {"ci95": [0.07, 0.15], "p_at_least": {"0.1": 0.62, "0.15": 0.03}}
+    summary = bars(0.20, run)["gain_over_bootstrap"]
+    assert summary["100"] == {
+        "gain": 0.11,
+        "bar": 0.10,
+        "met": True,
+        "ci95": [0.07, 0.15],
+        "p_at_least_bar": 0.62,
+    }
+    assert "ci95" not in summary["400"]

@@ -166,20 +166,18 @@ def evaluate(
     return score_client(load_client(Path(model_or_bundle), max_length), examples)
 
 
-def regression_probability(
+def paired_f1_resamples(
     gold: Sequence[Sequence[Span]],
-    candidate: Sequence[Sequence[Span]],
-    served: Sequence[Sequence[Span]],
-    tolerance: float = 0.0,
+    first: Sequence[Sequence[Span]],
+    second: Sequence[Sequence[Span]],
     samples: int = 2000,
     seed: int = 0,
-) -> float:
-    """How sure the held-out texts are that the candidate is worse: the share of bootstrap resamples of the
-    texts (paired: both models on the same resample) in which its F1 is below the served model's minus
-    `tolerance`. On a handful of texts a lower F1 is often noise; on hundreds it is not."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Micro F1 of two models' predictions on `samples` bootstrap resamples of the texts, paired: both are
+    scored on the same resample, so the spread of their difference is the texts' noise, not the models'."""
     n = len(gold)
     if n == 0:
-        return 0.0
+        return np.zeros(samples), np.zeros(samples)
 
     def counts(predicted: Sequence[Sequence[Span]]) -> np.ndarray:
         rows = []
@@ -196,7 +194,24 @@ def regression_probability(
         denominator = guessed + support
         return np.divide(2 * tp, denominator, out=np.zeros_like(tp), where=denominator > 0)
 
-    return float(np.mean(f1(counts(candidate)) < f1(counts(served)) - tolerance))
+    return f1(counts(first)), f1(counts(second))
+
+
+def regression_probability(
+    gold: Sequence[Sequence[Span]],
+    candidate: Sequence[Sequence[Span]],
+    served: Sequence[Sequence[Span]],
+    tolerance: float = 0.0,
+    samples: int = 2000,
+    seed: int = 0,
+) -> float:
+    """How sure the held-out texts are that the candidate is worse: the share of bootstrap resamples of the
+    texts (paired: both models on the same resample) in which its F1 is below the served model's minus
+    `tolerance`. On a handful of texts a lower F1 is often noise; on hundreds it is not."""
+    if not gold:
+        return 0.0
+    new, old = paired_f1_resamples(gold, candidate, served, samples, seed)
+    return float(np.mean(new < old - tolerance))
 
 
 REGRESSION_CONFIDENCE = 0.9
