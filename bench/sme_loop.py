@@ -16,10 +16,13 @@ Per step, the new gold texts go in as Label Studio ANNOTATION_CREATED payloads t
 folder); then `start_training_run` → `train_and_gate` → `publish_and_reload` of the nightly DAG run as
 they do in Airflow; then the model in service is scored on a fixed sample of test.txt. Each step prints
 one JSON line: gold, the candidate's F1 on the SME held-out gold, in-service F1 on the test sample before
-and after, promoted, the gate's reason, per-label F1 and training seconds. `--order uncertain` feeds the
-texts the model in service is least sure of first (scored again at each step). The last line, `{"bars":
-...}`, says which of issue 22's bars the run met: every step from 100 gold on promoted and rising, +0.10
-over the bootstrap at 100 gold, +0.15 at 400, and the 400-gold nightly run under 5 minutes.
+and after, promoted, the gate's reason, per-label F1 and training seconds, and `gain_resampled`: the gain
+over the bootstrap on 2,000 paired resamples of the test sentences (its 95 % interval, and the share of
+resamples at or over each bar). `--order uncertain` feeds the texts the model in service is least sure of
+first (scored again at each step). The last line, `{"bars": ...}`, says which of issue 22's bars the run
+met: every step from 100 gold on promoted and rising, +0.10 over the bootstrap at 100 gold, +0.15 at 400,
+and the 400-gold nightly run under 5 minutes; a bar's gain carries its interval and `p_at_least_bar`, so
+a bar met or missed by less than the test sample's noise reads as such.
 
 The model in service is scored on the labels the corpus annotates (the label map's targets): a
 prediction of another project label (an EMAIL or DATE in a tweet of WNUT-17, which never marks either) is
