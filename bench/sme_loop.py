@@ -190,12 +190,16 @@ def bars(bootstrap_f1: float, steps: Sequence[dict[str, Any]]) -> dict[str, Any]
     }
 
 
+def on_corpus(predicted: Sequence[Sequence[Span]], corpus_labels: set[str]) -> list[list[Span]]:
+    """The predictions of the corpus's labels; the others are neither right nor wrong there."""
+    return [[s for s in spans if s.label in corpus_labels] for spans in predicted]
+
+
 def corpus_scores(
     gold: Sequence[Sequence[Span]], predicted: Sequence[Sequence[Span]], corpus_labels: set[str]
 ) -> tuple[Metrics, Metrics]:
     """Scores over the corpus's labels (predictions of other labels left out), and over every label."""
-    on_corpus = [[s for s in spans if s.label in corpus_labels] for spans in predicted]
-    return score_spans(gold, on_corpus), score_spans(gold, predicted)
+    return score_spans(gold, on_corpus(predicted, corpus_labels)), score_spans(gold, predicted)
 
 
 def score_in_service(
@@ -216,11 +220,7 @@ def resampled_gain(
     """The gain `after` − `before` (corpus labels) on bootstrap resamples of the test sentences: its 95 %
     interval, and the share of resamples where it is at least each threshold. A bar missed or met by less
     than the interval's half-width is a draw of the test sample, not a difference between the models."""
-
-    def on_corpus(predicted: Sequence[Sequence[Span]]) -> list[list[Span]]:
-        return [[s for s in spans if s.label in corpus_labels] for spans in predicted]
-
-    new, old = paired_f1_resamples(gold, on_corpus(after), on_corpus(before))
+    new, old = paired_f1_resamples(gold, on_corpus(after, corpus_labels), on_corpus(before, corpus_labels))
     gain = new - old
     low, high = np.percentile(gain, [2.5, 97.5])
     return {
