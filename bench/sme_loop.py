@@ -2,7 +2,7 @@
 DAG's own task functions train, gate and publish, and the model in service is scored after each step.
 
     PYTHONPATH=. python bench/sme_loop.py --corpus DIR --label-map PER=PERSON,ORG=ORG,LOC=LOCATION \\
-        [--steps 50 100 200 400 800] [--order random|uncertain] [--test-sample 800] [--work DIR]
+        [--steps 50 100 200 400 800] [--order random|uncertain] [--test-sample N] [--work DIR]
 
 DIR holds CoNLL-format `train.txt` and `test.txt` (token first, tag last, any tag set; UTF-8 or Latin-1;
 IOB1, IOB2, BIOES, BILOU, BMES or bare IO tags; `-DOCSTART-` lines group sentences into documents, else
@@ -14,7 +14,9 @@ cached in the work folder.
 Per step, the new gold texts go in as Label Studio ANNOTATION_CREATED payloads through `parse_event` +
 `apply_event` (what the shim runs) into Postgres (DATABASE_URL, or an embedded server in the work
 folder); then `start_training_run` → `train_and_gate` → `publish_and_reload` of the nightly DAG run as
-they do in Airflow; then the model in service is scored on a fixed sample of test.txt. Each step prints
+they do in Airflow; then the model in service is scored on test.txt: all of it, or `--test-sample N`
+sentences drawn with a fixed seed, so every `--seed` (an order of the gold) is scored on the same
+sentences and orders differ only in what they learned. Each step prints
 one JSON line: gold, the candidate's F1 on the SME held-out gold, in-service F1 on the test sample before
 and after, promoted, the gate's reason, per-label F1 and training seconds, and `gain_resampled`: the gain
 over the bootstrap on 2,000 paired resamples of the test sentences (its 95 % interval, and the share of
@@ -63,6 +65,8 @@ from include.workflows.training.evaluate import (  # noqa: E402
 )
 
 PROJECT = {"id": 1, "title": "sme-loop"}
+TEST_SAMPLE_SEED = 0
+"""The seed of `--test-sample`: one sample for every order, so orders are compared on the same sentences."""
 
 
 def parse_label_map(text: str) -> dict[str, str]:
@@ -290,7 +294,9 @@ def main(argv: list[str] | None = None) -> int:
         "--steps", type=int, nargs="+", default=[50, 100, 200, 400, 800], help="gold texts per step"
     )
     parser.add_argument("--order", choices=("random", "uncertain"), default="random")
-    parser.add_argument("--test-sample", type=int, default=800, help="test sentences scored at every step")
+    parser.add_argument(
+        "--test-sample", type=int, default=0, help="test sentences scored at every step (0: all of test.txt)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--work", type=Path, default=PROJECT_ROOT / ".state" / "sme-loop")
     parser.add_argument("--bootstrap", type=Path, default=None, help="a bootstrap bundle to start from")
@@ -329,7 +335,7 @@ def run(args: argparse.Namespace) -> int:
     args.steps = steps
     test_docs = load_corpus("test.txt", read_conll_documents(test_path), label_map)
     test_all = [s for d in test_docs for s in d]
-    test_sample = random.Random(args.seed).sample(test_all, min(args.test_sample, len(test_all)))
+    test_sample = fixed_test_sample(test_all, args.test_sample)
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     state = work / f"state-{uuid.uuid4().hex[:8]}"
@@ -351,6 +357,13 @@ def run(args: argparse.Namespace) -> int:
         return loop(args, train_docs, test_sample, bootstrap, state, database_url)
     finally:
         stop_db()
+
+
+def fixed_test_sample(test_all: list[LabeledText], size: int) -> list[LabeledText]:
+    """All test sentences (size 0 or ≥ their number), or `size` of them drawn with a seed no order changes."""
+    if size <= 0 or size >= len(test_all):
+        return list(test_all)
+    return random.Random(TEST_SAMPLE_SEED).sample(test_all, size)
 
 
 def build_bootstrap(work: Path, with_wnut17: bool, corpus: Path) -> Path:

@@ -12,13 +12,14 @@ from bench.sme_loop import (
     corpus_files,
     corpus_scores,
     document_sha256,
+    fixed_test_sample,
     parse_label_map,
     resampled_gain,
     runnable_steps,
     tag_types,
 )
 from include.core.spans import Span
-from include.workflows.training.dataset import read_conll_documents
+from include.workflows.training.dataset import LabeledText, read_conll_documents
 
 
 def _span(start: int, end: int, label: str) -> Span:
@@ -138,3 +139,13 @@ def test_the_bars_summary_carries_the_resampled_interval_of_a_bar_step() -> None
         "p_at_least_bar": 0.62,
     }
     assert "ci95" not in summary["400"]
+
+
+def test_every_order_is_scored_on_the_same_test_sentences() -> None:
+    sentences = [LabeledText(text=f"tweet {i}", spans=()) for i in range(50)]
+
+    assert fixed_test_sample(sentences, 0) == sentences
+    assert fixed_test_sample(sentences, 80) == sentences
+    drawn = fixed_test_sample(sentences, 20)
+    assert len(drawn) == len({s.text for s in drawn}) == 20
+    assert fixed_test_sample(sentences, 20) == drawn  # no --seed reaches the draw
