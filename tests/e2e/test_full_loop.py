@@ -121,14 +121,15 @@ def test_full_loop(label_studio, shim_server, airflow_env, db, database_url: str
         db.commit()
 
         # 4. Nightly: gold (SME corrections + seeded synthetic gold) → train → publish → Triton reload.
-        seed_gold(db, 30)
+        seed_gold(db, 60)
         db.commit()
         # Version 0 gets this gold wrong (an untrained head); the candidate continues from its weights and
-        # must beat it on the same held-out gold, through the default tolerance, to be promoted. 24 steps beat
-        # it by 0.102 (0.154 vs 0.052); 72 steps: 0.296 vs 0.052, no longer slower (102 s vs 100 s for the
-        # test). Since EMAIL spans without an address are dropped, tiny-0 scores 0.0625 and the candidate
-        # 0.240 alone, 0.143 in one shuffled whole-suite run (same held-out gold, another training path), so
-        # the margin asked below is 0.05: a candidate that learnt nothing still fails it.
+        # must beat it on the same held-out gold, through the default tolerance, to be promoted. Which path
+        # 72 steps take through the gold depends on its order (training seed, record ids): on 30 seeded texts
+        # four seeds gave 0.148-0.296 against tiny-0's 0.100 on 4 held-out texts, and one whole-suite CI run
+        # 0.129, under the 0.05 margin asked then; on 60 texts the same four seeds give 0.327-0.435 against
+        # 0.130 (a margin of at least 0.197), so the 0.1 asked below holds on any path, while a candidate that
+        # learnt nothing still fails it. The test's time is unchanged: training has a step budget.
         params = {"min_train": 8, "epochs": 50, "max_steps": 72, "learning_rate": 1e-3, "num_layers": 1}
         res = run_dag_test(env, "nightly_train_publish", params, timeout=900)
         out = res.stdout + res.stderr
@@ -152,7 +153,7 @@ def test_full_loop(label_studio, shim_server, airflow_env, db, database_url: str
         assert tiny["PERSON"]["tasks"] >= 2 and tiny["PERSON"]["annotated"] >= 3, drift
         (run,) = pages.get("/api/learning-curve").json()["runs"]
         assert run["model_version"] == new_version and run["promoted"] is True
-        assert run["candidate_f1"] > run["in_service_f1"] + 0.05, run
+        assert run["candidate_f1"] > run["in_service_f1"] + 0.1, run
         assert "0.0100" in run["gate"], "promoted through the default tolerance"
         assert set(run["scores"]) == {"sme_heldout", "bootstrap_heldout"}
         timeline = {row["model_version"]: row["status"] for row in pages.get("/api/timeline").json()}
